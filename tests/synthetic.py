@@ -1,0 +1,395 @@
+"""Test footage generated on the fly: a netball court to scale, real people, known paths.
+
+People are cut (GrabCut on fixed crops) from the photos that ship inside ultralytics, so the
+real detector finds real people; their shirts are recoloured per team and they move along
+known court paths, so every frame has ground truth for boxes, teams, ball and court mapping.
+Nothing here is downloaded or committed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from backend.analytics.court import DEFAULT_COURT, NetballCourt
+
+# Crops (x1, y1, x2, y2) of whole standing people in ultralytics/assets/bus.jpg.
+_PERSON_CROPS = (
+    ("bus.jpg", (49, 399, 245, 903)),
+    ("bus.jpg", (222, 406, 345, 858)),
+    ("bus.jpg", (669, 392, 810, 877)),
+)
+_SPRITE_BASE_HEIGHT_PX = 240
+_TORSO_ROWS = (0.17, 0.50)
+
+TEAM_COLORS_BGR: dict[str, tuple[int, int, int]] = {
+    "A": (40, 40, 215),  # red shirts
+    "B": (215, 110, 20),  # blue shirts
+    "other": (25, 25, 25),  # officials in black
+}
+BALL_COLOR_BGR = (60, 220, 245)
+
+# Court corners in the image as fractions of (width, height): an elevated side-on camera.
+_CORNER_FRACTIONS = ((0.14, 0.30), (0.86, 0.30), (0.99, 0.95), (0.01, 0.95))
+
+
+@dataclass
+class ClipTruth:
+    """Ground truth of a generated clip; arrays are indexed [frame, player]. NaN = not visible."""
+
+    path: Path
+    fps: float
+    size: tuple[int, int]
+    frames: int
+    player_ids: list[int]
+    teams: list[str]
+    boxes: np.ndarray  # (frames, players, 4) x1, y1, x2, y2 in pixels
+    feet_px: np.ndarray  # (frames, players, 2)
+    feet_court_m: np.ndarray  # (frames, players, 2)
+    ball_px: np.ndarray  # (frames, 2) ball centre
+    ball_holder: np.ndarray  # (frames,) player index holding the ball, -1 while in flight
+    passes: list[tuple[int, int, int, int]]  # (release frame, catch frame, from idx, to idx)
+    court_to_image: np.ndarray  # 3x3 homography, court metres -> pixels
+    image_points: list[list[float]]
+    court_points_m: list[list[float]]
+    team_colors_bgr: dict[str, tuple[int, int, int]] = field(
+        default_factory=lambda: dict(TEAM_COLORS_BGR)
+    )
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.fps
+
+    @property
+    def people(self) -> int:
+        return len(self.player_ids)
+
+    def calibration(self) -> dict:
+        """The calibration dict analyze_video accepts (image pixels <-> court metres)."""
+        return {"image_points": self.image_points, "court_points_m": self.court_points_m}
+
+    def court_to_pixels(self, points_m: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(pts, self.court_to_image).reshape(-1, 2)
+
+
+@lru_cache(maxsize=1)
+def _assets_dir() -> Path:
+    # find_spec, not import: importing ultralytics costs a second and writes its settings file.
+    spec = importlib.util.find_spec("ultralytics")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("ultralytics is not installed; its sample photos are needed")
+    return Path(next(iter(spec.submodule_search_locations))) / "assets"
+
+
+@lru_cache(maxsize=8)
+def _person_sprite(index: int) -> tuple[np.ndarray, np.ndarray]:
+    """A (BGR, mask) person cut-out scaled to the base height; cached for the process."""
+    name, (x1, y1, x2, y2) = _PERSON_CROPS[index % len(_PERSON_CROPS)]
+    photo = cv2.imread(str(_assets_dir() / name))
+    if photo is None:
+        raise FileNotFoundError(f"ultralytics sample photo {name} is missing")
+    pad = 6
+    crop = photo[max(0, y1 - pad) : y2 + pad, max(0, x1 - pad) : x2 + pad]
+    scale = _SPRITE_BASE_HEIGHT_PX / crop.shape[0]
+    crop = cv2.resize(crop, (max(8, round(crop.shape[1] * scale)), _SPRITE_BASE_HEIGHT_PX))
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    rect = (2, 2, crop.shape[1] - 4, crop.shape[0] - 4)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(index)
+    cv2.grabCut(crop, mask, rect, bgd, fgd, 3, cv2.GC_INIT_WITH_RECT)
+    fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
+    if fg.mean() < 0.15:  # GrabCut failed: keep the whole crop rather than an empty sprite
+        fg[:] = 1
+    ys, xs = np.nonzero(fg)
+    crop = crop[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    fg = fg[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    if index // len(_PERSON_CROPS) % 2:
+        crop, fg = crop[:, ::-1].copy(), fg[:, ::-1].copy()
+    return crop, fg
+
+
+@lru_cache(maxsize=32)
+def _team_sprite(index: int, color: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    crop, fg = _person_sprite(index)
+    out = crop.copy()
+    h = crop.shape[0]
+    r0, r1 = round(h * _TORSO_ROWS[0]), round(h * _TORSO_ROWS[1])
+    torso = out[r0:r1].astype(np.float32)
+    lum = cv2.cvtColor(crop[r0:r1], cv2.COLOR_BGR2GRAY).astype(np.float32)[..., None] / 255.0
+    tinted = np.asarray(color, np.float32) * (0.45 + 0.75 * lum)
+    sel = fg[r0:r1].astype(bool)
+    torso[sel] = np.clip(tinted, 0, 255)[sel]
+    out[r0:r1] = torso.astype(np.uint8)
+    return out, fg
+
+
+def court_homography(size: tuple[int, int], court: NetballCourt = DEFAULT_COURT) -> np.ndarray:
+    w, h = size
+    dst = np.float32([(fx * w, fy * h) for fx, fy in _CORNER_FRACTIONS])
+    src = np.float32(court.corners_m())
+    return cv2.getPerspectiveTransform(src, dst)
+
+
+def draw_court(size: tuple[int, int], court: NetballCourt = DEFAULT_COURT) -> np.ndarray:
+    """A green floor with white court lines drawn through the court homography."""
+    w, h = size
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = (70, 110, 60)
+    H = court_homography(size, court)
+
+    def poly(points_m: list[tuple[float, float]], closed: bool = False) -> None:
+        pts = cv2.perspectiveTransform(np.float64(points_m).reshape(-1, 1, 2), H)
+        cv2.polylines(img, [np.round(pts).astype(np.int32)], closed, (235, 235, 235), 2)
+
+    floor = cv2.perspectiveTransform(np.float64(court.corners_m()).reshape(-1, 1, 2), H)
+    cv2.fillConvexPoly(img, np.round(floor).astype(np.int32), (60, 140, 180))
+    poly(court.corners_m(), closed=True)
+    t = court.third_length_m
+    for x in (t, 2 * t):
+        poly([(x, 0.0), (x, court.width_m)])
+    r, cy = court.goal_circle_radius_m, court.width_m / 2
+    angles = np.linspace(-math.pi / 2, math.pi / 2, 40)
+    poly([(r * math.cos(a), cy + r * math.sin(a)) for a in angles])
+    poly([(court.length_m - r * math.cos(a), cy + r * math.sin(a)) for a in angles])
+    cr = court.centre_circle_diameter_m / 2
+    ring = np.linspace(0, 2 * math.pi, 24)
+    cx = court.length_m / 2
+    poly([(cx + cr * math.cos(a), cy + cr * math.sin(a)) for a in ring], closed=True)
+    return img
+
+
+class _Writer:
+    """Writes BGR frames with OpenCV (mp4v, mjpg) or PyAV (h264)."""
+
+    def __init__(self, path: Path, codec: str, fps: float, size: tuple[int, int]) -> None:
+        self.codec = codec.lower()
+        if self.codec in ("h264", "libx264"):
+            self.container = av.open(str(path), "w")
+            self.stream = self.container.add_stream(
+                "libx264", rate=Fraction(fps).limit_denominator(1001)
+            )
+            self.stream.width, self.stream.height = size
+            self.stream.pix_fmt = "yuv420p"
+            self.stream.options = {"preset": "ultrafast", "crf": "18"}
+            self.cv = None
+        else:
+            fourcc = {"mp4v": "mp4v", "mjpg": "MJPG", "xvid": "XVID"}.get(self.codec)
+            if fourcc is None:
+                raise ValueError(f"codec must be mp4v, mjpg, xvid or h264, got {codec!r}")
+            self.cv = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+            if not self.cv.isOpened():
+                raise OSError(f"OpenCV could not open {path} for writing with {codec}")
+
+    def write(self, frame: np.ndarray) -> None:
+        if self.cv is not None:
+            self.cv.write(frame)
+            return
+        vf = av.VideoFrame.from_ndarray(frame, format="bgr24")
+        for packet in self.stream.encode(vf):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        if self.cv is not None:
+            self.cv.release()
+            return
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        self.container.close()
+
+
+def _paste(frame: np.ndarray, sprite: np.ndarray, mask: np.ndarray, x1: int, y1: int) -> None:
+    h, w = sprite.shape[:2]
+    fh, fw = frame.shape[:2]
+    sx0, sy0 = max(0, -x1), max(0, -y1)
+    sx1, sy1 = min(w, fw - x1), min(h, fh - y1)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return
+    region = frame[y1 + sy0 : y1 + sy1, x1 + sx0 : x1 + sx1]
+    m = mask[sy0:sy1, sx0:sx1].astype(bool)
+    region[m] = sprite[sy0:sy1, sx0:sx1][m]
+
+
+def _draw_ball(frame: np.ndarray, centre: np.ndarray, radius: int) -> None:
+    c = (round(float(centre[0])), round(float(centre[1])))
+    cv2.circle(frame, c, radius, (40, 120, 150), -1, cv2.LINE_AA)
+    cv2.circle(frame, c, max(1, radius - 2), BALL_COLOR_BGR, -1, cv2.LINE_AA)
+    hl = (c[0] - radius // 3, c[1] - radius // 3)
+    cv2.circle(frame, hl, max(1, radius // 3), (235, 250, 255), -1, cv2.LINE_AA)
+    cv2.ellipse(frame, c, (radius - 1, max(1, radius // 3)), 30, 0, 360, (30, 90, 120), 1)
+
+
+def make_match_clip(
+    path: str | Path,
+    *,
+    seconds: float = 2.0,
+    fps: float = 25,
+    size: tuple[int, int] = (640, 360),
+    players_per_team: int = 2,
+    officials: int = 0,
+    codec: str = "mp4v",
+    seed: int = 0,
+    person_height_frac: float = 0.34,
+    ball_radius_px: int | None = None,
+    hold_s: float = 0.5,
+    flight_s: float = 0.4,
+    court: NetballCourt = DEFAULT_COURT,
+) -> ClipTruth:
+    """Render a match clip to `path` and return its ground truth.
+
+    Players of team A and B alternate along the court and each loops around a home spot, so
+    they never fully hide one another; the ball is held by one player for `hold_s`, then
+    flies to another in `flight_s` seconds. Officials (team "other") wear black.
+    """
+    if players_per_team < 1 or seconds <= 0 or fps <= 0:
+        raise ValueError("need players_per_team >= 1, seconds > 0 and fps > 0")
+    path = Path(path)
+    w, h = size
+    frames = max(1, round(seconds * fps))
+    rng = np.random.default_rng(seed)
+    H = court_homography(size, court)
+    background = draw_court(size, court)
+    far_y = _CORNER_FRACTIONS[0][1] * h
+    near_y = _CORNER_FRACTIONS[2][1] * h
+    radius = ball_radius_px or max(5, round(0.024 * h))
+
+    teams = [("A", "B")[i % 2] for i in range(2 * players_per_team)] + ["other"] * officials
+    n = len(teams)
+    spacing = court.length_m / n
+    homes = np.array(
+        [((i + 0.5) * spacing, 4.0 if i % 2 == 0 else 10.5) for i in range(n)], np.float64
+    )
+    amp_x = min(2.0, spacing * 0.22)
+    periods = rng.uniform(2.5, 4.0, n)
+    phases = rng.uniform(0, 2 * math.pi, n)
+    t = np.arange(frames) / fps
+    arg = 2 * math.pi * t[:, None] / periods[None, :] + phases[None, :]
+    feet_m = np.stack([homes[:, 0] + amp_x * np.sin(arg), homes[:, 1] + 2.5 * np.cos(arg)], -1)
+    feet_px = cv2.perspectiveTransform(feet_m.reshape(-1, 1, 2), H).reshape(frames, n, 2)
+
+    boxes = np.full((frames, n, 4), np.nan)
+    sprites = [_team_sprite(i % 6, TEAM_COLORS_BGR[team]) for i, team in enumerate(teams)]
+    scaled: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    placements: list[list[tuple[int, int, int]]] = []
+    for f in range(frames):
+        row = []
+        for p in range(n):
+            fx, fy = feet_px[f, p]
+            depth = np.clip((fy - far_y) / (near_y - far_y), 0, 1)
+            ph = max(12, round(person_height_frac * h * (0.7 + 0.3 * depth)))
+            key = (p % 6 if teams[p] != "other" else 100 + p, ph)
+            if key not in scaled:
+                spr, msk = sprites[p]
+                pw = max(4, round(spr.shape[1] * ph / spr.shape[0]))
+                scaled[key] = (
+                    cv2.resize(spr, (pw, ph), interpolation=cv2.INTER_AREA),
+                    cv2.resize(msk, (pw, ph), interpolation=cv2.INTER_NEAREST),
+                )
+            pw = scaled[key][0].shape[1]
+            x1, y1 = round(fx - pw / 2), round(fy - ph)
+            row.append((x1, y1, ph))
+            boxes[f, p] = (max(0, x1), max(0, y1), min(w, x1 + pw), min(h, y1 + ph))
+        placements.append(row)
+
+    # Ball: held at the holder's hand, then a short arced flight to the next holder.
+    playing = [p for p in range(n) if teams[p] != "other"]
+    hold_f, flight_f = max(1, round(hold_s * fps)), max(2, round(flight_s * fps))
+
+    def hand(f: int, p: int) -> np.ndarray:
+        x1, y1, x2, y2 = boxes[f, p]
+        return np.array([x2 - 0.15 * (x2 - x1), y1 + 0.45 * (y2 - y1)])
+
+    ball_px = np.zeros((frames, 2))
+    holder = np.full(frames, -1, np.int64)
+    passes: list[tuple[int, int, int, int]] = []
+    current = int(rng.choice(playing))
+    f = 0
+    while f < frames:
+        end_hold = min(frames, f + hold_f)
+        for g in range(f, end_hold):
+            ball_px[g], holder[g] = hand(g, current), current
+        f = end_hold
+        if f >= frames:
+            break
+        others = [p for p in playing if p != current]
+        nxt = min(others, key=lambda p: abs(homes[p, 0] - homes[current, 0]) + rng.random())
+        catch = min(frames - 1, f + flight_f)
+        start, end = hand(f - 1, current), hand(catch, nxt)
+        arc_px = 0.04 * h
+        for g in range(f, catch):
+            s = (g - f + 1) / (catch - f + 1)
+            ball_px[g] = start + s * (end - start) - (0, arc_px * 4 * s * (1 - s))
+        passes.append((f, catch, current, nxt))
+        current, f = nxt, catch
+
+    writer = _Writer(path, codec, fps, size)
+    try:
+        for f in range(frames):
+            frame = background.copy()
+            order = np.argsort(feet_px[f, :, 1])  # far players first, near ones drawn over them
+            for p in order:
+                x1, y1, ph = placements[f][p]
+                key = (p % 6 if teams[p] != "other" else 100 + p, ph)
+                _paste(frame, *scaled[key], x1, y1)
+            _draw_ball(frame, ball_px[f], radius)
+            writer.write(frame)
+    finally:
+        writer.close()
+
+    calib_m = [*court.corners_m(), (court.third_length_m, 0.0), (court.length_m / 2, 7.625)]
+    calib_px = cv2.perspectiveTransform(np.float64(calib_m).reshape(-1, 1, 2), H).reshape(-1, 2)
+    return ClipTruth(
+        path=path,
+        fps=float(fps),
+        size=(w, h),
+        frames=frames,
+        player_ids=list(range(n)),
+        teams=teams,
+        boxes=boxes,
+        feet_px=feet_px,
+        feet_court_m=feet_m,
+        ball_px=ball_px,
+        ball_holder=holder,
+        passes=passes,
+        court_to_image=H,
+        image_points=[[float(x), float(y)] for x, y in calib_px],
+        court_points_m=[[float(x), float(y)] for x, y in calib_m],
+    )
+
+
+def make_plain_clip(
+    path: str | Path,
+    *,
+    frames: int = 10,
+    fps: float = 25,
+    size: tuple[int, int] = (320, 180),
+    codec: str = "mp4v",
+) -> Path:
+    """A valid video with `frames` frames (a moving square) for tests that need any video."""
+    path = Path(path)
+    w, h = size
+    writer = _Writer(path, codec, fps, size)
+    try:
+        for i in range(frames):
+            frame = np.full((h, w, 3), 40, np.uint8)
+            x = (i * 7) % max(1, w - 20)
+            cv2.rectangle(frame, (x, h // 3), (x + 20, h // 3 + 20), (0, 200, 255), -1)
+            writer.write(frame)
+    finally:
+        writer.close()
+    return path
+
+
+def make_corrupt_file(path: str | Path, size_bytes: int = 4096) -> Path:
+    """Random bytes with a video file name: what a broken upload looks like."""
+    path = Path(path)
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, size_bytes, np.uint8).tobytes())
+    return path
