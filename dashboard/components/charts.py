@@ -1,0 +1,259 @@
+"""Plotly figures for the Results, Overview and Admin pages. Pure: data in, figure out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.components import analysis
+from dashboard.components.analysis import Frame
+from dashboard.components.court import court_figure, image_figure
+
+DEFAULT_TEAM_COLOURS = {"A": "#e11d48", "B": "#2563eb", "other": "#6b7280", "": "#9ca3af"}
+BALL_COLOUR = "#f59e0b"
+# Heatmap cells: 1 m on the court, or this many cells across the video frame.
+HEATMAP_CELL_M = 1.0
+HEATMAP_IMAGE_CELLS_ACROSS = 40
+# Lines and markers sent to the browser per chart; beyond this, frames are thinned evenly.
+CHART_MAX_POINTS = 20_000
+STATUS_COLOURS = {
+    "completed": "#16a34a",
+    "failed": "#dc2626",
+    "running": "#2563eb",
+    "queued": "#a3a3a3",
+    "cancelled": "#f59e0b",
+}
+
+
+@dataclass(frozen=True)
+class TeamStyle:
+    label: str
+    name: str
+    colour: str
+
+
+def team_styles(summary: dict, team_names: dict[str, str] | None = None) -> dict[str, TeamStyle]:
+    """Team names and colours: the analyst's names win over the pipeline's, colours come from
+    summary.json when present (they match the annotated video)."""
+    styles = {
+        label: TeamStyle(label, f"Team {label}", DEFAULT_TEAM_COLOURS[label])
+        for label in analysis.TEAM_LABELS
+    }
+    for team in summary.get("teams") or []:
+        label = str(team.get("label", ""))
+        if label in styles:
+            styles[label] = TeamStyle(
+                label,
+                str(team.get("name") or styles[label].name),
+                str(team.get("colour") or team.get("color") or styles[label].colour),
+            )
+    for label, name in (team_names or {}).items():
+        if label in styles and name:
+            styles[label] = TeamStyle(label, name, styles[label].colour)
+    return styles
+
+
+def _base_figure(frame: Frame, title: str) -> go.Figure:
+    if frame.space == "court":
+        return court_figure(title=title)
+    return image_figure(width_px=frame.width, height_px=frame.height, title=title)
+
+
+def _edges(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+    if frame.space == "court":
+        size_x = size_y = HEATMAP_CELL_M
+    else:
+        size_x = size_y = max(frame.width / HEATMAP_IMAGE_CELLS_ACROSS, 1.0)
+    x_edges = np.arange(0.0, frame.width + size_x, size_x)
+    y_edges = np.arange(0.0, frame.height + size_y, size_y)
+    return x_edges, y_edges
+
+
+def heatmap_figure(
+    points: pd.DataFrame, frame: Frame, *, title: str, colour: str, seconds_per_row: float
+) -> go.Figure:
+    """Where the given points spent their time, binned on the server.
+
+    Binning here rather than in the browser keeps a full match (millions of rows) to a few
+    hundred cells on the wire.
+    """
+    figure = _base_figure(frame, title)
+    x_edges, y_edges = _edges(frame)
+    counts, _, _ = np.histogram2d(points["x"], points["y"], bins=[x_edges, y_edges])
+    seconds = counts.T * seconds_per_row
+    z = np.where(seconds > 0, seconds, np.nan)
+    figure.add_trace(
+        go.Heatmap(
+            x=(x_edges[:-1] + x_edges[1:]) / 2,
+            y=(y_edges[:-1] + y_edges[1:]) / 2,
+            z=z,
+            colorscale=[[0.0, "rgba(255,255,255,0.15)"], [1.0, colour]],
+            zmin=0,
+            hoverongaps=False,
+            opacity=0.85,
+            colorbar={"title": {"text": "seconds"}, "thickness": 10},
+            hovertemplate=f"x %{{x:.1f}} {frame.unit}<br>y %{{y:.1f}} {frame.unit}"
+            "<br>%{z:.1f} s<extra></extra>",
+            name=title,
+        )
+    )
+    figure.update_layout(showlegend=False)
+    return figure
+
+
+def thin_frames(points: pd.DataFrame, max_points: int = CHART_MAX_POINTS) -> pd.DataFrame:
+    """Keep every Nth frame so a long match stays light in the browser; tracks stay aligned."""
+    if len(points) <= max_points:
+        return points
+    step = int(np.ceil(len(points) / max_points))
+    return points[points["frame"] % step == 0]
+
+
+def tracks_figure(
+    points: pd.DataFrame, frame: Frame, styles: dict[str, TeamStyle], *, title: str
+) -> go.Figure:
+    """One line per player track, coloured by team; hover shows track and time."""
+    figure = _base_figure(frame, title)
+    people = analysis.players(points).sort_values(["track_id", "frame"])
+    shown_teams: set[str] = set()
+    for track_id, track in people.groupby("track_id", sort=True):
+        team = str(track["team"].mode().iat[0]) if not track["team"].empty else ""
+        style = styles.get(team)
+        colour = style.colour if style else DEFAULT_TEAM_COLOURS.get(team, "#9ca3af")
+        legend_name = style.name if style else "unassigned"
+        figure.add_trace(
+            go.Scatter(
+                x=track["x"],
+                y=track["y"],
+                mode="lines",
+                line={"color": colour, "width": 1.5},
+                opacity=0.75,
+                name=legend_name,
+                legendgroup=legend_name,
+                showlegend=legend_name not in shown_teams,
+                customdata=track[["time_s"]].to_numpy(),
+                hovertemplate=f"track {track_id}<br>%{{customdata[0]:.1f}} s"
+                f"<extra>{legend_name}</extra>",
+            )
+        )
+        shown_teams.add(legend_name)
+    return figure
+
+
+def ball_path_figure(points: pd.DataFrame, frame: Frame, *, title: str) -> go.Figure:
+    figure = _base_figure(frame, title)
+    balls = analysis.ball(points).sort_values("frame")
+    figure.add_trace(
+        go.Scatter(
+            x=balls["x"],
+            y=balls["y"],
+            mode="lines+markers",
+            line={"color": BALL_COLOUR, "width": 1},
+            marker={
+                "size": 5,
+                "color": balls["time_s"],
+                "colorscale": "YlOrRd",
+                "showscale": True,
+                "colorbar": {"title": {"text": "time (s)"}, "thickness": 10},
+            },
+            name="ball",
+            hovertemplate="%{marker.color:.1f} s<extra>ball</extra>",
+        )
+    )
+    figure.update_layout(showlegend=False)
+    return figure
+
+
+def possession_timeline_figure(segments: pd.DataFrame, styles: dict[str, TeamStyle]) -> go.Figure:
+    """Horizontal bars along the match clock, one colour per team, grey when the ball is loose."""
+    figure = go.Figure()
+    for team, rows in segments.groupby("team", sort=True):
+        style = styles.get(str(team))
+        name = style.name if style else "loose ball"
+        colour = style.colour if style else "#d1d5db"
+        figure.add_trace(
+            go.Bar(
+                x=rows["duration_s"],
+                base=rows["start_s"],
+                y=[name] * len(rows),
+                orientation="h",
+                marker={"color": colour},
+                name=name,
+                hovertemplate="%{base:.1f}–%{x:.1f} s<extra>" + name + "</extra>",
+            )
+        )
+    figure.update_layout(
+        barmode="overlay",
+        height=220,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        xaxis_title="match time (s)",
+        showlegend=False,
+    )
+    return figure
+
+
+def throughput_figure(series: list[dict]) -> go.Figure:
+    """Completed and failed jobs per hour, with the failure rate on a second axis."""
+    frame = pd.DataFrame(series)
+    figure = go.Figure()
+    if frame.empty:
+        return figure
+    hour_column = next((c for c in ("hour", "start", "time", "hour_start") if c in frame), None)
+    hours = frame[hour_column] if hour_column else frame.index
+    completed = frame.get("completed", pd.Series(0, index=frame.index)).fillna(0)
+    failed = frame.get("failed", pd.Series(0, index=frame.index)).fillna(0)
+    finished = completed + failed
+    failure_rate = (failed / finished.where(finished > 0)).fillna(0) * 100
+    figure.add_trace(go.Bar(x=hours, y=completed, name="completed", marker_color="#16a34a"))
+    figure.add_trace(go.Bar(x=hours, y=failed, name="failed", marker_color="#dc2626"))
+    figure.add_trace(
+        go.Scatter(
+            x=hours,
+            y=failure_rate,
+            name="failure rate (%)",
+            yaxis="y2",
+            mode="lines+markers",
+            line={"color": "#7c3aed"},
+        )
+    )
+    figure.update_layout(
+        barmode="stack",
+        height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis={"title": "jobs per hour", "rangemode": "tozero"},
+        yaxis2={"title": "failure rate (%)", "overlaying": "y", "side": "right", "range": [0, 100]},
+        legend={"orientation": "h", "y": 1.12},
+    )
+    return figure
+
+
+def status_counts_figure(counts: dict[str, int]) -> go.Figure:
+    labels = [status for status in STATUS_COLOURS if counts.get(status)]
+    figure = go.Figure(
+        go.Bar(
+            x=[counts[status] for status in labels],
+            y=labels,
+            orientation="h",
+            marker_color=[STATUS_COLOURS[status] for status in labels],
+        )
+    )
+    figure.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure
+
+
+def storage_breakdown_figure(bytes_by_kind: dict[str, int]) -> go.Figure:
+    kinds = sorted(bytes_by_kind, key=lambda kind: -bytes_by_kind[kind])
+    figure = go.Figure(
+        go.Pie(
+            labels=kinds,
+            values=[bytes_by_kind[kind] / 1024**2 for kind in kinds],
+            hole=0.5,
+            hovertemplate="%{label}: %{value:.1f} MB<extra></extra>",
+            textinfo="label+percent",
+        )
+    )
+    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure

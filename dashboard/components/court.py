@@ -1,0 +1,121 @@
+"""A netball court drawn with Plotly shapes, in metres, x along the length."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+COURT_LENGTH_M = 30.5
+COURT_WIDTH_M = 15.25
+GOAL_CIRCLE_RADIUS_M = 4.9
+CENTRE_CIRCLE_DIAMETER_M = 0.9
+COURT_LINE_COLOUR = "#64748b"
+COURT_FLOOR_COLOUR = "#f8fafc"
+_ARC_POINTS = 48
+
+
+def _goal_circle_path(goal_line_x_m: float) -> str:
+    """SVG path of the semicircle on a goal line, bulging towards the court centre."""
+    centre_y = COURT_WIDTH_M / 2
+    direction = 1.0 if goal_line_x_m == 0 else -1.0
+    angles = np.linspace(-np.pi / 2, np.pi / 2, _ARC_POINTS)
+    xs = goal_line_x_m + direction * GOAL_CIRCLE_RADIUS_M * np.cos(angles)
+    ys = centre_y + GOAL_CIRCLE_RADIUS_M * np.sin(angles)
+    return "M " + " L ".join(f"{x:.3f},{y:.3f}" for x, y in zip(xs, ys, strict=True))
+
+
+def court_shapes() -> list[dict]:
+    line = {"color": COURT_LINE_COLOUR, "width": 2}
+    third_m = COURT_LENGTH_M / 3
+    centre_x, centre_y = COURT_LENGTH_M / 2, COURT_WIDTH_M / 2
+    radius = CENTRE_CIRCLE_DIAMETER_M / 2
+    shapes: list[dict] = [
+        {
+            "type": "rect",
+            "x0": 0,
+            "y0": 0,
+            "x1": COURT_LENGTH_M,
+            "y1": COURT_WIDTH_M,
+            "line": line,
+            "fillcolor": COURT_FLOOR_COLOUR,
+            "layer": "below",
+        }
+    ]
+    for x in (third_m, 2 * third_m):
+        shapes.append(
+            {"type": "line", "x0": x, "y0": 0, "x1": x, "y1": COURT_WIDTH_M, "line": line}
+        )
+    for goal_x in (0.0, COURT_LENGTH_M):
+        shapes.append({"type": "path", "path": _goal_circle_path(goal_x), "line": line})
+    shapes.append(
+        {
+            "type": "circle",
+            "x0": centre_x - radius,
+            "y0": centre_y - radius,
+            "x1": centre_x + radius,
+            "y1": centre_y + radius,
+            "line": line,
+        }
+    )
+    return shapes
+
+
+def court_figure(*, title: str | None = None, height_px: int = 380) -> go.Figure:
+    """An empty court, axes in metres with equal scale, ready for traces."""
+    figure = go.Figure()
+    margin_m = 0.8
+    figure.update_layout(
+        shapes=court_shapes(),
+        title=title,
+        height=height_px,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        plot_bgcolor="white",
+        showlegend=True,
+        legend={"orientation": "h", "y": -0.05},
+    )
+    figure.update_xaxes(
+        range=[-margin_m, COURT_LENGTH_M + margin_m],
+        showgrid=False,
+        zeroline=False,
+        title_text="length (m)",
+        constrain="domain",
+    )
+    figure.update_yaxes(
+        range=[-margin_m, COURT_WIDTH_M + margin_m],
+        showgrid=False,
+        zeroline=False,
+        title_text="width (m)",
+        scaleanchor="x",
+        scaleratio=1,
+    )
+    return figure
+
+
+def image_figure(
+    *, width_px: float, height_px: float, title: str | None = None, plot_height_px: int = 380
+) -> go.Figure:
+    """The video frame as a drawing area, y pointing down as in the picture."""
+    figure = go.Figure()
+    figure.update_layout(
+        shapes=[
+            {
+                "type": "rect",
+                "x0": 0,
+                "y0": 0,
+                "x1": width_px,
+                "y1": height_px,
+                "line": {"color": COURT_LINE_COLOUR, "width": 1, "dash": "dot"},
+                "layer": "below",
+            }
+        ],
+        title=title,
+        height=plot_height_px,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.05},
+    )
+    figure.update_xaxes(range=[0, width_px], showgrid=False, title_text="image x (px)")
+    figure.update_yaxes(
+        range=[height_px, 0], showgrid=False, title_text="image y (px)", scaleanchor="x"
+    )
+    return figure

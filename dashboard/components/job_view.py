@@ -1,0 +1,127 @@
+"""A detached, read-only picture of a job for rendering.
+
+Pages read jobs inside a `session_scope()` and turn them into `JobView`s there, so nothing is
+rendered from an ORM object whose session has closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from dashboard.components.formatting import human_duration, human_time, progress_line
+
+ACTIVE_STATUSES = frozenset({"queued", "running"})
+STATUS_BADGES = {
+    "queued": ":material/schedule: queued",
+    "running": ":material/autorenew: running",
+    "completed": ":material/check_circle: completed",
+    "failed": ":material/error: failed",
+    "cancelled": ":material/block: cancelled",
+}
+
+
+def _text(value: Any) -> str:
+    """Enum members and plain strings alike."""
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    name: str
+    status: str
+    priority: str
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: float
+    frames_done: int | None
+    frames_total: int | None
+    fps: float | None
+    eta_s: float | None
+    error: str
+    attempt: int
+    cancel_requested: bool
+    settings: dict = field(default_factory=dict)
+    video: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_job(cls, job: Any) -> JobView:
+        get = lambda name, default=None: getattr(job, name, default)  # noqa: E731
+        progress = float(get("progress") or 0.0)
+        return cls(
+            id=str(get("id")),
+            name=str(get("original_name") or get("name") or get("id")),
+            status=_text(get("status")),
+            priority=_text(get("priority")) or "normal",
+            created_at=get("created_at"),
+            started_at=get("started_at"),
+            finished_at=get("finished_at"),
+            progress=min(max(progress, 0.0), 1.0),
+            frames_done=get("frames_done"),
+            frames_total=get("frames_total"),
+            fps=get("fps"),
+            eta_s=get("eta_s"),
+            error=str(get("error") or get("error_message") or ""),
+            attempt=int(get("attempt") or get("attempts") or 1),
+            cancel_requested=bool(get("cancel_requested") or False),
+            settings=dict(get("settings") or {}),
+            video=dict(get("video_info") or get("video") or {}),
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def badge(self) -> str:
+        return STATUS_BADGES.get(self.status, self.status)
+
+    @property
+    def progress_text(self) -> str:
+        if self.status == "queued":
+            return "waiting for a free worker"
+        if self.cancel_requested and self.status == "running":
+            return "stopping at the next frame batch"
+        return progress_line(
+            frames_done=self.frames_done,
+            frames_total=self.frames_total,
+            fps=self.fps,
+            eta_s=self.eta_s,
+        )
+
+    @property
+    def run_time_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def team_names(self) -> dict[str, str]:
+        names = self.settings.get("team_names") or {}
+        return {"A": names.get("A") or "Team A", "B": names.get("B") or "Team B"}
+
+
+def jobs_table(jobs: list[JobView]) -> pd.DataFrame:
+    """The rows of the Jobs and Overview tables, newest first as the services return them."""
+    return pd.DataFrame(
+        [
+            {
+                "Video": job.name,
+                "Status": job.status,
+                "Progress": job.progress if job.is_active or job.status == "completed" else None,
+                "Priority": job.priority,
+                "Created": human_time(job.created_at),
+                "Run time": human_duration(job.run_time_s),
+                "Job ID": job.id,
+            }
+            for job in jobs
+        ],
+        columns=["Video", "Status", "Progress", "Priority", "Created", "Run time", "Job ID"],
+    )

@@ -1,0 +1,129 @@
+"""Reading a job's output files for charts: tolerant of older, partial or failed runs.
+
+The pure `read_*` functions parse a file and say precisely what is wrong with it; the
+`load_*` wrappers cache the parsed result keyed on path, modification time and size, so a
+rerun does not re-read a large tracks.csv but a rewritten file is picked up at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+TRACK_REQUIRED_COLUMNS = ("frame", "track_id", "class", "x1", "y1", "x2", "y2")
+TRACK_OPTIONAL_COLUMNS = ("time_s", "team", "confidence", "source", "court_x", "court_y", "zone")
+TRACKS_CACHE_ENTRIES = 8
+
+
+class OutputFormatError(ValueError):
+    """An output file exists but is not what the pipeline contract describes."""
+
+
+def read_tracks_csv(path: Path) -> pd.DataFrame:
+    try:
+        tracks = pd.read_csv(path, dtype={"team": "string", "class": "string", "zone": "string"})
+    except pd.errors.EmptyDataError as exc:
+        raise OutputFormatError(f"{path.name} is empty.") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise OutputFormatError(f"{path.name} is not a readable CSV file ({exc}).") from exc
+    missing = [name for name in TRACK_REQUIRED_COLUMNS if name not in tracks.columns]
+    if missing:
+        raise OutputFormatError(
+            f"{path.name} lacks the column(s) {', '.join(missing)}; expected at least "
+            f"{', '.join(TRACK_REQUIRED_COLUMNS)}."
+        )
+    for name in TRACK_OPTIONAL_COLUMNS:
+        if name not in tracks.columns:
+            tracks[name] = pd.NA
+    tracks["team"] = tracks["team"].astype("string").fillna("")
+    tracks["class"] = tracks["class"].astype("string").fillna("")
+    for name in ("x1", "y1", "x2", "y2", "court_x", "court_y", "time_s"):
+        tracks[name] = pd.to_numeric(tracks[name], errors="coerce")
+    return tracks
+
+
+def read_summary_json(path: Path) -> dict:
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OutputFormatError(f"{path.name} is not valid JSON ({exc}).") from exc
+    if not isinstance(summary, dict):
+        raise OutputFormatError(f"{path.name} should hold a JSON object, found {type(summary)}.")
+    return summary
+
+
+def read_table_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise OutputFormatError(f"{path.name} is not a readable CSV file ({exc}).") from exc
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    """Path, mtime and size: the cache key that notices a rewritten file."""
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
+@st.cache_data(max_entries=TRACKS_CACHE_ENTRIES, show_spinner="Reading tracks…")
+def _cached_tracks(path: str, mtime_ns: int, size_bytes: int) -> pd.DataFrame:
+    return read_tracks_csv(Path(path))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached_summary(path: str, mtime_ns: int, size_bytes: int) -> dict:
+    return read_summary_json(Path(path))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _cached_table(path: str, mtime_ns: int, size_bytes: int) -> pd.DataFrame:
+    return read_table_csv(Path(path))
+
+
+@dataclass
+class JobOutputs:
+    """Whatever a job's outputs folder holds; `problems` explains what could not be read."""
+
+    folder: Path
+    tracks: pd.DataFrame | None = None
+    summary: dict = field(default_factory=dict)
+    events: pd.DataFrame | None = None
+    players: pd.DataFrame | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def video_path(self) -> Path | None:
+        path = self.folder / "annotated.mp4"
+        return path if path.is_file() and path.stat().st_size > 0 else None
+
+    @property
+    def heatmap_images(self) -> list[Path]:
+        return sorted(self.folder.glob("heatmap_*.png"))
+
+
+def load_job_outputs(folder: Path) -> JobOutputs:
+    outputs = JobOutputs(folder=folder)
+    if not folder.is_dir():
+        outputs.problems.append("This job has no outputs folder yet.")
+        return outputs
+    loaders = (
+        ("tracks.csv", _cached_tracks, "tracks"),
+        ("summary.json", _cached_summary, "summary"),
+        ("events.csv", _cached_table, "events"),
+        ("players.csv", _cached_table, "players"),
+    )
+    for name, loader, attribute in loaders:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            setattr(outputs, attribute, loader(*_file_key(path)))
+        except OutputFormatError as exc:
+            outputs.problems.append(str(exc))
+    return outputs

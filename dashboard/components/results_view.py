@@ -1,0 +1,243 @@
+"""The parts of the Results page: summary, charts, events and downloads for one job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from backend.db import session_scope
+from backend.services import files as file_service
+from dashboard.components import analysis, charts
+from dashboard.components.charts import TeamStyle
+from dashboard.components.formatting import human_bytes, human_duration
+from dashboard.components.job_view import JobView
+from dashboard.components.outputs import JobOutputs
+
+# st.video and st.download_button hold the whole file in the server's memory while a page
+# shows it, so files above these sizes are offered from disk / the ZIP instead.
+VIDEO_IN_BROWSER_MAX_MB = 1024
+DOWNLOAD_IN_BROWSER_MAX_MB = 1024
+EVENT_TYPE_COLUMNS = ("type", "event", "kind")
+
+
+def video_facts(job: JobView, summary: dict) -> dict[str, str]:
+    video = summary.get("video") or job.video
+    facts: dict[str, str] = {}
+    if video.get("duration_s"):
+        facts["Length"] = human_duration(float(video["duration_s"]))
+    if video.get("width") and video.get("height"):
+        facts["Resolution"] = f"{video['width']}×{video['height']}"
+    if video.get("fps"):
+        facts["Frame rate"] = f"{float(video['fps']):.2f} fps"
+    if video.get("frames_total"):
+        facts["Frames"] = f"{int(video['frames_total']):,}"
+    if job.run_time_s:
+        facts["Analysis time"] = human_duration(job.run_time_s)
+    if job.fps:
+        facts["Analysis speed"] = f"{job.fps:.1f} fps"
+    return facts
+
+
+def summary_ui(job: JobView, outputs: JobOutputs) -> None:
+    facts = video_facts(job, outputs.summary)
+    if facts:
+        for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
+            column.metric(label, value)
+    match = job.settings.get("match") or {}
+    if match:
+        st.caption(" · ".join(str(value) for value in match.values() if value))
+
+
+def video_ui(outputs: JobOutputs) -> None:
+    path = outputs.video_path
+    if path is None:
+        st.info("This job produced no annotated video.", icon=":material/videocam_off:")
+        return
+    size = path.stat().st_size
+    if size > VIDEO_IN_BROWSER_MAX_MB * 1024**2:
+        st.info(
+            f"The annotated video is {human_bytes(size)}, too large to stream through the "
+            f"dashboard. It is in the ZIP and on the server at `{path}`.",
+            icon=":material/movie:",
+        )
+        return
+    st.video(str(path))
+
+
+def seconds_per_row(tracks: pd.DataFrame, summary: dict) -> float:
+    fps = (summary.get("video") or {}).get("fps")
+    if fps:
+        return 1.0 / float(fps)
+    times = tracks.drop_duplicates("frame").sort_values("frame")["time_s"].diff().median()
+    return float(times) if times and times > 0 else 1.0
+
+
+def heatmaps_ui(
+    points: pd.DataFrame,
+    frame: analysis.Frame,
+    styles: dict[str, TeamStyle],
+    seconds_per_row: float,
+) -> None:
+    people = analysis.players(points)
+    columns = st.columns(len(analysis.TEAM_LABELS))
+    for column, label in zip(columns, analysis.TEAM_LABELS, strict=True):
+        style = styles[label]
+        team_points = people[people["team"] == label]
+        with column:
+            if team_points.empty:
+                st.caption(f"No positions for {style.name}.")
+                continue
+            st.plotly_chart(
+                charts.heatmap_figure(
+                    team_points,
+                    frame,
+                    title=style.name,
+                    colour=style.colour,
+                    seconds_per_row=seconds_per_row,
+                ),
+                key=f"results_heatmap_{label}",
+            )
+    player_ids = people.groupby("track_id").size().sort_values(ascending=False)
+    if player_ids.empty:
+        return
+    teams = people.groupby("track_id")["team"].agg(lambda values: values.mode().iat[0])
+
+    def describe(track_id: int) -> str:
+        team = styles.get(str(teams.get(track_id, "")))
+        seconds = player_ids[track_id] * seconds_per_row
+        return f"Player {track_id} · {team.name if team else 'no team'} · {seconds:.0f} s on court"
+
+    chosen = st.selectbox(
+        "Player heatmap", list(player_ids.index), format_func=describe, key="results_player"
+    )
+    style = styles.get(str(teams.get(chosen, "")))
+    st.plotly_chart(
+        charts.heatmap_figure(
+            people[people["track_id"] == chosen],
+            frame,
+            title=f"Player {chosen}",
+            colour=style.colour if style else charts.DEFAULT_TEAM_COLOURS[""],
+            seconds_per_row=seconds_per_row,
+        ),
+        key="results_heatmap_player",
+    )
+
+
+def movement_ui(points: pd.DataFrame, frame: analysis.Frame, styles: dict[str, TeamStyle]) -> None:
+    thinned = charts.thin_frames(points)
+    if analysis.players(thinned).empty:
+        st.caption("No player tracks in this job.")
+    else:
+        st.plotly_chart(
+            charts.tracks_figure(thinned, frame, styles, title="Player tracks"),
+            key="results_tracks",
+        )
+    if analysis.ball(thinned).empty:
+        st.caption("The ball was not found in this video.")
+    else:
+        st.plotly_chart(
+            charts.ball_path_figure(thinned, frame, title="Ball path"), key="results_ball"
+        )
+
+
+def possession_ui(
+    tracks: pd.DataFrame, space: analysis.Space, styles: dict[str, TeamStyle]
+) -> None:
+    segments = analysis.possession_segments(analysis.possession_by_frame(tracks, space))
+    shares = analysis.possession_shares(segments)
+    if not shares:
+        st.caption("Possession needs the ball and players of both teams in the same frames.")
+        return
+    for column, (label, share) in zip(st.columns(len(shares)), shares.items(), strict=True):
+        column.metric(f"{styles[label].name} possession", f"{share:.0%}")
+    st.plotly_chart(charts.possession_timeline_figure(segments, styles), key="results_possession")
+    st.caption("Estimated from the player nearest the ball in each frame; grey is a loose ball.")
+
+
+def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None:
+    if events is None:
+        st.caption("This job has no events file: the analysis version that made it had none.")
+        return
+    if events.empty:
+        st.caption("No events were detected.")
+        return
+    shown = events
+    type_column = next((c for c in EVENT_TYPE_COLUMNS if c in events.columns), None)
+    left, right = st.columns(2)
+    if type_column:
+        kinds = sorted(events[type_column].dropna().astype(str).unique())
+        picked = left.multiselect("Event types", kinds, default=kinds, key="results_event_types")
+        shown = shown[shown[type_column].astype(str).isin(picked)]
+    if "team" in events.columns:
+        labels = sorted(events["team"].dropna().astype(str).unique())
+        picked_teams = right.multiselect(
+            "Teams",
+            labels,
+            default=labels,
+            format_func=lambda label: styles[label].name if label in styles else label,
+            key="results_event_teams",
+        )
+        shown = shown[shown["team"].astype(str).isin(picked_teams)]
+    st.dataframe(shown, hide_index=True)
+    st.caption(f"{len(shown)} of {len(events)} events")
+
+
+def _file_reader(path: Path) -> Callable[[], bytes]:
+    return lambda: path.read_bytes()
+
+
+def _archive_reader(job_id: str) -> Callable[[], bytes]:
+    def read() -> bytes:
+        # Runs on click, in its own thread: the ZIP is built (or reused) only when wanted.
+        with session_scope() as session:
+            return file_service.build_archive(session=session, job_id=job_id).read_bytes()
+
+    return read
+
+
+def files_ui(job_id: str, files: list) -> None:
+    """Every output with kind and size and its own download, plus the whole set as a ZIP."""
+    outputs = [f for f in files if str(f.role) == "output"]
+    if not outputs:
+        st.info("This job has no output files yet.", icon=":material/folder_off:")
+        return
+    total = sum(int(f.size_bytes) for f in outputs)
+    limit = DOWNLOAD_IN_BROWSER_MAX_MB * 1024**2
+    if total <= limit:
+        st.download_button(
+            f"Download all (ZIP, about {human_bytes(total)})",
+            data=_archive_reader(job_id),
+            file_name=f"courtside-{job_id}.zip",
+            mime="application/zip",
+            type="primary",
+            icon=":material/folder_zip:",
+            key="results_zip",
+        )
+    else:
+        st.info(
+            f"All outputs together are {human_bytes(total)}, too large for a browser download. "
+            f"Build the ZIP on the server with `python -m backend archive {job_id}`.",
+            icon=":material/folder_zip:",
+        )
+    for row in outputs:
+        path = file_service.job_file_path(row)
+        name_col, kind_col, size_col, button_col = st.columns([4, 1, 1, 2])
+        name_col.markdown(f"`{row.name}`")
+        kind_col.caption(str(row.kind))
+        size_col.caption(human_bytes(row.size_bytes))
+        if row.missing or not path.is_file():
+            button_col.caption(":material/warning: missing on disk")
+        elif row.size_bytes > limit:
+            button_col.caption("in the ZIP / on the server")
+        else:
+            button_col.download_button(
+                "Download",
+                data=_file_reader(path),
+                file_name=row.name,
+                mime=row.mime or None,
+                key=f"results_file_{row.relpath}",
+                icon=":material/download:",
+            )

@@ -1,0 +1,202 @@
+"""Jobs: every analysis with live progress, filters, and cancel / retry / delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import streamlit as st
+
+from backend.db import session_scope
+from backend.services import jobs as job_service
+from dashboard.components.feedback import shown_errors
+from dashboard.components.formatting import human_duration, human_time
+from dashboard.components.job_view import JobView, jobs_table
+
+PREFIX = "jobs"
+PAGE_SIZE_ROWS = 20
+LIVE_REFRESH_S = 2.0
+LOG_TAIL_BYTES = 20_000
+STATUS_CHOICES = ("all", "queued", "running", "completed", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    status: str | None
+    search: str | None
+    created_from: datetime | None
+    created_to: datetime | None
+
+
+def _day_bounds(days: tuple[date, ...]) -> tuple[datetime | None, datetime | None]:
+    """Whole UTC days, as naive datetimes like the stored timestamps."""
+    if not days:
+        return None, None
+    start = datetime.combine(days[0], time.min)
+    end = datetime.combine(days[-1], time.min) + timedelta(days=1) - timedelta(microseconds=1)
+    return start, end
+
+
+def filters_ui() -> JobFilters:
+    status_col, search_col, date_col = st.columns([1, 2, 2])
+    status = status_col.selectbox("Status", STATUS_CHOICES, key=f"{PREFIX}_status")
+    search = search_col.text_input(
+        "Search", placeholder="video name or job ID", key=f"{PREFIX}_search"
+    )
+    days = date_col.date_input(
+        "Created between (UTC)", value=(), key=f"{PREFIX}_days", format="YYYY-MM-DD"
+    )
+    created_from, created_to = _day_bounds(tuple(days) if isinstance(days, tuple) else (days,))
+    return JobFilters(
+        status=None if status == "all" else status,
+        search=search.strip() or None,
+        created_from=created_from,
+        created_to=created_to,
+    )
+
+
+def _act(action: str, job: JobView) -> None:
+    """Run one service action on a job and report the outcome."""
+    services = {
+        "cancel": job_service.cancel_job,
+        "retry": job_service.retry_job,
+        "delete": job_service.delete_job,
+    }
+    done = {"cancel": "Cancel requested for", "retry": "Queued again:", "delete": "Deleted"}
+    succeeded = False
+    with shown_errors(f"{action.capitalize()} {job.name}"), session_scope() as session:
+        services[action](session=session, job_id=job.id)
+        succeeded = True
+    if succeeded:
+        st.session_state[f"{PREFIX}_notice"] = f"{done[action]} {job.name} (`{job.id}`)."
+        st.session_state.pop(f"{PREFIX}_confirm_delete", None)
+        st.rerun(scope="fragment")
+
+
+def actions_ui(job: JobView) -> None:
+    cols = st.columns(4)
+    if job.is_active and cols[0].button(
+        "Cancel", key=f"{PREFIX}_cancel_{job.id}", icon=":material/stop_circle:"
+    ):
+        _act("cancel", job)
+    if job.status in ("failed", "cancelled") and cols[1].button(
+        "Retry", key=f"{PREFIX}_retry_{job.id}", icon=":material/replay:"
+    ):
+        _act("retry", job)
+    if job.status == "completed":
+        cols[1].page_link(
+            "dashboard/pages/results.py",
+            label="Open results",
+            icon=":material/insights:",
+            query_params={"job": job.id},
+        )
+    if job.status != "running" and cols[2].button(
+        "Delete…", key=f"{PREFIX}_delete_{job.id}", icon=":material/delete:"
+    ):
+        st.session_state[f"{PREFIX}_confirm_delete"] = job.id
+    if st.session_state.get(f"{PREFIX}_confirm_delete") == job.id:
+        with st.container(border=True):
+            st.warning(
+                f"Delete **{job.name}** and all its files (input video, outputs, ZIP)? "
+                "This cannot be undone.",
+                icon=":material/warning:",
+            )
+            yes, no = st.columns(2)
+            if yes.button("Yes, delete", type="primary", key=f"{PREFIX}_confirm_{job.id}"):
+                _act("delete", job)
+            if no.button("Keep it", key=f"{PREFIX}_keep_{job.id}"):
+                st.session_state.pop(f"{PREFIX}_confirm_delete", None)
+                st.rerun(scope="fragment")
+
+
+def job_detail_ui(job: JobView) -> None:
+    with st.container(border=True):
+        st.markdown(f"#### {job.name}")
+        st.caption(
+            f"{job.badge} · job `{job.id}` · priority {job.priority} · "
+            f"created {human_time(job.created_at)} · attempt {max(job.attempt, 1)}"
+        )
+        if job.is_active:
+            st.progress(job.progress, text=f"{job.progress:.0%} · {job.progress_text}")
+        elif job.status == "completed":
+            st.success(
+                f"Finished in {human_duration(job.run_time_s)}"
+                + (f" at {job.fps:.1f} frames per second." if job.fps else "."),
+                icon=":material/check_circle:",
+            )
+        elif job.status == "failed":
+            st.error(job.error or "The analysis failed without a reason.", icon=":material/error:")
+        elif job.status == "cancelled":
+            st.info("This analysis was cancelled. Retry to run it again.", icon=":material/block:")
+        actions_ui(job)
+        if job.status in ("failed", "cancelled", "running"):
+            with (
+                st.expander("Log (last lines)", expanded=job.status == "failed"),
+                shown_errors("Reading the log"),
+            ):
+                log = job_service.read_job_log(job_id=job.id, tail_bytes=LOG_TAIL_BYTES)
+                st.code(log or "The log is empty.", language=None)
+
+
+@st.fragment(run_every=LIVE_REFRESH_S)
+def live_jobs_ui(filters: JobFilters) -> None:
+    """Refreshes itself every few seconds; the rest of the page does not reload."""
+    notice = st.session_state.pop(f"{PREFIX}_notice", None)
+    if notice:
+        st.success(notice, icon=":material/check:")
+    page = st.session_state.get(f"{PREFIX}_page", 1)
+    with shown_errors("Loading jobs"), session_scope() as session:
+        rows, total = job_service.list_jobs(
+            session=session,
+            status=filters.status,
+            search=filters.search,
+            created_from=filters.created_from,
+            created_to=filters.created_to,
+            page=page,
+            page_size=PAGE_SIZE_ROWS,
+        )
+        jobs = [JobView.from_job(row) for row in rows]
+        if total == 0:
+            if any(vars(filters).values()):
+                st.info("No job matches these filters.", icon=":material/filter_alt_off:")
+            else:
+                st.info(
+                    "No analyses yet. Start one on the New analysis page: upload a match video "
+                    "or pick one from the server inbox.",
+                    icon=":material/movie:",
+                )
+                st.page_link("dashboard/pages/new_analysis.py", label="New analysis", icon="➡️")
+            return
+        if not jobs and page > 1:
+            # The filters shrank the result below the remembered page: start again at page 1.
+            st.session_state[f"{PREFIX}_page"] = 1
+            st.rerun(scope="fragment")
+        st.caption(f"{total} job{'s' if total != 1 else ''}; live, refreshed every few seconds")
+        st.dataframe(
+            jobs_table(jobs),
+            hide_index=True,
+            column_config={
+                "Progress": st.column_config.ProgressColumn(
+                    "Progress", min_value=0.0, max_value=1.0, format="percent"
+                )
+            },
+        )
+        pages = max(1, -(-total // PAGE_SIZE_ROWS))
+        if pages > 1:
+            chosen = st.pagination(pages, default=min(page, pages), key=f"{PREFIX}_pager")
+            if chosen != page:
+                st.session_state[f"{PREFIX}_page"] = chosen
+                st.rerun(scope="fragment")
+        by_id = {job.id: job for job in jobs}
+        selected = st.selectbox(
+            "Job",
+            list(by_id),
+            format_func=lambda job_id: f"{by_id[job_id].name} · {by_id[job_id].status}",
+            key=f"{PREFIX}_selected",
+        )
+        if selected:
+            job_detail_ui(by_id[selected])
+
+
+st.title("Jobs")
+live_jobs_ui(filters_ui())

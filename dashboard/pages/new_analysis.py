@@ -1,0 +1,137 @@
+"""New analysis: upload videos or pick one already on the server, choose settings, queue."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from backend.config import get_settings
+from backend.db import session_scope
+from backend.services import jobs as job_service
+from backend.services.errors import ServiceError
+from dashboard.components.analysis_form import AnalysisChoices, analysis_settings_ui
+from dashboard.components.feedback import shown_errors
+from dashboard.components.formatting import human_bytes, human_time
+
+PREFIX = "new"
+settings = get_settings()
+
+st.title("New analysis")
+st.caption(
+    "Each video becomes one job: players and ball are detected and tracked, teams are told "
+    "apart by shirt colour, and you get an annotated video, heatmaps and CSV data."
+)
+
+with st.container(border=True):
+    st.subheader("Analysis settings")
+    choices = analysis_settings_ui(key_prefix=PREFIX)
+
+
+def show_queued(names_and_ids: list[tuple[str, str]]) -> None:
+    for name, job_id in names_and_ids:
+        st.success(f"Queued **{name}** as job `{job_id}`.", icon=":material/check_circle:")
+    if names_and_ids:
+        st.page_link("dashboard/pages/jobs.py", label="Follow progress on the Jobs page", icon="➡️")
+
+
+def upload_ui(choices: AnalysisChoices) -> None:
+    uploader_key = f"{PREFIX}_uploader_{st.session_state.get(f'{PREFIX}_uploads_done', 0)}"
+    files = st.file_uploader(
+        "Match videos",
+        accept_multiple_files=True,
+        help=f"{', '.join(settings.allowed_video_extensions)}; up to {settings.max_upload_mb} MB "
+        "each. Bigger files: use the server inbox.",
+        key=uploader_key,
+    )
+    accepted = []
+    for file in files or []:
+        try:
+            job_service.check_upload(original_name=file.name, size_bytes=file.size)
+        except ServiceError as exc:
+            st.error(str(exc), icon=":material/block:")
+        else:
+            accepted.append(file)
+            st.markdown(f":material/movie: **{file.name}** · {human_bytes(file.size)}")
+    if not files:
+        st.info(
+            "Drop one or more match videos above. They are checked before anything is queued.",
+            icon=":material/upload:",
+        )
+        return
+    label = f"Analyse {len(accepted)} video{'s' if len(accepted) != 1 else ''}"
+    if not st.button(label, type="primary", disabled=not accepted, key=f"{PREFIX}_submit"):
+        return
+    queued: list[tuple[str, str]] = []
+    for file in accepted:
+        file.seek(0)
+        with shown_errors(f"Queuing {file.name}"), session_scope() as session:
+            job = job_service.submit_upload(
+                session=session,
+                stream=file,
+                original_name=file.name,
+                priority=choices.priority,
+                settings=choices.settings,
+            )
+            queued.append((file.name, job.id))
+    if len(queued) == len(accepted):
+        # A fresh uploader key empties the widget so the same files are not queued twice.
+        st.session_state[f"{PREFIX}_queued"] = queued
+        st.session_state[f"{PREFIX}_uploads_done"] = (
+            st.session_state.get(f"{PREFIX}_uploads_done", 0) + 1
+        )
+        st.rerun()
+    show_queued(queued)
+
+
+def inbox_ui(choices: AnalysisChoices) -> None:
+    st.markdown(
+        f"Copy long recordings into **`{settings.inbox_dir}`** on the server (for example "
+        "with `scp` or a shared folder), then pick them here. Nothing goes through the browser."
+    )
+    with shown_errors("Reading the inbox"):
+        videos = job_service.list_inbox()
+        if not videos:
+            st.info("The inbox folder holds no videos yet.", icon=":material/inbox:")
+            return
+        names = st.multiselect(
+            "Videos in the inbox",
+            [video.name for video in videos],
+            format_func=lambda name: next(
+                f"{v.name} · {human_bytes(v.size_bytes)} · {human_time(v.modified_at)}"
+                for v in videos
+                if v.name == name
+            ),
+            key=f"{PREFIX}_inbox_pick",
+        )
+        move = st.checkbox(
+            "Move the files into job storage instead of copying them",
+            help="Saves disk space and time; the inbox no longer holds the file afterwards.",
+            key=f"{PREFIX}_inbox_move",
+        )
+        if not st.button(
+            f"Analyse {len(names)} inbox video{'s' if len(names) != 1 else ''}",
+            type="primary",
+            disabled=not names,
+            key=f"{PREFIX}_inbox_submit",
+        ):
+            return
+        by_name = {video.name: video for video in videos}
+        queued: list[tuple[str, str]] = []
+        for name in names:
+            with shown_errors(f"Queuing {name}"), session_scope() as session:
+                job = job_service.submit_path(
+                    session=session,
+                    source_path=by_name[name].path,
+                    priority=choices.priority,
+                    settings=choices.settings,
+                    move=move,
+                )
+                queued.append((name, job.id))
+        show_queued(queued)
+
+
+upload_tab, inbox_tab = st.tabs(["Upload from this computer", "File already on the server"])
+with upload_tab:
+    show_queued(st.session_state.pop(f"{PREFIX}_queued", []))
+    upload_ui(choices)
+with inbox_tab:
+    inbox_ui(choices)

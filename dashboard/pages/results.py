@@ -1,0 +1,151 @@
+"""Results of one analysis: summary, annotated video, charts, events and downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from backend.db import session_scope
+from backend.services import files as file_service
+from backend.services import jobs as job_service
+from dashboard.components import analysis, charts, results_view
+from dashboard.components.feedback import shown_errors
+from dashboard.components.formatting import human_time
+from dashboard.components.job_view import JobView
+from dashboard.components.outputs import load_job_outputs
+
+PREFIX = "results"
+CHOOSER_JOBS = 50
+PROGRESS_REFRESH_S = 2.0
+
+
+def _label(job_id: str, job: JobView | None) -> str:
+    if job is None:
+        return f"job {job_id}"
+    return f"{job.name} · {job.status} · {human_time(job.created_at)}"
+
+
+def job_chooser_ui() -> str | None:
+    """The job from the link (?job=...) or the newest completed one; returns its id."""
+    with session_scope() as session:
+        rows, _ = job_service.list_jobs(session=session, page=1, page_size=CHOOSER_JOBS)
+        jobs = [JobView.from_job(row) for row in rows]
+    if not jobs:
+        st.info(
+            "No analyses yet. Results appear here once a video has been analysed: start one on "
+            "the New analysis page.",
+            icon=":material/insights:",
+        )
+        st.page_link("dashboard/pages/new_analysis.py", label="New analysis", icon="➡️")
+        return None
+    by_id: dict[str, JobView | None] = {job.id: job for job in jobs}
+    wanted = st.query_params.get("job")
+    if wanted and wanted not in by_id:
+        by_id[wanted] = None  # older than the list: still selectable
+    completed = [job.id for job in jobs if job.status == "completed"]
+    default = wanted or (completed[0] if completed else jobs[0].id)
+    options = list(by_id)
+    chosen = st.selectbox(
+        "Analysis",
+        options,
+        index=options.index(default),
+        format_func=lambda job_id: _label(job_id, by_id[job_id]),
+        key=f"{PREFIX}_job_{wanted or ''}",
+    )
+    if chosen != wanted:
+        st.query_params["job"] = chosen
+    return chosen
+
+
+@st.fragment(run_every=PROGRESS_REFRESH_S)
+def waiting_ui(job_id: str) -> None:
+    """Progress while the job runs; the full page reloads once it has finished."""
+    with session_scope() as session:
+        job = JobView.from_job(job_service.get_job(session=session, job_id=job_id))
+    if not job.is_active:
+        st.rerun(scope="app")
+    st.info(
+        "This analysis is not finished yet; its results appear here when it completes.",
+        icon=":material/hourglass_top:",
+    )
+    st.progress(job.progress, text=f"{job.progress:.0%} · {job.progress_text}")
+
+
+def team_names_ui(job: JobView) -> None:
+    with st.expander("Rename teams"), st.form(f"{PREFIX}_names_form", border=False):
+        left, right = st.columns(2)
+        name_a = left.text_input("Team A", value=job.team_names["A"])
+        name_b = right.text_input("Team B", value=job.team_names["B"])
+        if st.form_submit_button("Save names"):
+            with shown_errors("Renaming the teams"), session_scope() as session:
+                job_service.update_job_labels(
+                    session=session, job_id=job.id, team_names={"A": name_a, "B": name_b}
+                )
+                st.toast("Team names saved.", icon=":material/check:")
+
+
+def results_ui(job: JobView) -> None:
+    outputs = load_job_outputs(file_service.job_outputs_dir(job.id))
+    for problem in outputs.problems:
+        st.warning(problem, icon=":material/warning:")
+    results_view.summary_ui(job, outputs)
+    team_names_ui(job)
+    styles = charts.team_styles(outputs.summary, job.team_names)
+
+    video_tab, heat_tab, move_tab, possession_tab, events_tab, files_tab = st.tabs(
+        ["Video", "Heatmaps", "Tracks & ball", "Possession", "Events", "Downloads"]
+    )
+    with video_tab:
+        results_view.video_ui(outputs)
+    tracks = outputs.tracks
+    if tracks is None or tracks.empty:
+        for tab in (heat_tab, move_tab, possession_tab):
+            tab.info("This job has no tracking data (tracks.csv).", icon=":material/scatter_plot:")
+    else:
+        space = analysis.choose_space(tracks)
+        points = analysis.positions(tracks, space)
+        frame = analysis.drawing_frame(tracks, space, outputs.summary)
+        note = (
+            "Positions in metres on the court."
+            if space == "court"
+            else "The court was not calibrated: positions are in video pixels."
+        )
+        with heat_tab:
+            st.caption(note)
+            results_view.heatmaps_ui(
+                points, frame, styles, results_view.seconds_per_row(tracks, outputs.summary)
+            )
+        with move_tab:
+            st.caption(note)
+            results_view.movement_ui(points, frame, styles)
+        with possession_tab:
+            results_view.possession_ui(tracks, space, styles)
+    with events_tab:
+        results_view.events_ui(outputs.events, styles)
+        if outputs.players is not None and not outputs.players.empty:
+            st.markdown("**Players**")
+            st.dataframe(outputs.players, hide_index=True)
+    with files_tab, shown_errors("Listing the files"):
+        with session_scope() as session:
+            files = file_service.list_job_files(session=session, job_id=job.id)
+        results_view.files_ui(job.id, files)
+
+
+st.title("Results")
+with shown_errors("Loading the results"):
+    job_id = job_chooser_ui()
+    if job_id:
+        with session_scope() as session:
+            job = JobView.from_job(job_service.get_job(session=session, job_id=job_id))
+        if job.is_active:
+            waiting_ui(job.id)
+        elif job.status == "failed":
+            st.error(
+                f"This analysis failed: {job.error or 'no reason recorded'}",
+                icon=":material/error:",
+            )
+            st.page_link("dashboard/pages/jobs.py", label="See its log and retry on the Jobs page")
+        elif job.status == "cancelled":
+            st.info("This analysis was cancelled before it finished.", icon=":material/block:")
+            st.page_link("dashboard/pages/jobs.py", label="Retry it on the Jobs page")
+        else:
+            results_ui(job)
