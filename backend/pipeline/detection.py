@@ -1,0 +1,166 @@
+"""Detections as parallel numpy arrays, and the YOLO detector that produces them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backend.pipeline.errors import ModelError
+from backend.pipeline.model import resolve_model_path
+from backend.pipeline.settings import PipelineSettings
+
+PLAYER = 0
+BALL = 1
+# Class names of other weights are matched by name, never by index.
+PLAYER_CLASS_NAMES = ("person", "player", "players", "netball player")
+BALL_CLASS_NAMES = ("sports ball", "ball", "netball")
+
+
+@dataclass
+class Detections:
+    """One frame's objects: row i of every array describes the same object."""
+
+    xyxy: np.ndarray
+    confidence: np.ndarray
+    class_id: np.ndarray
+    tracker_id: np.ndarray | None = None
+    data: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
+        n = len(self.xyxy)
+        self.confidence = np.asarray(self.confidence, dtype=np.float32).reshape(-1)
+        self.class_id = np.asarray(self.class_id, dtype=np.int64).reshape(-1)
+        if self.tracker_id is None:
+            self.tracker_id = np.full(n, -1, dtype=np.int64)
+        self.tracker_id = np.asarray(self.tracker_id, dtype=np.int64).reshape(-1)
+        for name, arr in (
+            ("confidence", self.confidence),
+            ("class_id", self.class_id),
+            ("tracker_id", self.tracker_id),
+            *self.data.items(),
+        ):
+            if len(arr) != n:
+                raise ValueError(f"Detections.{name} must have {n} rows like xyxy, got {len(arr)}.")
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.empty((0, 4)), np.empty(0), np.empty(0))
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index: Any) -> Detections:
+        return Detections(
+            self.xyxy[index],
+            self.confidence[index],
+            self.class_id[index],
+            self.tracker_id[index],
+            {k: v[index] for k, v in self.data.items()},
+        )
+
+    @property
+    def centers(self) -> np.ndarray:
+        return (self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2
+
+    @property
+    def feet(self) -> np.ndarray:
+        """Bottom-centre of each box: where a standing person touches the floor."""
+        return np.c_[(self.xyxy[:, 0] + self.xyxy[:, 2]) / 2, self.xyxy[:, 3]]
+
+    # The attributes ultralytics' BYTETracker reads.
+    @property
+    def conf(self) -> np.ndarray:
+        return self.confidence
+
+    @property
+    def cls(self) -> np.ndarray:
+        return self.class_id
+
+    @property
+    def xywh(self) -> np.ndarray:
+        wh = self.xyxy[:, 2:] - self.xyxy[:, :2]
+        return np.c_[self.xyxy[:, :2] + wh / 2, wh]
+
+
+def class_map(names: dict[int, str]) -> dict[int, int]:
+    """Model class index -> PLAYER/BALL, by class name."""
+    mapping: dict[int, int] = {}
+    for index, name in names.items():
+        lowered = str(name).strip().lower()
+        if lowered in PLAYER_CLASS_NAMES:
+            mapping[int(index)] = PLAYER
+        elif lowered in BALL_CLASS_NAMES:
+            mapping[int(index)] = BALL
+    if PLAYER not in mapping.values():
+        shown = ", ".join(str(n) for n in list(names.values())[:12])
+        raise ModelError(
+            f"The detector has no player class (expected one of {', '.join(PLAYER_CLASS_NAMES)}; "
+            f"it has: {shown})."
+        )
+    return mapping
+
+
+class Detector:
+    """YOLO weights loaded once; `detect(frame)` returns players and balls above threshold."""
+
+    def __init__(self, settings: PipelineSettings, logger: logging.Logger | None = None) -> None:
+        from backend.config import get_settings
+
+        app = get_settings()  # sets the ultralytics offline switches before its import
+        self.settings = settings
+        self.log = logger or logging.getLogger(__name__)
+        self.path = resolve_model_path(settings.model_path or app.model_path)
+        if settings.torch_threads:
+            import torch
+
+            torch.set_num_threads(settings.torch_threads)
+        try:
+            from ultralytics import YOLO
+
+            self.model = YOLO(str(self.path), task="detect")
+            names = self.model.names
+        except Exception as exc:
+            raise ModelError(
+                f"The detector weights {self.path.name} could not be loaded: {exc}"
+            ) from exc
+        self.mapping = class_map(names)
+        self.classes = sorted(self.mapping)
+        self.log.info("detector %s, classes %s", self.path, {names[i]: i for i in self.classes})
+
+    @property
+    def has_ball_class(self) -> bool:
+        return BALL in self.mapping.values()
+
+    def detect(self, frame: np.ndarray) -> Detections:
+        s = self.settings
+        try:
+            result = self.model.predict(
+                frame,
+                imgsz=s.imgsz,
+                conf=min(s.player_conf_min, s.ball_conf_min),
+                classes=self.classes,
+                device=s.device,
+                verbose=False,
+            )[0]
+        except Exception as exc:
+            raise ModelError(f"The detector failed on a frame: {exc}") from exc
+        boxes = result.boxes
+        if boxes is None or len(boxes) == 0:
+            return Detections.empty()
+        xyxy = boxes.xyxy.cpu().numpy()
+        conf = boxes.conf.cpu().numpy()
+        model_cls = boxes.cls.cpu().numpy().astype(np.int64)
+        cls = np.array([self.mapping.get(int(c), -1) for c in model_cls], dtype=np.int64)
+        keep = ((cls == PLAYER) & (conf >= s.player_conf_min)) | (
+            (cls == BALL) & (conf >= s.ball_conf_min)
+        )
+        return Detections(xyxy[keep], conf[keep], cls[keep])
+
+
+def model_description(path: Path) -> dict[str, str]:
+    return {"weights": path.name, "path": str(path)}

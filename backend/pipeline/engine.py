@@ -1,0 +1,395 @@
+"""The streaming loop behind analyze_video (see run.py for the files it produces)."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import platform
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from backend.analytics.court import DEFAULT_COURT
+from backend.analytics.possession import PossessionTracker
+from backend.pipeline.annotate import Annotator, FrameDrawing
+from backend.pipeline.detection import BALL, PLAYER, Detector
+from backend.pipeline.errors import PipelineCancelled, VideoError
+from backend.pipeline.outputs import (
+    BALL_COLUMNS,
+    BALL_TRACK_ID,
+    TRACKS_COLUMNS,
+    StatsCollector,
+    finalize_tracks_csv,
+    fmt,
+)
+from backend.pipeline.settings import PipelineSettings, Progress
+from backend.pipeline.stream import FrameReader, H264Writer, sample_frames
+from backend.pipeline.teams import OTHER, TeamClassifier, TeamVotes, bgr_to_hex, torso_features
+from backend.pipeline.tracking import BallSelector, PlayerTracker
+from backend.pipeline.video import VideoInfo
+from backend.pipeline.view import ViewTransformer
+
+PROGRESS_INTERVAL_S = 0.5
+FRAME_BUFFER_MAX_BYTES = 256 * 1024 * 1024
+BALL_TRAIL_FRAMES = 12
+# A ball inside a player's box widened by this fraction of its width can be in their hands.
+HOLD_BOX_MARGIN_FRAC = 0.25
+# tracks.csv holds boxes; the ball's is a fixed square around its centre.
+BALL_BOX_HALF_PX = 5.0
+
+
+@dataclass
+class FrameState:
+    index: int
+    image: np.ndarray
+    keyframe: bool = False
+    # track_id -> (xyxy, confidence, detected?)
+    players: dict[int, tuple[np.ndarray, float, bool]] = field(default_factory=dict)
+    ball: tuple[np.ndarray, float, bool] | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        info: VideoInfo,
+        settings: PipelineSettings,
+        *,
+        view: ViewTransformer | None,
+        work_dir: Path,
+        logger: logging.Logger,
+        on_progress: Callable[[Progress], None] | None,
+        should_cancel: Callable[[], bool] | None,
+    ) -> None:
+        self.info, self.s, self.view, self.dir, self.log = info, settings, view, work_dir, logger
+        self.on_progress, self.should_cancel = on_progress, should_cancel
+        self.fps = info.fps
+        self.size = (info.width, info.height)
+        gap = max(settings.frame_stride, round(settings.ball_gap_max_s * self.fps))
+        max_frames = FRAME_BUFFER_MAX_BYTES // max(1, info.width * info.height * 3)
+        self.delay = max(settings.frame_stride, min(gap, max_frames))
+        self.detector = Detector(settings, logger)
+        lost_keyframes = round(settings.track_lost_buffer_s * self.fps / settings.frame_stride)
+        self.tracker = PlayerTracker(settings.player_conf_min, lost_keyframes)
+        self.ball_selector = BallSelector(
+            settings.ball_max_speed_frac_per_s * info.width / self.fps,
+            reacquire_after_frames=self.delay,
+        )
+        self.teams = TeamClassifier()
+        self.votes = TeamVotes()
+        self.stats = StatsCollector(self.size, calibrated=view is not None)
+        self.possession = PossessionTracker(fps=self.fps)
+        self.buffer: deque[FrameState] = deque()
+        self.last_seen: dict[int, tuple[int, np.ndarray, float]] = {}
+        self.last_ball: tuple[int, np.ndarray, float] | None = None
+        self.prev_ball: tuple[int, np.ndarray] | None = None
+        self.trail: deque[tuple[float, float]] = deque(maxlen=BALL_TRAIL_FRAMES)
+        self.counts = dict.fromkeys(
+            ("ball_frames_detected", "ball_frames_interpolated", "ball_frames_missing",
+             "ball_held_frames", "ball_flight_frames", "keyframes", "track_rows"), 0,
+        )  # fmt: skip
+        self.frames_done = 0
+        self.background: np.ndarray | None = None
+        self._last_progress = 0.0
+        self._t0 = 0.0
+
+    # ----------------------------------------------------------------- main pass
+    def run(self) -> dict:
+        t0 = time.perf_counter()
+        self._fit_teams()
+        t_fit = time.perf_counter() - t0
+        self.colors = self.teams.colors_bgr()
+        self._t0 = time.perf_counter()
+        reader = FrameReader(self.info.path)
+        annotator = Annotator(self.size, with_minimap=self.view is not None)
+        writer = H264Writer(
+            self.dir / "annotated.mp4", self.fps, self.size, preset=self.s.encode_preset,
+            crf=self.s.encode_crf, prepare=annotator,
+        )  # fmt: skip
+        self.raw_path = self.dir / "tracks.raw.csv"
+        ok = False
+        try:
+            with (
+                self.raw_path.open("w", newline="") as tracks_f,
+                (self.dir / "ball.csv").open("w", newline="") as ball_f,
+            ):
+                self.tracks_csv, self.ball_csv = csv.writer(tracks_f), csv.writer(ball_f)
+                self.tracks_csv.writerow(TRACKS_COLUMNS)
+                self.ball_csv.writerow(BALL_COLUMNS)
+                self.writer = writer
+                for index, image in reader:
+                    state = FrameState(index, image)
+                    self.buffer.append(state)
+                    if index % self.s.frame_stride == 0:
+                        self._keyframe(state)
+                        while self.buffer and self.buffer[0].index <= index - self.delay:
+                            self._finish(self.buffer.popleft())
+                if self.buffer and not self.buffer[-1].keyframe:
+                    self._keyframe(self.buffer[-1])  # so trailing frames interpolate too
+                while self.buffer:
+                    self._finish(self.buffer.popleft())
+            if self.frames_done == 0:
+                raise VideoError(f"{self.info.path.name} has no decodable frames.")
+            writer.close()
+            ok = True
+        finally:
+            reader.close()
+            if not ok:
+                writer.abort()
+        t_main = time.perf_counter() - self._t0
+        self._report(force=True)
+        t1 = time.perf_counter()
+        summary = self._write_outputs()
+        summary["timings"] = {
+            "team_fit_s": round(t_fit, 3),
+            "main_pass_s": round(t_main, 3),
+            "finalize_s": round(time.perf_counter() - t1, 3),
+            "processing_fps": round(self.frames_done / max(t_main, 1e-9), 2),
+        }
+        return summary
+
+    def _fit_teams(self) -> None:
+        n = self.s.team_sample_frames
+        duration = max(self.info.duration_s, 1 / self.fps)
+        times = [duration * (i + 0.5) / n for i in range(n)]
+        feats = []
+        for frame in sample_frames(self.info.path, times):
+            dets = self.detector.detect(frame)
+            players = self._on_court(dets[dets.class_id == PLAYER])
+            feats.append(torso_features(frame, players.xyxy))
+        all_feats = np.concatenate(feats) if feats else np.empty((0, 3))
+        try:
+            self.teams.fit(all_feats)
+            self.log.info(
+                "team colours from %d crops: A %s, B %s", len(all_feats),
+                bgr_to_hex(self.teams.colors_bgr()["A"]), bgr_to_hex(self.teams.colors_bgr()["B"]),
+            )  # fmt: skip
+        except ValueError as exc:
+            self.log.warning("teams not split: %s", exc)
+
+    def _on_court(self, players):
+        if self.view is None or len(players) == 0:
+            return players
+        court = self.view.transform_points(players.feet)
+        m = self.s.court_margin_m
+        inside = np.array(
+            [np.isfinite(c).all() and DEFAULT_COURT.contains(c[0], c[1], m) for c in court]
+        )
+        return players[inside]
+
+    def _keyframe(self, state: FrameState) -> None:
+        if self.should_cancel is not None and self.should_cancel():
+            raise PipelineCancelled("Analysis cancelled at the analyst's request.")
+        state.keyframe = True
+        self.counts["keyframes"] += 1
+        dets = self.detector.detect(state.image)
+        players = self.tracker.update_with_detections(self._on_court(dets[dets.class_id == PLAYER]))
+        if self.teams.fitted and len(players):
+            labels = self.teams.predict(torso_features(state.image, players.xyxy))
+            for tid, label in zip(players.tracker_id.tolist(), labels, strict=True):
+                self.votes.add(tid, label)
+        first = self.buffer[0].index
+        for box, conf, tid in zip(
+            players.xyxy, players.confidence.tolist(), players.tracker_id.tolist(), strict=True
+        ):
+            box = box.astype(np.float64)
+            state.players[tid] = (box, conf, True)
+            seen = self.last_seen.get(tid)
+            if seen is not None and state.index - seen[0] <= self.delay:
+                for f in range(max(seen[0] + 1, first), state.index):
+                    a = (f - seen[0]) / (state.index - seen[0])
+                    self.buffer[f - first].players[tid] = (
+                        seen[1] + a * (box - seen[1]),
+                        min(seen[2], conf),
+                        False,
+                    )
+            self.last_seen[tid] = (state.index, box, conf)
+        point = self.ball_selector.select(state.index, dets[dets.class_id == BALL])
+        if point is not None:
+            state.ball = (point.xy, point.confidence, True)
+            last = self.last_ball
+            if last is not None and state.index - last[0] <= self.delay:
+                for f in range(max(last[0] + 1, first), state.index):
+                    a = (f - last[0]) / (state.index - last[0])
+                    self.buffer[f - first].ball = (
+                        last[1] + a * (point.xy - last[1]),
+                        min(last[2], point.confidence),
+                        False,
+                    )
+            self.last_ball = (state.index, point.xy, point.confidence)
+
+    # ------------------------------------------------------------- per frame out
+    def _finish(self, st: FrameState) -> None:
+        t = st.index / self.fps
+        if self.background is None:
+            self.background = st.image.copy()
+        drawing = FrameDrawing()
+        ball_xy = st.ball[0] if st.ball is not None else None
+        holder = self._holder(st, ball_xy)
+        tids = list(st.players)
+        boxes = np.array([st.players[k][0] for k in tids]).reshape(-1, 4)
+        feet = np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]]
+        court = self.view.transform_points(feet) if self.view is not None and len(tids) else None
+        for i, tid in enumerate(tids):
+            box, conf, detected = st.players[tid]
+            team = self.votes.team_of(tid)
+            cx = cy = None
+            zone = ""
+            if court is not None and np.isfinite(court[i]).all():
+                cx, cy = float(court[i][0]), float(court[i][1])
+                zone = DEFAULT_COURT.zone_of(cx, cy)
+                drawing.minimap_points.append(
+                    (cx, cy, self.colors.get(team or OTHER, (200, 200, 200)))
+                )
+            self.tracks_csv.writerow([
+                st.index, fmt(t, 3), tid, "player", team, *(fmt(v, 1) for v in box), fmt(conf, 3),
+                "detected" if detected else "interpolated", fmt(cx), fmt(cy), zone,
+            ])  # fmt: skip
+            self.counts["track_rows"] += 1
+            self.stats.add(
+                st.index, tid, feet[i], court[i] if court is not None else None, detected
+            )
+            color = self.colors.get(team, (200, 200, 200)) if team else (200, 200, 200)
+            drawing.boxes.append((box, tid, color, tid == holder))
+        self._finish_ball(st, t, ball_xy, holder, drawing)
+        self.writer.write(st.image, drawing)
+        self.frames_done += 1
+        self._report()
+
+    def _holder(self, st: FrameState, ball_xy: np.ndarray | None) -> int | None:
+        if ball_xy is None or not st.players:
+            return None
+        if self.prev_ball is not None:
+            dt = max(1, st.index - self.prev_ball[0])
+            speed = np.linalg.norm(ball_xy - self.prev_ball[1]) / dt * self.fps / self.size[0]
+            if speed > self.s.ball_held_speed_max_frac_per_s:
+                return None
+        best, best_d = None, np.inf
+        for tid, (box, _, _) in st.players.items():
+            x1, y1, x2, y2 = box
+            m = HOLD_BOX_MARGIN_FRAC * (x2 - x1)
+            if x1 - m <= ball_xy[0] <= x2 + m and y1 <= ball_xy[1] <= y2:
+                d = np.hypot(ball_xy[0] - (x1 + x2) / 2, ball_xy[1] - (y1 + 0.4 * (y2 - y1)))
+                if d < best_d:
+                    best, best_d = tid, d
+        return best
+
+    def _finish_ball(
+        self, st: FrameState, t: float, ball_xy, holder: int | None, drawing: FrameDrawing
+    ) -> None:
+        if ball_xy is None:
+            self.counts["ball_frames_missing"] += 1
+            self.trail.clear()
+            self.ball_csv.writerow([st.index, fmt(t, 3), "", "", "", "none", "", "", ""])
+            self.possession.update(st.index, None, None)
+            return
+        _, conf, detected = st.ball
+        self.counts["ball_frames_detected" if detected else "ball_frames_interpolated"] += 1
+        self.counts["ball_held_frames" if holder is not None else "ball_flight_frames"] += 1
+        self.prev_ball = (st.index, ball_xy)
+        cx = cy = None
+        zone = ""
+        if self.view is not None:
+            # The ball is in the air more often than not: its court position is where it would
+            # be on the floor below, so only meaningful while held (then: the holder's feet).
+            src = st.players[holder][0] if holder is not None else None
+            foot = np.array([[(src[0] + src[2]) / 2, src[3]]]) if src is not None else ball_xy[None]
+            c = self.view.transform_points(foot)[0]
+            if np.isfinite(c).all():
+                cx, cy = float(c[0]), float(c[1])
+                zone = DEFAULT_COURT.zone_of(cx, cy)
+                drawing.minimap_ball = (cx, cy)
+        source = "detected" if detected else "interpolated"
+        x, y = float(ball_xy[0]), float(ball_xy[1])
+        r = BALL_BOX_HALF_PX
+        self.tracks_csv.writerow([
+            st.index, fmt(t, 3), BALL_TRACK_ID, "ball", "", fmt(x - r, 1), fmt(y - r, 1),
+            fmt(x + r, 1), fmt(y + r, 1), fmt(conf, 3), source, fmt(cx), fmt(cy), zone,
+        ])  # fmt: skip
+        state = "held" if holder is not None else "flight"
+        self.ball_csv.writerow([
+            st.index, fmt(t, 3), fmt(x, 1), fmt(y, 1), source, state,
+            "" if holder is None else holder, fmt(cx), fmt(cy),
+        ])  # fmt: skip
+        if holder is not None and holder in self.stats.tracks:
+            self.stats.tracks[holder].possession_frames += 1
+        self.possession.update(st.index, holder, (cx, cy) if cx is not None else None)
+        self.trail.append((float(ball_xy[0]), float(ball_xy[1])))
+        drawing.ball_xy, drawing.ball_held = ball_xy, holder is not None
+        drawing.ball_trail = list(self.trail)
+
+    def _report(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.on_progress is None or (
+            not force and now - self._last_progress < PROGRESS_INTERVAL_S
+        ):
+            return
+        self._last_progress = now
+        elapsed = max(now - self._t0, 1e-9)
+        fps = self.frames_done / elapsed
+        total = max(self.info.frames_total, self.frames_done)
+        eta = (total - self.frames_done) / fps if fps > 0 else None
+        self.on_progress(
+            Progress(self.frames_done, total, round(fps, 2), None if eta is None else round(eta, 1))
+        )
+
+    # ------------------------------------------------------------------ outputs
+    def _write_outputs(self) -> dict:
+        teams = self.votes.final()
+        keep = self.stats.kept(self.s.track_min_detections)
+        names = self.s.team_display_names()
+        rows = finalize_tracks_csv(self.raw_path, self.dir / "tracks.csv", teams, keep)
+        self.raw_path.unlink()
+        self.stats.write_players(self.dir / "players.csv", teams, names, self.fps, keep)
+        self.stats.write_heatmaps(self.dir, teams, names, keep, self.background)
+        events = self.possession.events(teams)
+        self.possession.write(self.dir, events, self.fps)
+        by_team = {k: 0 for k in ("A", "B", OTHER, "")}
+        for tid in keep:
+            by_team[teams.get(tid, "")] += 1
+        hexes = {k: bgr_to_hex(v) for k, v in self.colors.items()}
+        held = self.possession.team_frames(teams)
+        held_total = sum(held.values())
+        return {
+            "schema_version": 1,
+            "status": "completed",
+            "video": {**self.info.to_dict(), "frames_processed": self.frames_done},
+            "settings": self.s.to_dict(),
+            "calibration": None,
+            "model": {"weights": self.detector.path.name, "path": str(self.detector.path)},
+            "versions": _versions(),
+            "counts": {
+                "frames": self.frames_done,
+                "player_tracks": len(keep),
+                "players_by_team": by_team,
+                **self.counts,
+                "track_rows": rows,
+                "events": len(events),
+            },
+            "teams": [
+                {"label": k, "name": names[k], "color": hexes[k], "players": by_team[k]}
+                for k in ("A", "B", OTHER)
+            ],
+            "possession": {
+                k: (round(held.get(k, 0) / held_total, 4) if held_total else None)
+                for k in ("A", "B")
+            },
+        }
+
+
+def _versions() -> dict[str, str]:
+    import av
+    import cv2
+    import torch
+    import ultralytics
+
+    import backend
+
+    return {
+        "courtside": backend.__version__, "python": platform.python_version(),
+        "torch": torch.__version__, "ultralytics": ultralytics.__version__,
+        "opencv": cv2.__version__, "av": av.__version__, "numpy": np.__version__,
+    }  # fmt: skip

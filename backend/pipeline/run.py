@@ -1,0 +1,129 @@
+"""analyze_video: one streaming pass from a video file to the output folder.
+
+Decode (thread) -> detect every `frame_stride`th frame -> ByteTrack -> frames in between get
+boxes interpolated from the keyframes around them -> team vote, ball path, court position ->
+rows streamed to CSV, annotated frame to the H.264 encoder (thread).
+
+A frame waits in a short buffer (at most `ball_gap_max_s`, bounded in bytes) until the next
+keyframes have been seen, so gaps can be interpolated; memory stays flat with video length.
+All files are written into a hidden `.partial-*` folder and moved into `out_dir` only when
+the run succeeded, `summary.json` last: a folder with `summary.json` is a complete result.
+
+summary.json keys:
+  schema_version      1
+  status              "completed"
+  video               probe of the input: path, frames_total, fps, width, height, duration_s,
+                      codec, container; plus frames_processed (frames actually decoded)
+  settings            PipelineSettings.to_dict()
+  calibration         null, or {image_points, court_points_m, max_error_m}
+  model               {weights, path}
+  versions            courtside, python, torch, ultralytics, opencv, av, numpy
+  timings             total_s, team_fit_s, main_pass_s, finalize_s, processing_fps,
+                      realtime_factor (video seconds / processing seconds)
+  counts              frames, keyframes, player_tracks, players_by_team {A, B, other, ""},
+                      track_rows, ball_frames_detected, ball_frames_interpolated,
+                      ball_frames_missing, ball_held_frames, ball_flight_frames, events
+  teams               [{label, name, color, players}] for A, B and other (hex colours)
+  possession          {A, B}: share of frames the team held the ball (null when never held)
+  files               names of the files written
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from backend.pipeline.errors import OutputError, PipelineCancelled
+from backend.pipeline.settings import AnalysisResult, PipelineSettings, Progress
+from backend.pipeline.video import probe_video
+from backend.pipeline.view import ViewTransformer
+
+PROGRESS_INTERVAL_S = 0.5
+FRAME_BUFFER_MAX_BYTES = 256 * 1024 * 1024
+
+
+def analyze_video(
+    video_path: str | Path,
+    out_dir: str | Path,
+    settings: PipelineSettings | None = None,
+    *,
+    calibration: dict | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    logger: logging.Logger | None = None,
+) -> AnalysisResult:
+    """Analyse `video_path` into `out_dir`; see the module docstring for the files and keys.
+
+    Raises VideoError, ModelError, CalibrationError, OutputError or PipelineCancelled (all
+    PipelineError) with a message for the analyst; on any error no output is left behind.
+    """
+    from backend.pipeline.engine import Engine
+
+    log = logger or logging.getLogger("backend.pipeline")
+    settings = settings or PipelineSettings()
+    started = time.perf_counter()
+    view = ViewTransformer.from_dict(calibration) if calibration is not None else None
+    info = probe_video(video_path)
+    log.info(
+        "video %s: %d frames, %.2f fps, %dx%d, %.1f s, %s",
+        info.path.name, info.frames_total, info.fps, info.width, info.height,
+        info.duration_s, info.codec,
+    )  # fmt: skip
+    out = Path(out_dir)
+    partial = _make_partial_dir(out)
+    try:
+        engine = Engine(
+            info, settings, view=view, work_dir=partial, logger=log,
+            on_progress=on_progress, should_cancel=should_cancel,
+        )  # fmt: skip
+        summary = engine.run()
+        if calibration is not None:
+            summary["calibration"] = {
+                "image_points": calibration["image_points"],
+                "court_points_m": calibration["court_points_m"],
+                "max_error_m": round(view.max_error_m, 4) if view else None,
+            }
+        total = time.perf_counter() - started
+        summary["timings"]["total_s"] = round(total, 3)
+        summary["timings"]["realtime_factor"] = round(summary["video"]["duration_s"] / total, 3)
+        files = _publish(partial, out, summary)
+    except PipelineCancelled:
+        log.info("analysis cancelled; partial outputs removed")
+        raise
+    except OSError as exc:
+        raise OutputError(f"Writing the results to {out} failed: {exc}") from exc
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    log.info("analysis finished in %.1f s: %s", total, ", ".join(p.name for p in files))
+    return AnalysisResult(out_dir=out, files=files, summary=summary)
+
+
+def _make_partial_dir(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise PermissionError(f"no write permission on {out}")
+        return Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    except OSError as exc:
+        raise OutputError(f"The output folder {out} cannot be written: {exc}") from exc
+
+
+def _publish(partial: Path, out: Path, summary: dict) -> list[Path]:
+    """Move finished files into place, summary.json last so its presence means complete."""
+    import json
+
+    names = sorted(
+        p.name for p in partial.iterdir() if p.is_file() and not p.name.endswith(".raw.csv")
+    )
+    summary["files"] = [*names, "summary.json"]
+    (partial / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    moved = []
+    for name in [*names, "summary.json"]:
+        os.replace(partial / name, out / name)
+        moved.append(out / name)
+    return moved

@@ -1,0 +1,170 @@
+"""The analysis settings an analyst can change, and the small result types of a run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+# (minimum, maximum) of every numeric setting; outside these a run is pointless or unsafe.
+_RANGES: dict[str, tuple[float, float]] = {
+    "imgsz": (128, 1920),
+    "frame_stride": (1, 10),
+    "player_conf_min": (0.01, 0.99),
+    "ball_conf_min": (0.01, 0.99),
+    "torch_threads": (1, 256),
+    "track_lost_buffer_s": (0.1, 30.0),
+    "ball_gap_max_s": (0.0, 3.0),
+    "ball_max_speed_frac_per_s": (0.1, 20.0),
+    "ball_held_speed_max_frac_per_s": (0.0, 5.0),
+    "court_margin_m": (0.0, 10.0),
+    "team_sample_frames": (1, 200),
+    "track_min_detections": (1, 100),
+    "encode_crf": (0, 51),
+}
+_ENCODE_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
+
+
+@dataclass
+class PipelineSettings:
+    """Defaults are the product defaults, chosen on a 2-core CPU for >= 1x real time at 720p.
+
+    imgsz: detector input size in pixels; lower is faster but loses small/far players.
+    frame_stride: run the detector on every Nth frame; frames between carry interpolated
+        boxes. Higher is faster; fast direction changes between keyframes are smoothed away.
+    player_conf_min / ball_conf_min: detector confidence needed to count a person / ball.
+    track_lost_buffer_s: how long a track that lost its detection may come back with its ID.
+    ball_gap_max_s: longest gap without a ball detection that is filled by interpolation.
+    ball_max_speed_frac_per_s: fastest plausible ball, in frame widths per second; a
+        detection farther than that from the recent path is treated as a false ball.
+    ball_held_speed_max_frac_per_s: a ball slower than this inside a player's box is held.
+    court_margin_m: with a calibration, people whose feet are farther than this outside the
+        court (bench, spectators) are dropped.
+    team_sample_frames: frames sampled across the video to learn the two shirt colours.
+    track_min_detections: tracks detected on fewer keyframes are noise and left out of the
+        data files.
+    encode_preset / encode_crf: libx264 speed preset and quality of annotated.mp4.
+    """
+
+    imgsz: int = 480
+    frame_stride: int = 3
+    player_conf_min: float = 0.30
+    ball_conf_min: float = 0.15
+    device: str = "cpu"
+    model_path: Path | None = None
+    torch_threads: int | None = None
+    team_names: dict[str, str] | None = None
+    track_lost_buffer_s: float = 2.0
+    ball_gap_max_s: float = 1.0
+    ball_max_speed_frac_per_s: float = 2.5
+    ball_held_speed_max_frac_per_s: float = 0.6
+    court_margin_m: float = 1.5
+    team_sample_frames: int = 12
+    track_min_detections: int = 2
+    encode_preset: str = "veryfast"
+    encode_crf: int = 23
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        for name, (low, high) in _RANGES.items():
+            value = getattr(self, name)
+            if value is None and name == "torch_threads":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"Setting {name} must be a number, got {value!r}.")
+            if not math.isfinite(value) or not low <= value <= high:
+                raise ValueError(f"Setting {name} must be between {low} and {high}, got {value}.")
+        if self.imgsz % 32:
+            raise ValueError(f"Setting imgsz must be a multiple of 32, got {self.imgsz}.")
+        if self.encode_preset not in _ENCODE_PRESETS:
+            raise ValueError(
+                f"Setting encode_preset must be one of {', '.join(_ENCODE_PRESETS)}, "
+                f"got {self.encode_preset!r}."
+            )
+        if not isinstance(self.device, str) or not self.device:
+            raise ValueError(f"Setting device must be a name like 'cpu', got {self.device!r}.")
+        if self.team_names is not None:
+            unknown = set(self.team_names) - {"A", "B"}
+            if unknown:
+                raise ValueError(
+                    f"team_names keys must be 'A' and/or 'B', got {', '.join(sorted(unknown))}."
+                )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> PipelineSettings:
+        """Build settings from stored JSON: unknown keys are ignored, numbers are coerced."""
+        data = dict(data or {})
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known or value is None:
+                continue
+            if key == "model_path":
+                kwargs[key] = Path(value)
+            elif key in (
+                "imgsz",
+                "frame_stride",
+                "torch_threads",
+                "team_sample_frames",
+                "track_min_detections",
+                "encode_crf",
+            ):
+                kwargs[key] = _as_int(key, value)
+            elif key in _RANGES:
+                kwargs[key] = _as_float(key, value)
+            elif key == "team_names":
+                if not isinstance(value, dict):
+                    raise ValueError(f"team_names must be a mapping, got {type(value).__name__}.")
+                kwargs[key] = {str(k): str(v) for k, v in value.items()}
+            else:
+                kwargs[key] = str(value)
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["model_path"] = str(self.model_path) if self.model_path else None
+        return data
+
+    def team_display_names(self) -> dict[str, str]:
+        names = {"A": "Team A", "B": "Team B", "other": "Officials"}
+        names.update(self.team_names or {})
+        return names
+
+
+def _as_int(key: str, value: Any) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Setting {key} must be a whole number, got {value!r}.") from exc
+    if not number.is_integer():
+        raise ValueError(f"Setting {key} must be a whole number, got {value!r}.")
+    return int(number)
+
+
+def _as_float(key: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Setting {key} must be a number, got {value!r}.") from exc
+
+
+@dataclass
+class Progress:
+    frames_done: int
+    frames_total: int
+    fps: float
+    eta_s: float | None
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.frames_done / self.frames_total) if self.frames_total else 0.0
+
+
+@dataclass
+class AnalysisResult:
+    out_dir: Path
+    files: list[Path]
+    summary: dict
