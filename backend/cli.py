@@ -1,0 +1,442 @@
+"""Command line: `python -m backend <command> [--json]` (contract in design.md section 4).
+
+Exit codes: 0 success, 1 refused or failed (message on stderr), 2 bad usage.
+Every command prints a readable table, or with --json one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from backend.config import get_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PROGRESS_BAR_WIDTH = 30
+PROGRESS_REDRAW_MIN_S = 0.2
+
+
+class CliError(Exception):
+    """A failure to report on stderr with exit code 1."""
+
+
+def _human_bytes(size: int | float | None) -> str:
+    if size is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(size) < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def _print_table(rows: list[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
+    if not rows:
+        print("(none)", file=out)
+        return
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)), file=out)
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)), file=out)
+
+
+def _job_line(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "status": job.status,
+        "priority": job.priority,
+        "progress": f"{job.progress:.0%}",
+        "created": job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "name": job.original_name,
+        "error": job.error,
+    }
+
+
+# --- commands -----------------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace) -> Any:
+    from backend.db import init_db
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    version = init_db()
+    return {
+        "data_dir": str(settings.data_dir),
+        "database": settings.database_url,
+        "schema_version": version,
+    }
+
+
+def cmd_analyze(args: argparse.Namespace) -> Any:
+    from backend.pipeline import analyze_video
+    from backend.pipeline.errors import PipelineError
+    from backend.pipeline.settings import PipelineSettings
+
+    out_dir = Path(args.out)
+    overrides = {"frame_stride": args.stride, "imgsz": args.imgsz}
+    try:
+        settings = PipelineSettings.from_dict({k: v for k, v in overrides.items() if v})
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create output folder {out_dir}: {exc}") from None
+    logger = logging.getLogger("courtside.analyze")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = logging.FileHandler(out_dir / "run.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    bar = _ProgressBar(sys.stderr, enabled=not args.quiet)
+    started = time.perf_counter()
+    try:
+        result = analyze_video(
+            Path(args.video), out_dir, settings, on_progress=bar.update, logger=logger
+        )
+    except PipelineError as exc:
+        logger.exception("analysis failed")
+        raise CliError(str(exc)) from None
+    finally:
+        bar.finish()
+        handler.close()
+        logger.removeHandler(handler)
+    return {
+        "out_dir": str(result.out_dir),
+        "files": [str(p) for p in result.files],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+class _ProgressBar:
+    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
+        self.stream, self.enabled = stream, enabled
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, progress: Any) -> None:
+        now = time.monotonic()
+        done = progress.frames_done >= progress.frames_total
+        if not self.enabled or (now - self._last < PROGRESS_REDRAW_MIN_S and not done):
+            return
+        self._last = now
+        fraction = (
+            min(1.0, progress.frames_done / progress.frames_total) if progress.frames_total else 0
+        )
+        filled = int(fraction * PROGRESS_BAR_WIDTH)
+        eta = f"{progress.eta_s:.0f} s" if progress.eta_s is not None else "-"
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (PROGRESS_BAR_WIDTH - filled)}] {fraction:4.0%} "
+            f"{progress.frames_done}/{progress.frames_total} frames "
+            f"{progress.fps:.1f} fps ETA {eta}   "
+        )
+        self.stream.flush()
+        self._drawn = True
+
+    def finish(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_submit(args: argparse.Namespace) -> Any:
+    from backend.db import init_db, session_scope
+    from backend.services.jobs import submit_path
+
+    started = time.perf_counter()
+    settings: dict[str, Any] = {}
+    if args.imgsz:
+        settings["imgsz"] = args.imgsz
+    if args.stride:
+        settings["frame_stride"] = args.stride
+    init_db()
+    with session_scope() as session:
+        job = submit_path(
+            session=session, source_path=Path(args.video), priority=args.priority, settings=settings
+        )
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "priority": job.priority,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def cmd_jobs(args: argparse.Namespace) -> Any:
+    from backend.db import session_scope
+    from backend.services.jobs import list_jobs
+
+    with session_scope() as session:
+        rows, total = list_jobs(
+            session=session,
+            status=args.status,
+            search=args.search,
+            page=args.page,
+            page_size=args.page_size,
+        )
+    return {
+        "total": total,
+        "page": args.page,
+        "page_size": args.page_size,
+        "jobs": [job.to_dict() for job in rows],
+        "_rows": [_job_line(j) for j in rows],
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> Any:
+    from backend.db import session_scope
+    from backend.services.jobs import get_job
+
+    with session_scope() as session:
+        return get_job(session=session, job_id=args.job).to_dict()
+
+
+def cmd_transition(args: argparse.Namespace) -> Any:
+    from backend.db import session_scope
+    from backend.services import jobs
+
+    action = {"cancel": jobs.cancel_job, "retry": jobs.retry_job, "delete": jobs.delete_job}
+    with session_scope() as session:
+        job = action[args.command](session=session, job_id=args.job)
+    if job is None:
+        return {"job_id": args.job, "deleted": True}
+    return {"job_id": job.id, "status": job.status, "cancel_requested": job.cancel_requested}
+
+
+def cmd_files(args: argparse.Namespace) -> Any:
+    from backend.db import session_scope
+    from backend.services.files import list_job_files
+
+    with session_scope() as session:
+        rows = list_job_files(session=session, job_id=args.job)
+    return {"job_id": args.job, "files": [f.to_dict() for f in rows]}
+
+
+def cmd_archive(args: argparse.Namespace) -> Any:
+    from backend.db import session_scope
+    from backend.services.files import build_archive
+
+    with session_scope() as session:
+        path = build_archive(session=session, job_id=args.job)
+    return {"job_id": args.job, "path": str(path), "size_bytes": path.stat().st_size}
+
+
+def cmd_storage(args: argparse.Namespace) -> Any:
+    from backend.db import session_scope
+    from backend.services.storage import cleanup_storage, storage_stats
+
+    with session_scope() as session:
+        if args.storage_command == "stats":
+            return storage_stats(session=session).to_dict()
+        return cleanup_storage(
+            session=session,
+            older_than_days=args.older_than_days,
+            statuses=args.status,
+            dry_run=args.dry_run,
+        ).to_dict()
+
+
+def cmd_health(args: argparse.Namespace) -> Any:
+    from backend.db import session_scope
+    from backend.services.metrics import health
+
+    with session_scope() as session:
+        return health(session=session).to_dict()
+
+
+# --- readable output ----------------------------------------------------------------------
+def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) -> None:
+    if command == "submit":
+        print(result["job_id"], file=out)
+    elif command == "jobs":
+        _print_table(
+            result["_rows"],
+            ["id", "status", "priority", "progress", "created", "name", "error"],
+            out,
+        )
+        pages = max(1, -(-result["total"] // result["page_size"]))
+        print(f"{result['total']} job(s), page {result['page']} of {pages}", file=out)
+    elif command == "status":
+        eta = f"{result['eta_s']:.0f} s" if result.get("eta_s") is not None else "-"
+        fps = f"{result['fps']:.1f}" if result.get("fps") else "-"
+        print(f"{result['id']}  {result['status']}  {result['original_name']}", file=out)
+        print(
+            f"progress {result['progress']:.0%} ({result['frames_done']}/"
+            f"{result['frames_total'] or '?'} frames), {fps} fps, ETA {eta}, "
+            f"attempts {result['attempts']}",
+            file=out,
+        )
+        if result.get("error"):
+            print(f"error: {result['error']}", file=out)
+    elif command in {"cancel", "retry", "delete"}:
+        if result.get("deleted"):
+            print(f"{result['job_id']} deleted", file=out)
+        elif result.get("cancel_requested") and result["status"] == "running":
+            print(f"{result['job_id']} cancel requested; it stops within a few seconds", file=out)
+        else:
+            print(f"{result['job_id']} {result['status']}", file=out)
+    elif command == "files":
+        rows = [
+            {
+                "kind": f["kind"],
+                "size": _human_bytes(f["size_bytes"]),
+                "path": f["relpath"],
+                "missing": "MISSING" if f["missing"] else "",
+            }
+            for f in result["files"]
+        ]
+        _print_table(rows, ["kind", "size", "path", "missing"], out)
+    elif command == "archive":
+        print(result["path"], file=out)
+    elif command == "storage" and args.storage_command == "stats":
+        print(
+            f"{_human_bytes(result['total_bytes'])} in {result['total_files']} files, "
+            f"{result['jobs']} jobs; disk {result['disk_used_fraction']:.0%} used, "
+            f"{_human_bytes(result['disk_free_bytes'])} free",
+            file=out,
+        )
+        _print_table(
+            [
+                {"kind": k, "files": result["files_by_kind"][k], "size": _human_bytes(v)}
+                for k, v in sorted(result["bytes_by_kind"].items())
+            ],
+            ["kind", "files", "size"],
+            out,
+        )
+    elif command == "storage":
+        verb = "would remove" if result["dry_run"] else "removed"
+        print(
+            f"{verb} {len(result['jobs'])} job(s), {len(result['orphan_dirs'])} orphan "
+            f"folder(s); {len(result['missing_files'])} file(s) missing on disk; "
+            f"{_human_bytes(result['bytes_freed'])} freed",
+            file=out,
+        )
+        for job in result["jobs"]:
+            print(
+                f"  {job['job_id']}  {job['status']}  {_human_bytes(job['bytes'])}  "
+                f"{job['original_name']}",
+                file=out,
+            )
+    elif command == "health":
+        for check in result["checks"]:
+            print(f"{check['status'].upper():5}  {check['name']:8}  {check['detail']}", file=out)
+        for advice in result["recommendations"]:
+            print(f"-> {advice}", file=out)
+    elif command == "init":
+        print(f"data in {result['data_dir']}, schema version {result['schema_version']}", file=out)
+    elif command == "analyze":
+        print(
+            f"{len(result['files'])} files in {result['out_dir']} ({result['seconds']} s)", file=out
+        )
+
+
+# --- parser -------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON"
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m backend", parents=[common], description="Courtside: netball video analysis."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init", parents=[common], help="create data folders and the database")
+    p = sub.add_parser("analyze", parents=[common], help="run the pipeline now, no queue")
+    p.add_argument("video")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--stride", type=int, help="run the detector on every Nth frame")
+    p.add_argument("--imgsz", type=int, help="detector input size in pixels (multiple of 32)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p = sub.add_parser("submit", parents=[common], help="copy a video into storage and queue it")
+    p.add_argument("video")
+    p.add_argument("--priority", default="normal", choices=["low", "normal", "high"])
+    p.add_argument("--stride", type=int, help="run the detector on every Nth frame")
+    p.add_argument("--imgsz", type=int, help="detector input size in pixels (multiple of 32)")
+    p = sub.add_parser("jobs", parents=[common], help="list jobs")
+    p.add_argument("--status", choices=["queued", "running", "completed", "failed", "cancelled"])
+    p.add_argument("--search", help="part of a file name or job id")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--page-size", type=int, default=20)
+    for name, text in (
+        ("status", "status, progress, fps, ETA, error"),
+        ("cancel", "cancel a queued or running job"),
+        ("retry", "queue a failed or cancelled job again"),
+        ("delete", "delete a job and its files"),
+        ("files", "the job's files with kind and size"),
+        ("archive", "build the ZIP of the outputs, print its path"),
+    ):
+        sub.add_parser(name, parents=[common], help=text).add_argument("job")
+    p = sub.add_parser("storage", parents=[common], help="disk use and clean-up")
+    storage = p.add_subparsers(dest="storage_command", required=True, metavar="stats|cleanup")
+    storage.add_parser("stats", parents=[common], help="bytes and files per kind and job")
+    c = storage.add_parser("cleanup", parents=[common], help="remove old finished jobs")
+    c.add_argument("--older-than-days", type=float, help="finished at least this long ago")
+    c.add_argument(
+        "--status", action="append", choices=["completed", "failed", "cancelled"], help="repeatable"
+    )
+    c.add_argument("--dry-run", action="store_true", help="only report what would be removed")
+    sub.add_parser("health", parents=[common], help="database, queue, workers, model, disk")
+    return parser
+
+
+COMMANDS = {
+    "init": cmd_init,
+    "analyze": cmd_analyze,
+    "submit": cmd_submit,
+    "jobs": cmd_jobs,
+    "status": cmd_status,
+    "cancel": cmd_transition,
+    "retry": cmd_transition,
+    "delete": cmd_transition,
+    "files": cmd_files,
+    "archive": cmd_archive,
+    "storage": cmd_storage,
+    "health": cmd_health,
+}
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) and EXIT_USAGE
+    as_json = getattr(args, "json", False)
+    from backend.services.errors import ServiceError
+
+    try:
+        get_settings()
+        if args.command not in {"init", "analyze"}:
+            from backend.db import init_db
+
+            init_db()
+        result = COMMANDS[args.command](args)
+    except (ServiceError, CliError, ValueError, OSError) as exc:
+        message = str(exc)
+        if as_json:
+            print(json.dumps({"error": message, "type": type(exc).__name__}), file=err)
+        else:
+            print(f"error: {message}", file=err)
+        return EXIT_FAILED
+    if as_json:
+        print(
+            json.dumps(
+                {k: v for k, v in result.items() if not k.startswith("_")}, indent=2, default=str
+            ),
+            file=out,
+        )
+    else:
+        _render(args.command, args, result, out)
+    if args.command == "health" and result["status"] == "error":
+        return EXIT_FAILED
+    return EXIT_OK

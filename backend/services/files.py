@@ -1,0 +1,191 @@
+"""A job's files: where they live, their JobFile rows, and the cached ZIP of the outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from backend.config import get_settings
+from backend.models import FileKind, FileRole, Job, JobFile, utcnow
+from backend.services.errors import JobNotFound, StorageError
+
+HASH_CHUNK_BYTES = 1 << 20
+KIND_BY_SUFFIX: dict[str, FileKind] = {
+    **dict.fromkeys((".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm"), FileKind.video),
+    ".csv": FileKind.csv,
+    ".json": FileKind.json,
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".svg", ".webp"), FileKind.image),
+    **dict.fromkeys((".log", ".txt"), FileKind.log),
+    ".zip": FileKind.archive,
+}
+# Already-compressed media gain nothing from deflate and cost CPU; text compresses ~5-10x.
+STORED_KINDS = frozenset({FileKind.video, FileKind.image, FileKind.archive})
+
+
+def job_dir(job_id: str) -> Path:
+    return get_settings().job_dir(job_id)
+
+
+def job_outputs_dir(job_id: str) -> Path:
+    return job_dir(job_id) / "outputs"
+
+
+def archive_path(job_id: str) -> Path:
+    return job_dir(job_id) / f"{job_id}.zip"
+
+
+def job_file_path(file: JobFile) -> Path:
+    return job_dir(file.job_id) / file.relpath
+
+
+def file_kind(path: Path) -> FileKind:
+    kind = KIND_BY_SUFFIX.get(path.suffix.lower())
+    if kind is not None:
+        return kind
+    mime = mimetypes.guess_type(path.name)[0] or ""
+    return FileKind.log if mime.startswith("text/") else FileKind.archive
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe_file(job_id: str, path: Path, *, role: FileRole) -> JobFile:
+    """A JobFile row (not yet added to a session) for a file inside the job's folder."""
+    relpath = path.relative_to(job_dir(job_id)).as_posix()
+    return JobFile(
+        job_id=job_id,
+        role=role.value,
+        kind=file_kind(path).value,
+        name=path.name,
+        relpath=relpath,
+        size_bytes=path.stat().st_size,
+        sha256=sha256_file(path),
+        mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+    )
+
+
+def register_outputs(*, session: Session, job_id: str) -> list[JobFile]:
+    """Replace the job's output rows with one row per file now in its outputs folder."""
+    session.execute(
+        delete(JobFile).where(
+            col(JobFile.job_id) == job_id, col(JobFile.role) == FileRole.output.value
+        )
+    )
+    outputs = job_outputs_dir(job_id)
+    rows = []
+    if outputs.is_dir():
+        for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+            row = describe_file(job_id, path, role=FileRole.output)
+            session.add(row)
+            rows.append(row)
+    session.commit()
+    return rows
+
+
+def clear_job_outputs(*, session: Session, job_id: str) -> None:
+    """Remove outputs and the archive from disk and from the database (before a new attempt)."""
+    for path in (job_outputs_dir(job_id), archive_path(job_id)):
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        except OSError as exc:
+            raise StorageError(f"could not remove old outputs of job {job_id}: {exc}") from exc
+    session.execute(
+        delete(JobFile).where(
+            col(JobFile.job_id) == job_id,
+            col(JobFile.role).in_([FileRole.output.value, FileRole.archive.value]),
+        )
+    )
+    session.commit()
+
+
+def list_job_files(*, session: Session, job_id: str) -> list[JobFile]:
+    if session.get(Job, job_id) is None:
+        raise JobNotFound(job_id)
+    rows = session.exec(
+        select(JobFile).where(JobFile.job_id == job_id).order_by(col(JobFile.relpath))
+    ).all()
+    return list(rows)
+
+
+def _archive_fingerprint(files: list[JobFile]) -> str:
+    listing = [(f.relpath, f.size_bytes, f.sha256) for f in files]
+    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+
+
+def _read_archive_comment(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.comment.decode("ascii", errors="replace")
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def build_archive(*, session: Session, job_id: str) -> Path:
+    """The ZIP of the job's outputs, written to disk in a streaming way and cached.
+
+    The archive's comment holds a fingerprint of the outputs it contains; it is rebuilt only
+    when the registered outputs changed (a retry, a re-registration) or the file is damaged.
+    """
+    job = session.get(Job, job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    outputs = [
+        f for f in list_job_files(session=session, job_id=job_id) if f.role == FileRole.output.value
+    ]
+    if not outputs:
+        raise StorageError(f"job {job_id} has no output files yet (status: {job.status})")
+    for f in outputs:
+        path = job_file_path(f)
+        if not path.is_file() or path.stat().st_size != f.size_bytes:
+            raise StorageError(
+                f"output {f.relpath} of job {job_id} is missing or changed on disk; "
+                "retry the job to regenerate it"
+            )
+    target = archive_path(job_id)
+    fingerprint = _archive_fingerprint(outputs)
+    if target.is_file() and _read_archive_comment(target) == fingerprint:
+        return target
+    partial = target.with_suffix(".zip.part")
+    try:
+        with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
+            for f in outputs:
+                method = (
+                    zipfile.ZIP_STORED if FileKind(f.kind) in STORED_KINDS else zipfile.ZIP_DEFLATED
+                )
+                # ZipFile.write copies in blocks, so even a multi-GB video never sits in memory.
+                archive.write(
+                    job_file_path(f),
+                    arcname=f.relpath.removeprefix("outputs/"),
+                    compress_type=method,
+                )
+            archive.comment = fingerprint.encode("ascii")
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"could not write the archive of job {job_id}: {exc}") from exc
+    session.execute(
+        delete(JobFile).where(
+            col(JobFile.job_id) == job_id, col(JobFile.role) == FileRole.archive.value
+        )
+    )
+    row = describe_file(job_id, target, role=FileRole.archive)
+    row.created_at = utcnow()
+    session.add(row)
+    session.commit()
+    return target

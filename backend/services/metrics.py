@@ -1,0 +1,292 @@
+"""What the Admin page and `health` show: workers, queue, throughput, and plain-language checks."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+
+from backend.config import get_settings
+from backend.models import Job, JobStatus, Priority, utcnow
+from backend.services import queue as job_queue
+from backend.services.workers import read_consumer_heartbeat
+
+DISK_WARN_USED_FRACTION = 0.85
+DISK_ERROR_USED_FRACTION = 0.95
+# Queued jobs older than this with a live worker suggest the workers are saturated.
+QUEUE_WAIT_WARN_S = 600.0
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    job_id: str
+    original_name: str
+    progress: float
+    fps: float | None
+    eta_s: float | None
+    started_at: datetime | None
+    heartbeat_at: datetime | None
+    worker_pid: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"], data["heartbeat_at"] = _iso(self.started_at), _iso(self.heartbeat_at)
+        return data
+
+
+@dataclass(frozen=True)
+class ProcessorStatus:
+    configured_workers: int
+    consumer_alive: bool
+    consumer_pid: int | None
+    last_heartbeat_at: datetime | None
+    heartbeat_age_s: float | None
+    queue_depth: dict[str, int]
+    queued_total: int
+    running: list[RunningJob]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["last_heartbeat_at"] = _iso(self.last_heartbeat_at)
+        data["running"] = [job.to_dict() for job in self.running]
+        return data
+
+
+def processor_status(*, session: Session) -> ProcessorStatus:
+    beat = read_consumer_heartbeat()
+    depth = {p.value: 0 for p in Priority}
+    for priority, count in session.exec(
+        select(Job.priority, func.count())
+        .where(Job.status == JobStatus.queued.value)
+        .group_by(Job.priority)
+    ).all():
+        depth[priority] = int(count)
+    running = [
+        RunningJob(
+            j.id,
+            j.original_name,
+            j.progress,
+            j.fps,
+            j.eta_s,
+            j.started_at,
+            j.heartbeat_at,
+            j.worker_pid,
+        )
+        for j in session.exec(
+            select(Job).where(Job.status == JobStatus.running.value).order_by(col(Job.started_at))
+        ).all()
+    ]
+    alive = beat is not None and beat.alive
+    return ProcessorStatus(
+        configured_workers=beat.workers if alive and beat else get_settings().workers,
+        consumer_alive=alive,
+        consumer_pid=beat.pid if beat else None,
+        last_heartbeat_at=beat.beat_at if beat else None,
+        heartbeat_age_s=round(beat.age_s, 2) if beat else None,
+        queue_depth=depth,
+        queued_total=sum(depth.values()),
+        running=running,
+    )
+
+
+@dataclass(frozen=True)
+class JobMetrics:
+    completed_last_hour: int
+    failed_last_hour: int
+    completed_last_day: int
+    failed_last_day: int
+    mean_fps: float | None
+    mean_wait_s: float | None
+    mean_run_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
+
+
+def job_metrics(*, session: Session) -> JobMetrics:
+    now = utcnow()
+    day_ago, hour_ago = now - timedelta(days=1), now - timedelta(hours=1)
+    finished = session.exec(
+        select(Job).where(
+            col(Job.finished_at) >= day_ago,
+            col(Job.status).in_([JobStatus.completed.value, JobStatus.failed.value]),
+        )
+    ).all()
+
+    def count(status: JobStatus, since: datetime) -> int:
+        return sum(1 for j in finished if j.status == status.value and j.finished_at >= since)  # type: ignore[operator]
+
+    completed = [j for j in finished if j.status == JobStatus.completed.value]
+    started = session.exec(select(Job).where(col(Job.started_at) >= day_ago)).all()
+    return JobMetrics(
+        completed_last_hour=count(JobStatus.completed, hour_ago),
+        failed_last_hour=count(JobStatus.failed, hour_ago),
+        completed_last_day=count(JobStatus.completed, day_ago),
+        failed_last_day=count(JobStatus.failed, day_ago),
+        mean_fps=_mean([j.fps for j in completed if j.fps]),
+        mean_wait_s=_mean([j.wait_s for j in started if j.wait_s is not None]),
+        mean_run_s=_mean([j.run_s for j in completed if j.run_s is not None]),
+    )
+
+
+def throughput_series(*, session: Session, hours: int = 24) -> list[dict[str, Any]]:
+    """One row per hour (oldest first) with the jobs completed and failed in that hour."""
+    if hours < 1:
+        hours = 1
+    now = utcnow()
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
+    buckets = {start + timedelta(hours=i): {"completed": 0, "failed": 0} for i in range(hours)}
+    rows = session.exec(
+        select(Job.status, Job.finished_at).where(
+            col(Job.finished_at) >= start,
+            col(Job.status).in_([JobStatus.completed.value, JobStatus.failed.value]),
+        )
+    ).all()
+    for status, finished_at in rows:
+        hour = finished_at.replace(minute=0, second=0, microsecond=0)
+        if hour in buckets:
+            buckets[hour][status] += 1
+    return [{"hour": _iso(hour), **counts} for hour, counts in buckets.items()]
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    name: str
+    status: str  # "ok" | "warn" | "error"
+    detail: str
+
+
+@dataclass
+class HealthReport:
+    checks: list[HealthCheck] = field(default_factory=list)
+    recommendations: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        states = {c.status for c in self.checks}
+        return "error" if "error" in states else "warn" if "warn" in states else "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "checks": [asdict(c) for c in self.checks],
+            "recommendations": list(self.recommendations),
+        }
+
+
+def health(*, session: Session) -> HealthReport:
+    report = HealthReport()
+    settings = get_settings()
+
+    def add(name: str, status: str, detail: str, advice: str | None = None) -> None:
+        report.checks.append(HealthCheck(name, status, detail))
+        if advice:
+            report.recommendations.append(advice)
+
+    try:
+        started = time.perf_counter()
+        session.execute(text("SELECT 1"))
+        jobs = session.exec(select(func.count()).select_from(Job)).one()
+        add("database", "ok", f"{jobs} jobs, answered in {time.perf_counter() - started:.3f} s")
+    except Exception as exc:
+        add(
+            "database",
+            "error",
+            f"cannot query the job store: {exc}",
+            "check DATABASE_URL and run: python -m backend init",
+        )
+
+    try:
+        pending = job_queue.depth()
+        add("queue", "ok", f"{pending} task(s) waiting in {settings.queue_path}")
+    except Exception as exc:
+        add(
+            "queue",
+            "error",
+            f"cannot open the queue {settings.queue_path}: {exc}",
+            "check NETBALL_QUEUE_PATH is on a writable disk",
+        )
+
+    status = processor_status(session=session)
+    if status.consumer_alive:
+        detail = (
+            f"consumer pid {status.consumer_pid} alive with {status.configured_workers} "
+            f"worker(s), {len(status.running)} running, {status.queued_total} queued"
+        )
+        oldest = session.exec(
+            select(func.min(Job.queued_at)).where(Job.status == JobStatus.queued.value)
+        ).one()
+        if oldest is not None and (utcnow() - oldest).total_seconds() > QUEUE_WAIT_WARN_S:
+            add(
+                "workers",
+                "warn",
+                detail + f"; oldest queued job waits over {QUEUE_WAIT_WARN_S / 60:.0f} min",
+                "jobs wait long: start more workers (NETBALL_WORKERS) or lower imgsz",
+            )
+        else:
+            add("workers", "ok", detail)
+    else:
+        seen = (
+            f"last heartbeat {status.heartbeat_age_s:.0f} s ago"
+            if status.heartbeat_age_s is not None
+            else "never started"
+        )
+        level = "error" if status.queued_total or status.running else "warn"
+        add(
+            "workers",
+            level,
+            f"no live worker ({seen}); {status.queued_total} job(s) queued",
+            "start the worker: python huey_worker.py (./run.sh starts it)",
+        )
+    stale_before = utcnow() - timedelta(seconds=settings.heartbeat_timeout_s)
+    stuck = [
+        r.job_id for r in status.running if not r.heartbeat_at or r.heartbeat_at < stale_before
+    ]
+    if stuck:
+        add(
+            "jobs",
+            "warn",
+            f"running job(s) without a heartbeat: {', '.join(stuck)}",
+            "restart the worker; it re-queues or fails jobs whose worker died",
+        )
+
+    try:
+        from backend.pipeline.model import resolve_model_path
+
+        path = resolve_model_path(settings.model_path)
+        add("model", "ok", f"detector weights verified at {path}")
+    except Exception as exc:
+        add("model", "error", str(exc), "reinstall the weights: ./run.sh")
+
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        disk = shutil.disk_usage(settings.data_dir)
+        used = 1 - disk.free / disk.total
+        detail = f"{used:.0%} of {disk.total / 1e9:.1f} GB used, {disk.free / 1e9:.1f} GB free"
+        if used >= DISK_ERROR_USED_FRACTION:
+            add("disk", "error", detail, f"disk {used:.0%} full: run storage cleanup now")
+        elif used >= DISK_WARN_USED_FRACTION:
+            add("disk", "warn", detail, f"disk {used:.0%} full: run storage cleanup")
+        else:
+            add("disk", "ok", detail)
+    except OSError as exc:
+        add(
+            "disk",
+            "error",
+            f"cannot read disk usage of {settings.data_dir}: {exc}",
+            "check NETBALL_DATA_DIR exists and is readable",
+        )
+    return report

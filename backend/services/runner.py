@@ -1,0 +1,281 @@
+"""State changes made by the worker while it runs a job: claim, progress, finish, recover.
+
+These are the only writes a worker makes; the task in jobs/tasks.py strings them together.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from backend.config import get_settings
+from backend.db import session_scope
+from backend.models import Job, JobStatus, utcnow
+from backend.services.files import clear_job_outputs, job_dir, job_outputs_dir, register_outputs
+from backend.services.jobs import requeue
+
+PROGRESS_MIN_INTERVAL_S = 1.0
+CANCEL_CHECK_MIN_INTERVAL_S = 1.0
+ERROR_MAX_CHARS = 500
+
+log = logging.getLogger(__name__)
+
+
+def claim_job(*, session: Session, job_id: str) -> Job | None:
+    """Move a queued job to running for this process; None if it was cancelled or deleted.
+
+    A single conditional UPDATE, so two workers can never both claim one job.
+    """
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(
+            col(Job.id) == job_id,
+            col(Job.status) == JobStatus.queued.value,
+            col(Job.cancel_requested).is_(False),
+        )
+        .values(
+            status=JobStatus.running.value,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=Job.attempts + 1,
+            worker_pid=os.getpid(),
+            worker_host=socket.gethostname(),
+            progress=0.0,
+            frames_done=0,
+            error=None,
+        )
+    )
+    session.commit()
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    # Leftovers of an attempt whose worker died must not mix with this attempt's outputs.
+    clear_job_outputs(session=session, job_id=job_id)
+    job_outputs_dir(job_id).mkdir(parents=True, exist_ok=True)
+    job = session.get(Job, job_id)
+    assert job is not None
+    session.refresh(job)
+    return job
+
+
+def input_path(job: Job) -> Path:
+    return job_dir(job.id) / "input" / job.input_name
+
+
+class ProgressRecorder:
+    """Writes progress and heartbeat at most once per PROGRESS_MIN_INTERVAL_S and reads the
+    cancel flag at most once per CANCEL_CHECK_MIN_INTERVAL_S, so a fast pipeline loop does not
+    turn into a database load."""
+
+    def __init__(self, job_id: str, *, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+        self.job_id = job_id
+        self._clock = clock
+        self._last_write = float("-inf")
+        self._last_cancel_check = float("-inf")
+        self._cancel = False
+
+    def record(
+        self,
+        frames_done: int,
+        frames_total: int | None,
+        fps: float | None,
+        eta_s: float | None,
+        *,
+        force: bool = False,
+    ) -> bool:
+        now = self._clock()
+        if not force and now - self._last_write < PROGRESS_MIN_INTERVAL_S:
+            return False
+        self._last_write = now
+        progress = min(1.0, frames_done / frames_total) if frames_total else 0.0
+        with session_scope() as session:
+            session.execute(
+                update(Job)
+                .where(col(Job.id) == self.job_id)
+                .values(
+                    frames_done=frames_done,
+                    frames_total=frames_total,
+                    fps=fps,
+                    eta_s=eta_s,
+                    progress=progress,
+                    heartbeat_at=utcnow(),
+                )
+            )
+        return True
+
+    def heartbeat(self) -> None:
+        with session_scope() as session:
+            session.execute(
+                update(Job).where(col(Job.id) == self.job_id).values(heartbeat_at=utcnow())
+            )
+
+    def cancel_requested(self) -> bool:
+        now = self._clock()
+        if not self._cancel and now - self._last_cancel_check >= CANCEL_CHECK_MIN_INTERVAL_S:
+            self._last_cancel_check = now
+            with session_scope() as session:
+                flag = session.exec(
+                    select(Job.cancel_requested).where(Job.id == self.job_id)
+                ).first()
+            # A deleted row also means: stop.
+            self._cancel = flag is None or bool(flag)
+        return self._cancel
+
+
+def _finish(session: Session, job_id: str, status: JobStatus, error: str | None) -> Job | None:
+    job = session.get(Job, job_id)
+    if job is None:
+        return None
+    session.refresh(job)
+    register_outputs(session=session, job_id=job_id)
+    job.status = status.value
+    job.finished_at = utcnow()
+    job.heartbeat_at = job.finished_at
+    job.error = error[:ERROR_MAX_CHARS] if error else None
+    job.eta_s = 0.0 if status is JobStatus.completed else None
+    if status is JobStatus.completed:
+        job.progress = 1.0
+    session.add(job)
+    session.commit()
+    return job
+
+
+def complete_job(*, session: Session, job_id: str, summary: dict | None = None) -> Job | None:
+    job = _finish(session, job_id, JobStatus.completed, None)
+    if job is not None and summary is not None:
+        job.summary = summary
+        if job.frames_total:
+            job.frames_done = job.frames_total
+        session.add(job)
+        session.commit()
+    return job
+
+
+def fail_job(*, session: Session, job_id: str, reason: str) -> Job | None:
+    return _finish(session, job_id, JobStatus.failed, reason)
+
+
+def cancel_running_job(*, session: Session, job_id: str) -> Job | None:
+    return _finish(session, job_id, JobStatus.cancelled, None)
+
+
+def return_to_queue(*, session: Session, job_id: str, note: str) -> Job | None:
+    """A worker is shutting down mid-job: queue the job again for the next worker."""
+    job = session.get(Job, job_id)
+    if job is None:
+        return None
+    session.refresh(job)
+    if job.cancel_requested:
+        return cancel_running_job(session=session, job_id=job_id)
+    job.status = JobStatus.queued.value
+    job.error = note
+    job.queued_at, job.started_at, job.heartbeat_at = utcnow(), None, None
+    job.worker_pid = None
+    session.add(job)
+    session.commit()
+    requeue(session=session, job=job)
+    return job
+
+
+def _pid_is_dead(pid: int | None) -> bool:
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        # A killed child its parent has not reaped yet still answers kill(0) as a zombie.
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in {"Z", "X"}
+
+
+@dataclass(frozen=True)
+class RecoveryAction:
+    job_id: str
+    action: str  # "requeued" | "failed" | "cancelled"
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"job_id": self.job_id, "action": self.action, "reason": self.reason}
+
+
+def recover_stale_jobs(*, session: Session) -> list[RecoveryAction]:
+    """Running jobs whose worker is gone: re-queue while attempts remain, else fail them.
+
+    Gone means: the heartbeat is older than NETBALL_HEARTBEAT_TIMEOUT_S, or the worker process
+    (on this host) no longer exists.
+    """
+    settings = get_settings()
+    host = socket.gethostname()
+    stale_before = utcnow() - timedelta(seconds=settings.heartbeat_timeout_s)
+    actions = []
+    running = session.exec(select(Job).where(Job.status == JobStatus.running.value)).all()
+    for job in running:
+        session.refresh(job)
+        silent = job.heartbeat_at is None or job.heartbeat_at < stale_before
+        dead = job.worker_host == host and _pid_is_dead(job.worker_pid)
+        if not (silent or dead):
+            continue
+        why = (
+            f"worker process {job.worker_pid} stopped"
+            if dead
+            else f"no heartbeat for over {settings.heartbeat_timeout_s:.0f} s"
+        )
+        job.crash_count += 1
+        session.add(job)
+        session.commit()
+        if job.cancel_requested:
+            action = RecoveryAction(job.id, "cancelled", f"{why}; cancel had been requested")
+        elif job.crash_count < settings.max_attempts:
+            action = RecoveryAction(
+                job.id, "requeued", f"{why} during attempt {job.attempts}; re-queued automatically"
+            )
+        else:
+            action = RecoveryAction(
+                job.id,
+                "failed",
+                f"{why} during attempt {job.attempts}; gave up after {job.crash_count} "
+                f"interrupted attempt(s) (NETBALL_MAX_ATTEMPTS={settings.max_attempts})",
+            )
+        _append_log(job.id, f"RECOVERY: job {action.action}: {action.reason}")
+        if action.action == "cancelled":
+            cancel_running_job(session=session, job_id=job.id)
+        elif action.action == "requeued":
+            return_to_queue(session=session, job_id=job.id, note=action.reason)
+        else:
+            fail_job(session=session, job_id=job.id, reason=action.reason)
+        log.warning("job %s %s: %s", job.id, action.action, action.reason)
+        actions.append(action)
+    return actions
+
+
+def requeue_lost_jobs(*, session: Session, pending_task_ids: set[str]) -> list[RecoveryAction]:
+    """Queued jobs whose queue message is gone (a worker died between dequeue and claim)."""
+    actions = []
+    queued = session.exec(select(Job).where(Job.status == JobStatus.queued.value)).all()
+    for job in queued:
+        if job.queue_task_id in pending_task_ids:
+            continue
+        requeue(session=session, job=job)
+        actions.append(RecoveryAction(job.id, "requeued", "queue message was lost"))
+    return actions
+
+
+def _append_log(job_id: str, line: str) -> None:
+    path = job_outputs_dir(job_id) / "run.log"
+    if path.parent.is_dir():
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(f"{utcnow().isoformat()}Z {line}\n")

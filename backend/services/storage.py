@@ -1,0 +1,181 @@
+"""Disk use by job and file kind, and clean-up of old jobs, orphan folders and vanished files."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from backend.config import get_settings
+from backend.models import ACTIVE_STATUSES, FINISHED_STATUSES, Job, JobFile, JobStatus, utcnow
+from backend.services.errors import InvalidArgument, StorageError
+from backend.services.files import job_file_path
+from backend.services.jobs import purge_job
+
+LARGEST_JOBS_SHOWN = 10
+# A job folder without a row may be an upload still streaming in; leave it alone this long.
+ORPHAN_MIN_AGE_S = 3600.0
+
+
+@dataclass(frozen=True)
+class JobUsage:
+    job_id: str
+    original_name: str
+    status: str
+    bytes: int
+    files: int
+
+
+@dataclass(frozen=True)
+class StorageStats:
+    total_bytes: int
+    total_files: int
+    bytes_by_kind: dict[str, int]
+    files_by_kind: dict[str, int]
+    jobs: int
+    largest_jobs: list[JobUsage]
+    disk_total_bytes: int
+    disk_free_bytes: int
+    data_dir: str
+
+    @property
+    def disk_used_fraction(self) -> float:
+        if not self.disk_total_bytes:
+            return 0.0
+        return 1.0 - self.disk_free_bytes / self.disk_total_bytes
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["disk_used_fraction"] = round(self.disk_used_fraction, 4)
+        return data
+
+
+def _bytes_per_job(session: Session) -> dict[str, tuple[int, int]]:
+    rows = session.exec(
+        select(JobFile.job_id, func.sum(JobFile.size_bytes), func.count())
+        .where(col(JobFile.missing).is_(False))
+        .group_by(JobFile.job_id)
+    ).all()
+    return {job_id: (int(total or 0), int(count)) for job_id, total, count in rows}
+
+
+def storage_stats(*, session: Session) -> StorageStats:
+    settings = get_settings()
+    by_kind = session.exec(
+        select(JobFile.kind, func.sum(JobFile.size_bytes), func.count())
+        .where(col(JobFile.missing).is_(False))
+        .group_by(JobFile.kind)
+    ).all()
+    per_job = _bytes_per_job(session)
+    jobs = {job.id: job for job in session.exec(select(Job)).all()}
+    largest = sorted(per_job.items(), key=lambda item: item[1][0], reverse=True)
+    largest_jobs = [
+        JobUsage(job_id, jobs[job_id].original_name, jobs[job_id].status, size, count)
+        for job_id, (size, count) in largest
+        if job_id in jobs
+    ][:LARGEST_JOBS_SHOWN]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    disk = shutil.disk_usage(settings.data_dir)
+    return StorageStats(
+        total_bytes=sum(int(total or 0) for _, total, _ in by_kind),
+        total_files=sum(int(count) for _, _, count in by_kind),
+        bytes_by_kind={kind: int(total or 0) for kind, total, _ in by_kind},
+        files_by_kind={kind: int(count) for kind, _, count in by_kind},
+        jobs=len(jobs),
+        largest_jobs=largest_jobs,
+        disk_total_bytes=disk.total,
+        disk_free_bytes=disk.free,
+        data_dir=str(settings.data_dir),
+    )
+
+
+@dataclass
+class CleanupReport:
+    dry_run: bool
+    jobs: list[JobUsage] = field(default_factory=list)
+    orphan_dirs: list[str] = field(default_factory=list)
+    missing_files: list[str] = field(default_factory=list)
+    bytes_freed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _folder_usage(folder: Path) -> tuple[int, int]:
+    """(bytes, files) under `folder`, 0 when it does not exist."""
+    if not folder.is_dir():
+        return 0, 0
+    sizes = [p.stat().st_size for p in folder.rglob("*") if p.is_file()]
+    return sum(sizes), len(sizes)
+
+
+def cleanup_storage(
+    *,
+    session: Session,
+    older_than_days: float | None = None,
+    statuses: list[str] | None = None,
+    dry_run: bool = True,
+) -> CleanupReport:
+    """Remove finished jobs (by age and/or status), orphan job folders, and flag vanished files.
+
+    Queued and running jobs are never touched. With `dry_run` nothing changes and the report
+    says what would be removed and how many bytes that frees. With neither an age nor statuses
+    given, no job is removed: only orphans and vanished files are handled.
+    """
+    settings = get_settings()
+    wanted = set()
+    for status in statuses or []:
+        try:
+            parsed = JobStatus(status)
+        except ValueError:
+            raise InvalidArgument(f"unknown status {status!r} for cleanup") from None
+        if parsed in ACTIVE_STATUSES:
+            raise InvalidArgument(f"cleanup never removes {parsed.value} jobs; cancel them first")
+        wanted.add(parsed.value)
+    if older_than_days is not None and older_than_days < 0:
+        raise InvalidArgument(f"older_than_days must be 0 or more, got {older_than_days}")
+    report = CleanupReport(dry_run=dry_run)
+
+    if older_than_days is not None or wanted:
+        query = select(Job).where(
+            col(Job.status).in_(sorted(wanted or {s.value for s in FINISHED_STATUSES}))
+        )
+        if older_than_days is not None:
+            cutoff = utcnow() - timedelta(days=older_than_days)
+            query = query.where(func.coalesce(Job.finished_at, Job.created_at) <= cutoff)
+        for job in session.exec(query.order_by(col(Job.created_at))).all():
+            size, count = _folder_usage(settings.job_dir(job.id))
+            report.jobs.append(JobUsage(job.id, job.original_name, job.status, size, count))
+            report.bytes_freed += size
+            if not dry_run:
+                purge_job(session, job)
+
+    known = set(session.exec(select(Job.id)).all())
+    if settings.jobs_dir.is_dir():
+        now = time.time()
+        for folder in sorted(settings.jobs_dir.iterdir()):
+            if not folder.is_dir() or folder.name in known:
+                continue
+            if now - folder.stat().st_mtime < ORPHAN_MIN_AGE_S:
+                continue
+            report.orphan_dirs.append(folder.name)
+            report.bytes_freed += _folder_usage(folder)[0]
+            if not dry_run:
+                try:
+                    shutil.rmtree(folder)
+                except OSError as exc:
+                    raise StorageError(f"could not remove orphan folder {folder}: {exc}") from exc
+
+    for row in session.exec(select(JobFile).where(col(JobFile.missing).is_(False))).all():
+        if not job_file_path(row).is_file():
+            report.missing_files.append(f"{row.job_id}/{row.relpath}")
+            if not dry_run:
+                row.missing = True
+                session.add(row)
+    session.commit()
+    return report

@@ -1,0 +1,153 @@
+"""The task that analyses one job: claim it, run the pipeline, record the outcome.
+
+It never raises for a bad video or a pipeline bug: the job is marked failed (reason in
+Job.error, traceback in run.log) and the worker goes on to the next job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import traceback
+from dataclasses import dataclass
+
+from huey import Huey
+from huey.api import TaskWrapper
+
+from backend.db import session_scope
+from backend.pipeline.errors import PipelineCancelled, PipelineError
+from backend.pipeline.settings import PipelineSettings, Progress
+from backend.services import runner
+from backend.services.files import job_outputs_dir
+
+TASK_NAME = "run_analysis"
+# Beats from a side thread so long steps without progress callbacks (model load, final
+# encode) never look like a dead worker; well under NETBALL_HEARTBEAT_TIMEOUT_S.
+HEARTBEAT_INTERVAL_S = 5.0
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+log = logging.getLogger("courtside.worker")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "completed" | "failed" | "cancelled"
+    reason: str | None = None
+    summary: dict | None = None
+
+
+def register_tasks(huey: Huey) -> TaskWrapper:
+    return huey.task(name=TASK_NAME)(run_analysis)
+
+
+def run_analysis(job_id: str) -> None:
+    with session_scope() as session:
+        job = runner.claim_job(session=session, job_id=job_id)
+    if job is None:
+        log.info("job %s skipped: no longer queued (cancelled or deleted)", job_id)
+        return
+    log.info("job %s started (attempt %d, pid %d)", job_id, job.attempts, os.getpid())
+    recorder = runner.ProgressRecorder(job_id)
+    job_log, handler = _open_job_log(job_id)
+    beat = _Heartbeat(recorder)
+    beat.start()
+    try:
+        outcome = _analyse(job, recorder, job_log)
+    except KeyboardInterrupt:
+        # The consumer is stopping (Ctrl-C / SIGTERM): hand the job to the next worker start.
+        job_log.warning("worker shutting down; job returned to the queue")
+        beat.stop()
+        handler.close()
+        with session_scope() as session:
+            runner.return_to_queue(session=session, job_id=job_id, note="worker stopped; re-queued")
+        raise
+    finally:
+        beat.stop()
+    handler.close()
+    job_log.removeHandler(handler)
+    with session_scope() as session:
+        if outcome.status == "completed":
+            runner.complete_job(session=session, job_id=job_id, summary=outcome.summary)
+        elif outcome.status == "cancelled":
+            runner.cancel_running_job(session=session, job_id=job_id)
+        else:
+            runner.fail_job(session=session, job_id=job_id, reason=outcome.reason or "failed")
+    log.info("job %s %s%s", job_id, outcome.status, f": {outcome.reason}" if outcome.reason else "")
+
+
+def _analyse(job, recorder: runner.ProgressRecorder, job_log: logging.Logger) -> Outcome:  # type: ignore[no-untyped-def]
+    job_log.info("job %s: %s (attempt %d)", job.id, job.original_name, job.attempts)
+    try:
+        from backend.pipeline import analyze_video
+
+        settings = PipelineSettings.from_dict(job.settings)
+        if settings.torch_threads is None and os.environ.get("NETBALL_TORCH_THREADS"):
+            threads = int(os.environ["NETBALL_TORCH_THREADS"])
+            settings = dataclasses.replace(settings, torch_threads=threads)
+        job_log.info("settings: %s", settings.to_dict())
+
+        def on_progress(progress: Progress) -> None:
+            recorder.record(
+                progress.frames_done, progress.frames_total, progress.fps, progress.eta_s
+            )
+
+        result = analyze_video(
+            runner.input_path(job),
+            job_outputs_dir(job.id),
+            settings,
+            calibration=job.settings.get("calibration"),
+            on_progress=on_progress,
+            should_cancel=recorder.cancel_requested,
+            logger=job_log,
+        )
+    except PipelineCancelled:
+        job_log.info("cancelled by request")
+        return Outcome("cancelled")
+    except PipelineError as exc:
+        job_log.error("analysis failed: %s\n%s", exc, traceback.format_exc())
+        return Outcome("failed", reason=str(exc))
+    except Exception as exc:
+        job_log.error("unexpected error:\n%s", traceback.format_exc())
+        return Outcome("failed", reason=f"unexpected error: {type(exc).__name__}: {exc}")
+    job_log.info("completed: %d files", len(result.files))
+    return Outcome("completed", summary=_json_safe(result.summary))
+
+
+def _json_safe(summary: dict) -> dict:
+    import json
+
+    return json.loads(json.dumps(summary, default=str))
+
+
+def _open_job_log(job_id: str) -> tuple[logging.Logger, logging.Handler]:
+    """A logger writing data/jobs/<id>/outputs/run.log (the outputs folder exists once claimed)."""
+    job_log = logging.getLogger(f"courtside.job.{job_id}")
+    job_log.setLevel(logging.INFO)
+    job_log.propagate = False
+    for old in list(job_log.handlers):
+        job_log.removeHandler(old)
+    path = job_outputs_dir(job_id) / "run.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    job_log.addHandler(handler)
+    return job_log, handler
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, recorder: runner.ProgressRecorder) -> None:
+        super().__init__(name="job-heartbeat", daemon=True)
+        self._recorder = recorder
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(HEARTBEAT_INTERVAL_S):
+            try:
+                self._recorder.heartbeat()
+            except Exception:
+                log.exception("heartbeat of job %s failed", self._recorder.job_id)
+
+    def stop(self) -> None:
+        self._stop_event.set()
