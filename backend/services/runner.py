@@ -154,6 +154,9 @@ def complete_job(*, session: Session, job_id: str, summary: dict | None = None) 
         job.summary = summary
         if job.frames_total:
             job.frames_done = job.frames_total
+        processing_fps = (summary.get("timings") or {}).get("processing_fps")
+        if isinstance(processing_fps, int | float):
+            job.fps = float(processing_fps)
         session.add(job)
         session.commit()
     return job

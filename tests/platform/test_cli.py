@@ -1,0 +1,124 @@
+"""`python -m backend ...`: output, --json, errors on stderr with exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from backend.models import JobStatus
+from tests.platform.factories import OUTPUT_FILES, make_job
+from tests.synthetic import make_corrupt_file, make_plain_clip
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_json(*argv: str) -> dict:
+    code, out, err = run_cli(*argv, "--json")
+    assert code == EXIT_OK, err
+    return json.loads(out)
+
+
+def test_submit_then_inspect_with_json(data_dir, tmp_path):
+    clip = make_plain_clip(tmp_path / "game.mp4", frames=8)
+    submitted = run_json("submit", str(clip), "--priority", "high", "--imgsz", "320")
+    job_id = submitted["job_id"]
+    assert submitted["status"] == "queued" and submitted["priority"] == "high"
+    status = run_json("status", job_id)
+    assert (status["id"], status["original_name"], status["settings"]) == (
+        job_id, "game.mp4", {"imgsz": 320})  # fmt: skip
+    listed = run_json("jobs", "--status", "queued")
+    assert listed["total"] == 1 and listed["jobs"][0]["id"] == job_id
+    files = run_json("files", job_id)["files"]
+    assert [(f["kind"], f["relpath"]) for f in files] == [("video", "input/game.mp4")]
+    assert run_json("cancel", job_id)["status"] == "cancelled"
+    assert run_json("retry", job_id)["status"] == "queued"
+    assert run_json("delete", job_id) == {"job_id": job_id, "deleted": True}
+
+
+def test_readable_output(session):
+    job = make_job(session, status=JobStatus.completed, name="final.mp4", outputs=OUTPUT_FILES)
+    code, out, _ = run_cli("jobs")
+    assert code == EXIT_OK
+    assert out.splitlines()[0].split() == [
+        "ID", "STATUS", "PRIORITY", "PROGRESS", "CREATED", "NAME", "ERROR"]  # fmt: skip
+    assert job.id in out and "final.mp4" in out and "1 job(s), page 1 of 1" in out
+    code, out, _ = run_cli("archive", job.id)
+    assert code == EXIT_OK and Path(out.strip()).is_file()
+    code, out, _ = run_cli("files", job.id)
+    assert "outputs/tracks.csv" in out and "archive" in out
+    code, out, _ = run_cli("storage", "stats")
+    assert code == EXIT_OK and "files" in out
+
+
+def test_storage_cleanup_dry_run_and_real(session):
+    from datetime import timedelta
+
+    job = make_job(session, status=JobStatus.failed, outputs=OUTPUT_FILES, age=timedelta(days=9))
+    report = run_json("storage", "cleanup", "--older-than-days", "7", "--dry-run")
+    assert report["dry_run"] and [j["job_id"] for j in report["jobs"]] == [job.id]
+    code, out, _ = run_cli("storage", "cleanup", "--older-than-days", "7")
+    assert code == EXIT_OK and out.startswith("removed 1 job(s)")
+    assert run_json("jobs")["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["status", "nope"], EXIT_FAILED, "error: job not found: 'nope'"),
+        (["cancel", "nope"], EXIT_FAILED, "job not found"),
+        (["archive", "nope"], EXIT_FAILED, "job not found"),
+        (["submit", "/does/not/exist.mp4"], EXIT_FAILED, "file not found"),
+        (["submit", "x.mp4", "--priority", "urgent"], EXIT_USAGE, "invalid choice: 'urgent'"),
+        (["jobs", "--page", "0"], EXIT_FAILED, "page must be 1 or more"),
+        (["frobnicate"], EXIT_USAGE, "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_errors_go_to_stderr_with_exit_code(data_dir, capsys, argv, code, message):
+    result, out, err = run_cli(*argv)
+    err += capsys.readouterr().err  # argparse writes usage errors itself
+    assert result == code
+    assert message in err and out == ""
+
+
+def test_refused_transition_json_error(session, tmp_path):
+    job = make_job(session, status=JobStatus.completed)
+    code, out, err = run_cli("retry", job.id, "--json")
+    assert code == EXIT_FAILED and out == ""
+    assert json.loads(err) == {
+        "error": f"job {job.id} is completed; only failed or cancelled jobs can be retried",
+        "type": "JobStateError",
+    }
+    bad = make_corrupt_file(tmp_path / "bad.mp4")
+    code, _, err = run_cli("submit", str(bad))
+    assert code == EXIT_FAILED and "not a readable video" in err
+    assert run_json("jobs")["total"] == 1
+
+
+def test_submit_in_a_real_process_is_quick(data_dir, tmp_path):
+    """The CLI as an analyst runs it; wall time includes interpreter start and imports."""
+    clip = make_plain_clip(tmp_path / "clip.mp4", frames=10)
+    env = {**os.environ, "NETBALL_DATA_DIR": str(data_dir)}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "backend", "submit", str(clip)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.strip()) == 12
+    assert elapsed < 10, f"submit took {elapsed:.2f} s"
+    print(f"\nsubmit wall time: {elapsed:.3f} s")

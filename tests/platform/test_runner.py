@@ -1,0 +1,210 @@
+"""Worker-side state changes: claiming, throttled progress, cancel flag, recovery of dead jobs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from backend.config import get_settings
+from backend.models import Job, JobStatus, utcnow
+from backend.services import jobs as job_service
+from backend.services import runner
+from backend.services.files import job_dir
+from jobs.queue import get_queue
+from tests.platform.factories import OUTPUT_FILES, make_job
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _fresh(session, job_id: str) -> Job:
+    return job_service.get_job(session=session, job_id=job_id)
+
+
+def test_claim_moves_a_queued_job_to_running_once(session):
+    job = make_job(session, with_input=True, outputs={"stale.csv": b"old attempt"})
+    claimed = runner.claim_job(session=session, job_id=job.id)
+    assert claimed is not None and claimed.status == "running"
+    assert (claimed.attempts, claimed.worker_pid) == (1, os.getpid())
+    assert claimed.worker_host == socket.gethostname()
+    assert claimed.started_at is not None and claimed.heartbeat_at is not None
+    assert list((job_dir(job.id) / "outputs").iterdir()) == []  # old attempt's files gone
+    assert runner.claim_job(session=session, job_id=job.id) is None
+
+
+@pytest.mark.parametrize(
+    "prepare",
+    ["cancelled", "deleted", "cancel_requested"],
+)
+def test_claim_skips_jobs_that_should_not_run(session, prepare):
+    job = make_job(session, with_input=True)
+    if prepare == "cancelled":
+        job_service.cancel_job(session=session, job_id=job.id)
+    elif prepare == "deleted":
+        job_service.delete_job(session=session, job_id=job.id)
+    else:
+        job.cancel_requested = True
+        session.add(job)
+        session.commit()
+    assert runner.claim_job(session=session, job_id=job.id) is None
+
+
+def test_progress_is_written_at_most_once_a_second(session):
+    job = make_job(session, status=JobStatus.running)
+    clock = FakeClock()
+    recorder = runner.ProgressRecorder(job.id, clock=clock)
+    writes = []
+    for frame in range(1, 31):
+        clock.now += 0.1  # 30 updates over 3 s of fake time
+        writes.append(recorder.record(frame, 100, 25.0, 3.0))
+    assert sum(writes) == 3
+    stored = _fresh(session, job.id)
+    assert (stored.frames_done, stored.frames_total, stored.fps) == (21, 100, 25.0)
+    assert stored.progress == pytest.approx(0.21)
+    assert recorder.record(30, 100, 25.0, 0.0, force=True)
+    assert _fresh(session, job.id).frames_done == 30
+
+
+def test_cancel_flag_is_read_at_most_once_a_second(session):
+    job = make_job(session, status=JobStatus.running)
+    clock = FakeClock()
+    recorder = runner.ProgressRecorder(job.id, clock=clock)
+    assert recorder.cancel_requested() is False
+    job_service.cancel_job(session=session, job_id=job.id)
+    clock.now += 0.5
+    assert recorder.cancel_requested() is False  # not re-read yet
+    clock.now += 0.6
+    assert recorder.cancel_requested() is True
+
+
+@pytest.mark.parametrize(
+    ("finish", "status", "error"),
+    [
+        (
+            lambda s, j: runner.complete_job(
+                session=s, job_id=j, summary={"timings": {"processing_fps": 42.5}}
+            ),
+            "completed",
+            None,
+        ),
+        (lambda s, j: runner.fail_job(session=s, job_id=j, reason="x" * 900), "failed", "x" * 500),
+        (lambda s, j: runner.cancel_running_job(session=s, job_id=j), "cancelled", None),
+    ],
+)
+def test_finishing_registers_outputs(session, finish, status, error):
+    job = make_job(session, status=JobStatus.running, frames_total=50)
+    out = job_dir(job.id) / "outputs"
+    out.mkdir(parents=True)
+    for name, content in OUTPUT_FILES.items():
+        (out / name).write_bytes(content)
+    finish(session, job.id)
+    stored = _fresh(session, job.id)
+    assert (stored.status, stored.error) == (status, error)
+    assert stored.finished_at is not None
+    names = sorted(f.name for f in job_service_files(session, job.id))
+    assert names == sorted(OUTPUT_FILES)
+    if status == "completed":
+        assert (stored.progress, stored.frames_done, stored.fps) == (1.0, 50, 42.5)
+
+
+def job_service_files(session, job_id):
+    from backend.services.files import list_job_files
+
+    return list_job_files(session=session, job_id=job_id)
+
+
+@pytest.mark.parametrize(
+    ("crash_count", "cancel", "pid_alive", "heartbeat_age_s", "expected"),
+    [
+        (0, False, False, 1, "requeued"),  # pid gone, heartbeat fresh
+        (0, False, True, 600, "requeued"),  # pid alive (reused) but silent too long
+        (1, False, False, 1, "failed"),  # second crash with NETBALL_MAX_ATTEMPTS=2
+        (0, True, False, 1, "cancelled"),  # the analyst had asked to stop it
+        (0, False, True, 1, None),  # healthy: left alone
+    ],
+)
+def test_recover_stale_jobs(session, crash_count, cancel, pid_alive, heartbeat_age_s, expected):
+    job = make_job(
+        session,
+        status=JobStatus.running,
+        with_input=True,
+        attempts=crash_count + 1,
+        crash_count=crash_count,
+        cancel_requested=cancel,
+        worker_pid=os.getpid() if pid_alive else _dead_pid(),
+        worker_host=socket.gethostname(),
+    )
+    job.heartbeat_at = utcnow() - timedelta(seconds=heartbeat_age_s)
+    session.add(job)
+    session.commit()
+    (job_dir(job.id) / "outputs").mkdir(parents=True)
+    actions = runner.recover_stale_jobs(session=session)
+    stored = _fresh(session, job.id)
+    if expected is None:
+        assert actions == [] and stored.status == "running"
+        return
+    assert [(a.job_id, a.action) for a in actions] == [(job.id, expected)]
+    status = {"requeued": "queued"}.get(expected, expected)
+    assert stored.status == status
+    if expected == "requeued":
+        assert "re-queued automatically" in stored.error
+        assert get_queue().pending_task_ids() == {stored.queue_task_id}
+    if expected == "failed":
+        assert "gave up after 2 interrupted attempt(s)" in stored.error
+        log = (job_dir(job.id) / "outputs" / "run.log").read_text()
+        assert "RECOVERY: job failed" in log
+
+
+def test_recovery_ignores_live_jobs_of_other_hosts_until_silent(session):
+    job = make_job(session, status=JobStatus.running, worker_pid=1, worker_host="other-host")
+    assert runner.recover_stale_jobs(session=session) == []
+    job.heartbeat_at = utcnow() - timedelta(seconds=get_settings().heartbeat_timeout_s + 5)
+    session.add(job)
+    session.commit()
+    actions = runner.recover_stale_jobs(session=session)
+    assert [a.action for a in actions] == ["requeued"]
+    assert "no heartbeat for over 60 s" in actions[0].reason
+
+
+def test_requeue_lost_jobs_restores_missing_queue_messages(session, tmp_path):
+    kept = job_service.submit_path(session=session, source_path=_clip(tmp_path, "a.mp4"))
+    lost = job_service.submit_path(session=session, source_path=_clip(tmp_path, "b.mp4"))
+    queue = get_queue()
+    pending = queue.pending_task_ids() - {lost.queue_task_id}
+    actions = runner.requeue_lost_jobs(session=session, pending_task_ids=pending)
+    assert [a.job_id for a in actions] == [lost.id]
+    assert kept.queue_task_id in queue.pending_task_ids()
+
+
+def test_return_to_queue_after_shutdown(session):
+    job = make_job(session, status=JobStatus.running, with_input=True)
+    runner.return_to_queue(session=session, job_id=job.id, note="worker stopped; re-queued")
+    stored = _fresh(session, job.id)
+    assert (stored.status, stored.error, stored.started_at) == (
+        "queued",
+        "worker stopped; re-queued",
+        None,
+    )
+    assert get_queue().pending_task_ids() == {stored.queue_task_id}
+
+
+def _clip(tmp_path, name):
+    from tests.synthetic import make_plain_clip
+
+    return make_plain_clip(tmp_path / name, frames=5)
