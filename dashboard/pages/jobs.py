@@ -70,7 +70,7 @@ def _act(action: str, job: JobView) -> None:
     if succeeded:
         st.session_state[f"{PREFIX}_notice"] = f"{done[action]} {job.name} (`{job.id}`)."
         st.session_state.pop(f"{PREFIX}_confirm_delete", None)
-        st.rerun(scope="fragment")
+        st.rerun()
 
 
 def actions_ui(job: JobView) -> None:
@@ -106,7 +106,7 @@ def actions_ui(job: JobView) -> None:
                 _act("delete", job)
             if no.button("Keep it", key=f"{PREFIX}_keep_{job.id}"):
                 st.session_state.pop(f"{PREFIX}_confirm_delete", None)
-                st.rerun(scope="fragment")
+                st.rerun()
 
 
 def job_detail_ui(job: JobView) -> None:
@@ -170,7 +170,7 @@ def live_jobs_ui(filters: JobFilters) -> None:
         if not jobs and page > 1:
             # The filters shrank the result below the remembered page: start again at page 1.
             st.session_state[f"{PREFIX}_page"] = 1
-            st.rerun(scope="fragment")
+            st.rerun()
         st.caption(f"{total} job{'s' if total != 1 else ''}; live, refreshed every few seconds")
         st.dataframe(
             jobs_table(jobs),
@@ -186,7 +186,7 @@ def live_jobs_ui(filters: JobFilters) -> None:
             chosen = st.pagination(pages, default=min(page, pages), key=f"{PREFIX}_pager")
             if chosen != page:
                 st.session_state[f"{PREFIX}_page"] = chosen
-                st.rerun(scope="fragment")
+                st.rerun()
         by_id = {job.id: job for job in jobs}
         selected = st.selectbox(
             "Job",

@@ -76,11 +76,15 @@ def team_names_ui(job: JobView) -> None:
         name_a = left.text_input("Team A", value=job.team_names["A"])
         name_b = right.text_input("Team B", value=job.team_names["B"])
         if st.form_submit_button("Save names"):
+            saved = False
             with shown_errors("Renaming the teams"), session_scope() as session:
                 job_service.update_job_labels(
                     session=session, job_id=job.id, team_names={"A": name_a, "B": name_b}
                 )
-                st.toast("Team names saved.", icon=":material/check:")
+                saved = True
+            if saved:
+                st.session_state[f"{PREFIX}_notice"] = "Team names saved."
+                st.rerun()
 
 
 def results_ui(job: JobView) -> None:
@@ -131,6 +135,8 @@ def results_ui(job: JobView) -> None:
 
 
 st.title("Results")
+if notice := st.session_state.pop(f"{PREFIX}_notice", None):
+    st.toast(notice, icon=":material/check:")
 with shown_errors("Loading the results"):
     job_id = job_chooser_ui()
     if job_id:

@@ -20,7 +20,12 @@ APP_TIMEOUT_S = 30
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "data"
     monkeypatch.setenv("NETBALL_DATA_DIR", str(folder))
-    for name in ("DATABASE_URL", "NETBALL_QUEUE_PATH", "NETBALL_INBOX_DIR", "NETBALL_ADMIN_PASSWORD"):
+    for name in (
+        "DATABASE_URL",
+        "NETBALL_QUEUE_PATH",
+        "NETBALL_INBOX_DIR",
+        "NETBALL_ADMIN_PASSWORD",
+    ):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     reset_engines()

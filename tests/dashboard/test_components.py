@@ -1,0 +1,201 @@
+"""Pure dashboard pieces: formatting, tracks parsing, possession estimate, court and charts."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.components import analysis, charts, court, outputs
+from dashboard.components.formatting import human_bytes, human_duration, progress_line
+from tests.dashboard.factories import (
+    SAMPLE_FPS,
+    SAMPLE_FRAMES,
+    SAMPLE_PASS_FRAME,
+    sample_track_rows,
+    write_tracks_csv,
+)
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(None, "–"), (0, "0 B"), (1023, "1023 B"), (1536, "1.5 KB"), (5 * 1024**3, "5.0 GB")],
+)
+def test_human_bytes(size, text):
+    assert human_bytes(size) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(None, "–"), (-1, "–"), (0, "0 s"), (59.4, "59 s"), (127, "2 min 07 s"), (3720, "1 h 02 min")],
+)
+def test_human_duration(seconds, text):
+    assert human_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("done", "total", "fps", "eta", "text"),
+    [
+        (0, None, None, None, "waiting for the first frames"),
+        (1200, 3000, 14.25, 127, "1,200 / 3,000 frames · 14.2 fps · about 2 min 07 s left"),
+        (40, None, 8.0, None, "40 frames · 8.0 fps"),
+    ],
+)
+def test_progress_line(done, total, fps, eta, text):
+    assert progress_line(frames_done=done, frames_total=total, fps=fps, eta_s=eta) == text
+
+
+def parsed(rows: list[dict], folder: Path) -> pd.DataFrame:
+    """Rows as the dashboard sees them: written to CSV and read back by the real parser."""
+    return outputs.read_tracks_csv(write_tracks_csv(folder / "tracks.csv", rows))
+
+
+@pytest.fixture
+def tracks_file(tmp_path: Path) -> Path:
+    return write_tracks_csv(tmp_path / "tracks.csv", sample_track_rows())
+
+
+def test_read_tracks_parses_every_row(tracks_file):
+    tracks = outputs.read_tracks_csv(tracks_file)
+    assert len(tracks) == SAMPLE_FRAMES * 3
+    assert set(tracks["class"]) == {"player", "ball"}
+    assert tracks["court_x"].notna().all()
+
+
+def test_read_tracks_fills_optional_columns(tmp_path):
+    path = tmp_path / "tracks.csv"
+    path.write_text("frame,track_id,class,x1,y1,x2,y2\n0,1,player,10,10,20,50\n")
+    tracks = outputs.read_tracks_csv(path)
+    assert tracks["court_x"].isna().all()
+    assert analysis.choose_space(tracks) == "image"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "tracks.csv is empty"),
+        ("frame,track_id,x1\n1,2,3\n", "lacks the column(s) class, y1, x2, y2"),
+    ],
+)
+def test_read_tracks_says_what_is_wrong(tmp_path, content, message):
+    path = tmp_path / "tracks.csv"
+    path.write_text(content)
+    with pytest.raises(
+        outputs.OutputFormatError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
+        outputs.read_tracks_csv(path)
+
+
+def test_load_job_outputs_sees_a_rewritten_file(tmp_path):
+    folder = tmp_path / "outputs"
+    folder.mkdir()
+    path = write_tracks_csv(folder / "tracks.csv", sample_track_rows()[:3])
+    assert len(outputs.load_job_outputs(folder).tracks) == 3
+    write_tracks_csv(path, sample_track_rows()[:6])
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert len(outputs.load_job_outputs(folder).tracks) == 6
+
+
+def test_load_job_outputs_reports_broken_files_and_keeps_the_rest(tmp_path):
+    folder = tmp_path / "outputs"
+    folder.mkdir()
+    (folder / "summary.json").write_text("{not json")
+    write_tracks_csv(folder / "tracks.csv", sample_track_rows())
+    loaded = outputs.load_job_outputs(folder)
+    assert loaded.tracks is not None
+    assert loaded.summary == {}
+    assert any("summary.json is not valid JSON" in problem for problem in loaded.problems)
+
+
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_possession_follows_the_ball_holder(calibrated, tmp_path):
+    tracks = parsed(sample_track_rows(calibrated=calibrated), tmp_path)
+    space = analysis.choose_space(tracks)
+    assert space == ("court" if calibrated else "image")
+    by_frame = analysis.possession_by_frame(tracks, space)
+    assert list(by_frame["team"]) == ["A"] * SAMPLE_PASS_FRAME + ["B"] * (
+        SAMPLE_FRAMES - SAMPLE_PASS_FRAME
+    )
+    segments = analysis.possession_segments(by_frame)
+    assert list(segments["team"]) == ["A", "B"]
+    assert segments["start_s"].iloc[1] == pytest.approx(SAMPLE_PASS_FRAME / SAMPLE_FPS)
+    assert segments["end_s"].iloc[1] == pytest.approx(SAMPLE_FRAMES / SAMPLE_FPS)
+    assert analysis.possession_shares(segments) == pytest.approx({"A": 0.5, "B": 0.5})
+
+
+def test_a_ball_far_from_everyone_is_loose(tmp_path):
+    rows = sample_track_rows()
+    for row in rows:
+        if row["class"] == "ball":
+            row["court_x"], row["court_y"] = 15.0, 1.0
+    tracks = parsed(rows, tmp_path)
+    by_frame = analysis.possession_by_frame(tracks, "court")
+    assert set(by_frame["team"]) == {""}
+    assert analysis.possession_shares(analysis.possession_segments(by_frame)) == {}
+
+
+def test_court_has_outline_thirds_goal_circles_and_centre_circle():
+    shapes = court.court_shapes()
+    assert [shape["type"] for shape in shapes] == ["rect", "line", "line", "path", "path", "circle"]
+    thirds = [shape["x0"] for shape in shapes if shape["type"] == "line"]
+    assert thirds == pytest.approx([30.5 / 3, 2 * 30.5 / 3])
+    for shape, goal_x in zip(shapes[3:5], (0.0, 30.5), strict=True):
+        points = [tuple(map(float, p.split(","))) for p in shape["path"][2:].split(" L ")]
+        radii = [math.hypot(x - goal_x, y - 15.25 / 2) for x, y in points]
+        assert radii == pytest.approx([4.9] * len(points), abs=1e-3)
+        assert all(0 <= x <= 30.5 for x, _ in points)
+    centre = shapes[-1]
+    assert centre["x1"] - centre["x0"] == pytest.approx(0.9)
+
+
+def test_heatmap_cells_add_up_to_time_on_court(tmp_path):
+    tracks = parsed(sample_track_rows(), tmp_path)
+    points = analysis.positions(tracks, "court")
+    people = analysis.players(points)
+    team_a = people[people["team"] == "A"]
+    frame = analysis.drawing_frame(tracks, "court", {})
+    figure = charts.heatmap_figure(
+        team_a, frame, title="A", colour="#ff0000", seconds_per_row=1 / SAMPLE_FPS
+    )
+    z = np.array(figure.data[0].z, dtype=float)
+    assert np.nansum(z) == pytest.approx(SAMPLE_FRAMES / SAMPLE_FPS)
+    assert z.shape == (16, 31)  # 1 m cells over 15.25 x 30.5 m
+
+
+def test_tracks_figure_has_one_line_per_player_and_one_legend_entry_per_team(tmp_path):
+    tracks = parsed(sample_track_rows(), tmp_path)
+    points = analysis.positions(tracks, "court")
+    styles = charts.team_styles({}, {"A": "Lightning"})
+    figure = charts.tracks_figure(
+        points, analysis.drawing_frame(tracks, "court", {}), styles, title="t"
+    )
+    assert [trace.name for trace in figure.data] == ["Lightning", "Team B"]
+    assert len(figure.data[0].x) == SAMPLE_FRAMES
+
+
+def test_thin_frames_keeps_whole_frames(tmp_path):
+    tracks = parsed(sample_track_rows(), tmp_path)
+    thinned = charts.thin_frames(tracks, max_points=30)
+    assert len(thinned) <= 30 * 1.2
+    assert thinned.groupby("frame").size().eq(3).all()
+
+
+def test_team_styles_prefer_analyst_names_and_summary_colours():
+    summary = {"teams": [{"label": "A", "name": "Red", "colour": "#aa0000"}]}
+    styles = charts.team_styles(summary, {"A": "Lightning", "B": ""})
+    assert styles["A"] == charts.TeamStyle("A", "Lightning", "#aa0000")
+    assert styles["B"].name == "Team B"
+
+
+def test_throughput_figure_shows_failure_rate():
+    series = [
+        {"hour": "2026-11-25T10:00:00Z", "completed": 3, "failed": 1},
+        {"hour": "2026-11-25T11:00:00Z", "completed": 0, "failed": 0},
+    ]
+    figure = charts.throughput_figure(series)
+    assert list(figure.data[2].y) == [25.0, 0.0]
