@@ -1,6 +1,6 @@
 """Test footage generated on the fly: a netball court to scale, real people, known paths.
 
-People are cut (GrabCut on fixed crops) from the photos that ship inside ultralytics, so the
+People are cut (fixed crops) from the photos that ship inside ultralytics, so the
 real detector finds real people; their shirts are recoloured per team and they move along
 known court paths, so every frame has ground truth for boxes, teams, ball and court mapping.
 Nothing here is downloaded or committed.
@@ -92,7 +92,7 @@ def _assets_dir() -> Path:
 
 @lru_cache(maxsize=8)
 def _person_sprite(index: int) -> tuple[np.ndarray, np.ndarray]:
-    """A (BGR, mask) person cut-out scaled to the base height; cached for the process."""
+    """A (BGR, mask) person crop scaled to the base height; cached for the process."""
     name, (x1, y1, x2, y2) = _PERSON_CROPS[index % len(_PERSON_CROPS)]
     photo = cv2.imread(str(_assets_dir() / name))
     if photo is None:
@@ -101,17 +101,9 @@ def _person_sprite(index: int) -> tuple[np.ndarray, np.ndarray]:
     crop = photo[max(0, y1 - pad) : y2 + pad, max(0, x1 - pad) : x2 + pad]
     scale = _SPRITE_BASE_HEIGHT_PX / crop.shape[0]
     crop = cv2.resize(crop, (max(8, round(crop.shape[1] * scale)), _SPRITE_BASE_HEIGHT_PX))
-    mask = np.zeros(crop.shape[:2], np.uint8)
-    rect = (2, 2, crop.shape[1] - 4, crop.shape[0] - 4)
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.setRNGSeed(index)
-    cv2.grabCut(crop, mask, rect, bgd, fgd, 3, cv2.GC_INIT_WITH_RECT)
-    fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
-    if fg.mean() < 0.15:  # GrabCut failed: keep the whole crop rather than an empty sprite
-        fg[:] = 1
-    ys, xs = np.nonzero(fg)
-    crop = crop[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    fg = fg[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    # Whole rectangular crops: GrabCut on these photos cut off heads and legs, which made
+    # the people harder to detect than real players; the photo background is harmless.
+    fg = np.ones(crop.shape[:2], np.uint8)
     if index // len(_PERSON_CROPS) % 2:
         crop, fg = crop[:, ::-1].copy(), fg[:, ::-1].copy()
     return crop, fg

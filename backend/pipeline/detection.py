@@ -136,13 +136,15 @@ class Detector:
     def has_ball_class(self) -> bool:
         return BALL in self.mapping.values()
 
-    def detect(self, frame: np.ndarray) -> Detections:
+    def detect(self, frame: np.ndarray, ball_conf_min: float | None = None) -> Detections:
+        """Players and balls above their thresholds; `ball_conf_min` overrides the setting."""
         s = self.settings
+        ball_min = s.ball_conf_min if ball_conf_min is None else ball_conf_min
         try:
             result = self.model.predict(
                 frame,
                 imgsz=s.imgsz,
-                conf=min(s.player_conf_min, s.ball_conf_min),
+                conf=min(s.player_conf_min, ball_min),
                 classes=self.classes,
                 device=s.device,
                 verbose=False,
@@ -157,7 +159,7 @@ class Detector:
         model_cls = boxes.cls.cpu().numpy().astype(np.int64)
         cls = np.array([self.mapping.get(int(c), -1) for c in model_cls], dtype=np.int64)
         keep = ((cls == PLAYER) & (conf >= s.player_conf_min)) | (
-            (cls == BALL) & (conf >= s.ball_conf_min)
+            (cls == BALL) & (conf >= ball_min)
         )
         return Detections(xyxy[keep], conf[keep], cls[keep])
 

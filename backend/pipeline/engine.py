@@ -40,6 +40,9 @@ BALL_TRAIL_FRAMES = 12
 HOLD_BOX_MARGIN_FRAC = 0.25
 # tracks.csv holds boxes; the ball's is a fixed square around its centre.
 BALL_BOX_HALF_PX = 5.0
+# Ball candidates within this fraction of the frame width count as the same spot.
+BALL_STATIC_CELL_FRAC = 0.015
+STATIC_LEARN_BALL_CONF_MIN = 0.05
 
 
 @dataclass
@@ -77,6 +80,8 @@ class Engine:
         self.ball_selector = BallSelector(
             settings.ball_max_speed_frac_per_s * info.width / self.fps,
             reacquire_after_frames=self.delay,
+            static_window_frames=round(settings.ball_static_s * self.fps),
+            static_cell_px=BALL_STATIC_CELL_FRAC * info.width,
         )
         self.teams = TeamClassifier()
         self.votes = TeamVotes()
@@ -156,10 +161,17 @@ class Engine:
         duration = max(self.info.duration_s, 1 / self.fps)
         times = [duration * (i + 0.5) / n for i in range(n)]
         feats = []
+        ball_samples = []
         for frame in sample_frames(self.info.path, times):
-            dets = self.detector.detect(frame)
+            # Faint "balls" count here: scenery often scores just under the threshold and
+            # then now and again just over it.
+            dets = self.detector.detect(frame, ball_conf_min=STATIC_LEARN_BALL_CONF_MIN)
+            ball_samples.append(dets[dets.class_id == BALL].centers)
             players = self._on_court(dets[dets.class_id == PLAYER])
             feats.append(torso_features(frame, players.xyxy))
+        spots = self.ball_selector.learn_static_spots(ball_samples)
+        if spots:
+            self.log.info("ignoring %d spot(s) where a 'ball' never moves (court markings)", spots)
         all_feats = np.concatenate(feats) if feats else np.empty((0, 3))
         try:
             self.teams.fit(all_feats)

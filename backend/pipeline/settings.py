@@ -18,6 +18,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "ball_gap_max_s": (0.0, 3.0),
     "ball_max_speed_frac_per_s": (0.1, 20.0),
     "ball_held_speed_max_frac_per_s": (0.0, 5.0),
+    "ball_static_s": (0.5, 30.0),
     "court_margin_m": (0.0, 10.0),
     "team_sample_frames": (1, 200),
     "track_min_detections": (1, 100),
@@ -39,6 +40,8 @@ class PipelineSettings:
     ball_max_speed_frac_per_s: fastest plausible ball, in frame widths per second; a
         detection farther than that from the recent path is treated as a false ball.
     ball_held_speed_max_frac_per_s: a ball slower than this inside a player's box is held.
+    ball_static_s: a "ball" detected in the same spot for this long is a court marking or
+        a light, not the ball; lower catches scenery sooner but may drop a ball held still.
     court_margin_m: with a calibration, people whose feet are farther than this outside the
         court (bench, spectators) are dropped.
     team_sample_frames: frames sampled across the video to learn the two shirt colours.
@@ -57,8 +60,9 @@ class PipelineSettings:
     team_names: dict[str, str] | None = None
     track_lost_buffer_s: float = 2.0
     ball_gap_max_s: float = 1.0
-    ball_max_speed_frac_per_s: float = 2.5
+    ball_max_speed_frac_per_s: float = 1.5
     ball_held_speed_max_frac_per_s: float = 0.6
+    ball_static_s: float = 1.5
     court_margin_m: float = 1.5
     team_sample_frames: int = 12
     track_min_detections: int = 2

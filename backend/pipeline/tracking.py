@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,11 @@ from backend.pipeline.detection import Detections
 
 # ByteTrack association: a detection continues a track when their IoU is above 1 - this.
 BYTETRACK_MATCH_THRESH = 0.8
+# A ball candidate present in this share of the keyframes of the static window is scenery.
+STATIC_SHARE_MIN = 0.8
+# Among frames sampled across the whole video, a ball spot in this share of them is scenery.
+STATIC_SAMPLE_SHARE_MIN = 0.34
+STATIC_SAMPLES_MIN = 4
 
 
 class PlayerTracker:
@@ -31,7 +37,7 @@ class PlayerTracker:
             new_track_thresh=conf_min,
             track_buffer=max(1, lost_track_buffer_keyframes),
             match_thresh=BYTETRACK_MATCH_THRESH,
-            fuse_score=True,
+            fuse_score=False,
         )
         self._tracker = BYTETracker(args)
 
@@ -67,15 +73,82 @@ class BallSelector:
     lost for longer than `reacquire_after_frames`, when the most confident one restarts it.
     """
 
-    def __init__(self, max_speed_px_per_frame: float, reacquire_after_frames: int) -> None:
+    def __init__(
+        self,
+        max_speed_px_per_frame: float,
+        reacquire_after_frames: int,
+        static_window_frames: int,
+        static_cell_px: float,
+    ) -> None:
         self.max_speed = max_speed_px_per_frame
         self.reacquire_after = reacquire_after_frames
+        self.static_window = static_window_frames
+        self.static_cell = max(1.0, static_cell_px)
         self.history: list[BallPoint] = []
+        self.static_spots: set[tuple[int, int]] = set()
+        self._seen: deque[tuple[int, set[tuple[int, int]]]] = deque()
+
+    def _static_mask(self, frame: int, centers: np.ndarray) -> np.ndarray:
+        """True for candidates where a 'ball' has sat for the whole static window.
+
+        A real ball is never still that long (a player must release it within 3 s and is
+        rarely motionless meanwhile), but court markings and lights are.
+        """
+        cells = {(int(x // self.static_cell), int(y // self.static_cell)) for x, y in centers}
+        self._seen.append((frame, cells))
+        while self._seen and self._seen[0][0] < frame - self.static_window:
+            self._seen.popleft()
+        if len(self._seen) < 4 or frame - self._seen[0][0] < self.static_window * 0.9:
+            return np.zeros(len(centers), dtype=bool)
+        out = np.zeros(len(centers), dtype=bool)
+        for i, (x, y) in enumerate(centers):
+            cx, cy = int(x // self.static_cell), int(y // self.static_cell)
+            near = {(cx + dx, cy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+            hits = sum(1 for _, seen in self._seen if seen & near)
+            out[i] = hits >= STATIC_SHARE_MIN * len(self._seen)
+        return out
+
+    def learn_static_spots(self, samples: list[np.ndarray]) -> int:
+        """Mark spots where a 'ball' shows in most frames sampled across the video as scenery.
+
+        The real ball moves around the court, so it cannot be in the same place in frames
+        minutes apart; returns how many spots were marked.
+        """
+        if len(samples) < STATIC_SAMPLES_MIN:
+            return 0
+        counts: dict[tuple[int, int], int] = {}
+        for centers in samples:
+            cells = {self._cell(x, y) for x, y in np.asarray(centers).reshape(-1, 2)}
+            for cell in cells:
+                counts[cell] = counts.get(cell, 0) + 1
+        for cell, n in counts.items():
+            near = sum(
+                counts.get((cell[0] + dx, cell[1] + dy), 0)
+                for dx in (-1, 0, 1)
+                for dy in (-1, 0, 1)
+            )
+            if min(n * 2, near) >= STATIC_SAMPLE_SHARE_MIN * len(samples):
+                self.static_spots.add(cell)
+        return len(self.static_spots)
+
+    def _cell(self, x: float, y: float) -> tuple[int, int]:
+        return int(x // self.static_cell), int(y // self.static_cell)
+
+    def _in_static_spot(self, x: float, y: float) -> bool:
+        cx, cy = self._cell(x, y)
+        return any(
+            (cx + dx, cy + dy) in self.static_spots for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+        )
 
     def select(self, frame: int, balls: Detections) -> BallPoint | None:
+        centers = balls.centers
+        static = self._static_mask(frame, centers)
+        if self.static_spots:
+            static |= np.array([self._in_static_spot(x, y) for x, y in centers], dtype=bool)
+        if static.any():
+            balls, centers = balls[~static], centers[~static]
         if len(balls) == 0:
             return None
-        centers = balls.centers
         last = self.history[-1] if self.history else None
         if last is None or frame - last.frame > self.reacquire_after:
             best = int(np.argmax(balls.confidence))
