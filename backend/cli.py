@@ -94,7 +94,7 @@ def cmd_analyze(args: argparse.Namespace) -> Any:
     handler = logging.FileHandler(out_dir / "run.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
-    bar = _ProgressBar(sys.stderr, enabled=not args.quiet)
+    bar = _ProgressBar(args.err_stream, enabled=not args.quiet)
     started = time.perf_counter()
     try:
         result = analyze_video(
@@ -412,6 +412,7 @@ def main(
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
     as_json = getattr(args, "json", False)
+    args.err_stream = err
     from backend.services.errors import ServiceError
 
     try:

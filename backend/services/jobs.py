@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from backend.config import get_settings
@@ -28,9 +28,10 @@ from backend.models import (
     new_job_id,
     utcnow,
 )
-from backend.pipeline.errors import VideoError
+from backend.pipeline.errors import CalibrationError, VideoError
 from backend.pipeline.settings import PipelineSettings
 from backend.pipeline.video import probe_video
+from backend.pipeline.view import ViewTransformer
 from backend.services import queue as job_queue
 from backend.services.errors import (
     InvalidArgument,
@@ -46,6 +47,7 @@ from backend.services.files import (
 )
 
 UPLOAD_CHUNK_BYTES = 1 << 20
+MATCH_DETAIL_KEYS = ("date", "competition", "home", "away", "round", "venue")
 MAX_FILENAME_CHARS = 120
 PAGE_SIZE_MAX = 200
 
@@ -123,6 +125,18 @@ def _validate_settings(settings: dict | None) -> dict[str, Any]:
         PipelineSettings.from_dict(settings)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"invalid analysis settings: {exc}") from None
+    if settings.get("calibration") is not None:
+        try:
+            ViewTransformer.from_dict(settings["calibration"])
+        except (CalibrationError, TypeError, ValueError) as exc:
+            raise InvalidArgument(f"invalid court calibration: {exc}") from None
+    match = settings.get("match")
+    if match is not None:
+        if not isinstance(match, dict) or set(match) - set(MATCH_DETAIL_KEYS):
+            raise InvalidArgument(
+                f"match details must be a mapping with keys among {', '.join(MATCH_DETAIL_KEYS)}"
+            )
+        settings["match"] = {k: str(v).strip() for k, v in match.items() if v not in (None, "")}
     return settings
 
 
@@ -321,21 +335,28 @@ def get_job(*, session: Session, job_id: str) -> Job:
 def cancel_job(*, session: Session, job_id: str) -> Job:
     """Queued: revoked at once. Running: flagged; the worker stops within a few seconds."""
     job = get_job(session=session, job_id=job_id)
-    status = job.status_enum
-    if status is JobStatus.queued:
-        if job.queue_task_id:
-            job_queue.revoke(job.queue_task_id)
-        job.status = JobStatus.cancelled.value
-        job.finished_at = utcnow()
-    elif status is JobStatus.running:
-        job.cancel_requested = True
-    else:
-        raise JobStateError(
-            f"job {job.id} is already {job.status}; only queued or running jobs can be cancelled"
+    if job.status_enum is JobStatus.queued:
+        # Conditional, so a worker claiming the job at this instant cannot be overwritten.
+        revoked = session.execute(
+            update(Job)
+            .where(col(Job.id) == job.id, col(Job.status) == JobStatus.queued.value)
+            .values(status=JobStatus.cancelled.value, finished_at=utcnow())
         )
-    session.add(job)
-    session.commit()
-    return job
+        session.commit()
+        if revoked.rowcount == 1:  # type: ignore[attr-defined]
+            if job.queue_task_id:
+                job_queue.revoke(job.queue_task_id)
+            session.refresh(job)
+            return job
+        session.refresh(job)
+    if job.status_enum is JobStatus.running:
+        job.cancel_requested = True
+        session.add(job)
+        session.commit()
+        return job
+    raise JobStateError(
+        f"job {job.id} is already {job.status}; only queued or running jobs can be cancelled"
+    )
 
 
 def retry_job(*, session: Session, job_id: str) -> Job:

@@ -122,3 +122,35 @@ def test_submit_in_a_real_process_is_quick(data_dir, tmp_path):
     assert len(done.stdout.strip()) == 12
     assert elapsed < 10, f"submit took {elapsed:.2f} s"
     print(f"\nsubmit wall time: {elapsed:.3f} s")
+
+
+def test_analyze_runs_the_pipeline_with_progress_and_log(tmp_path):
+    from tests.synthetic import make_match_clip
+
+    clip = make_match_clip(tmp_path / "game.mp4", seconds=1, size=(320, 180)).path
+    out_dir = tmp_path / "result"
+    code, out, err = run_cli("analyze", str(clip), "--out", str(out_dir), "--imgsz", "320",
+                             "--stride", "2")  # fmt: skip
+    assert code == EXIT_OK, err
+    assert "25/25 frames" in err and "fps" in err  # the progress bar reached the end
+    assert {"annotated.mp4", "tracks.csv", "summary.json", "run.log"} <= {
+        p.name for p in out_dir.iterdir()
+    }
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["settings"]["imgsz"] == 320 and summary["settings"]["frame_stride"] == 2
+    assert "analysis finished" in (out_dir / "run.log").read_text()
+    assert out.strip().endswith("s)") and str(out_dir) in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "not a readable video"),
+        (["--imgsz", "300"], "imgsz must be a multiple of 32"),
+    ],
+)
+def test_analyze_refuses_bad_input(tmp_path, extra, message):
+    bad = make_corrupt_file(tmp_path / "bad.mp4")
+    out_dir = tmp_path / "result"
+    code, out, err = run_cli("analyze", str(bad), "--out", str(out_dir), *extra)
+    assert code == EXIT_FAILED and message in err and out == ""

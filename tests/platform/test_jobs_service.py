@@ -109,8 +109,17 @@ def test_upload_is_stored_probed_registered_and_queued(session, clip):
         stream=clip.open("rb"),
         original_name="Round 3 vs Thunder.mp4",
         priority="high",
-        settings={"imgsz": 320, "team_names": {"A": "Lightning"}, "match": {"home": "X"}},
+        settings={
+            "imgsz": 320,
+            "team_names": {"A": "Lightning"},
+            "match": {"home": " Lightning ", "away": "Thunderbirds", "date": "2026-11-21"},
+        },
     )
+    assert job.settings["match"] == {
+        "home": "Lightning",
+        "away": "Thunderbirds",
+        "date": "2026-11-21",
+    }
     assert job.status == "queued" and job.priority == "high"
     assert job.input_name == "Round 3 vs Thunder.mp4"
     assert job.frames_total == 12
@@ -131,6 +140,9 @@ def test_upload_is_stored_probed_registered_and_queued(session, clip):
         ({"settings": {"imgsz": 333}}, "imgsz must be a multiple of 32"),
         ({"settings": {"frame_stride": 0}}, "frame_stride must be between"),
         ({"settings": {"team_names": {"C": "x"}}}, "team_names keys"),
+        ({"settings": {"calibration": {"image_points": []}}}, "missing court_points_m"),
+        ({"settings": {"calibration": "corners"}}, "invalid court calibration"),
+        ({"settings": {"match": {"home": "X", "score": 3}}}, "match details must be a mapping"),
     ],
 )
 def test_bad_priority_or_settings_are_refused_before_storing(session, clip, kwargs, message):

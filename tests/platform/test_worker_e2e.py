@@ -174,6 +174,9 @@ def test_submit_progress_complete_files_zip_and_cleanup(start_worker, clips, cap
         real = cleanup_storage(session=session, statuses=["completed"], dry_run=False)
     assert real.bytes_freed == dry.bytes_freed > 0
     assert not job_dir(job.id).exists()
+    # An idle worker polls at most every QUEUE_MAX_POLL_DELAY_S (1 s); the rest is slack for a
+    # busy shared CI machine.
+    assert wait_s < 3, f"an idle worker took {wait_s:.2f} s to pick up the job"
     with capsys.disabled():
         print(f"\nqueued job picked up by an idle worker after {wait_s:.2f} s")
 
@@ -189,6 +192,9 @@ def test_priority_order_with_one_worker(start_worker, clips):
     order = sorted(finished[1:], key=lambda j: j.started_at)
     assert [j.priority for j in order] == ["high", "normal", "low"]
     assert all(j.started_at >= finished[0].finished_at for j in order)
+    # The worker takes the next job as soon as it is free: no polling gap between jobs.
+    handover_s = (order[0].started_at - finished[0].finished_at).total_seconds()
+    assert handover_s < 2, f"the next job started {handover_s:.2f} s after the worker was free"
 
 
 def test_two_workers_run_two_jobs_at_once(start_worker, clips):
@@ -266,3 +272,18 @@ def test_killed_worker_job_is_recovered_on_restart(start_worker, clips):
     restarted = start_worker(1)
     done = wait_status(job.id, {"completed", "failed"}, restarted)
     assert (done.status, done.attempts, done.crash_count) == ("completed", 2, 1)
+
+
+def test_stopping_the_worker_returns_its_job_to_the_queue(start_worker, clips):
+    """run.sh stops the worker with SIGTERM: the running job goes back to the queue."""
+    worker = start_worker(1)
+    job = submit(clips["long"], settings=SLOW)
+    wait_for(lambda: job_now(job.id).frames_done > 0, JOB_TIMEOUT_S, "first progress")
+    os.kill(worker.proc.pid, signal.SIGTERM)
+    assert worker.proc.wait(timeout=30) == 0
+    stopped = job_now(job.id)
+    assert (stopped.status, stopped.error) == ("queued", "worker stopped; re-queued")
+    assert read_consumer_heartbeat() is None
+    restarted = start_worker(1)
+    done = wait_status(job.id, {"completed", "failed"}, restarted)
+    assert (done.status, done.attempts, done.crash_count) == ("completed", 2, 0)
