@@ -11,6 +11,10 @@ from backend.pipeline.detection import Detections
 
 # ByteTrack association: a detection continues a track when their IoU is above 1 - this.
 BYTETRACK_MATCH_THRESH = 0.8
+# A new track starting within this many box heights of a lost one, with a similar height,
+# continues the lost one.
+STITCH_DISTANCE_MAX_HEIGHTS = 0.75
+STITCH_HEIGHT_RATIO_MAX = 1.4
 # A ball candidate present in this share of the keyframes of the static window is scenery.
 STATIC_SHARE_MIN = 0.8
 # Among frames sampled across the whole video, a ball spot in this share of them is scenery.
@@ -40,22 +44,63 @@ class PlayerTracker:
             fuse_score=False,
         )
         self._tracker = BYTETracker(args)
+        self.lost_buffer = max(1, lost_track_buffer_keyframes)
+        self._keyframe = 0
+        self._alias: dict[int, int] = {}  # ByteTrack ID -> the ID we publish
+        self._last: dict[int, tuple[int, np.ndarray]] = {}  # published ID -> (keyframe, box)
+        self._heights: dict[int, list[float]] = {}  # published ID -> its last few box heights
 
     def update_with_detections(self, players: Detections) -> Detections:
         """Returns the detections that belong to a confirmed track, with tracker_id set."""
-        if len(players) == 0:
-            self._tracker.update(players)
-            return Detections.empty()
+        self._keyframe += 1
         out = self._tracker.update(players)
-        if len(out) == 0:
+        if len(players) == 0 or len(out) == 0:
             return Detections.empty()
         idx = out[:, 7].astype(np.int64)
         tracked = players[idx]
-        tracked.tracker_id = out[:, 4].astype(np.int64)
+        raw_ids = out[:, 4].astype(np.int64)
+        present = {self._alias[r] for r in raw_ids.tolist() if r in self._alias}
+        ids = []
+        for raw, box in zip(raw_ids.tolist(), tracked.xyxy.astype(np.float64), strict=True):
+            if raw not in self._alias:
+                self._alias[raw] = self._stitch(raw, box, present)
+                present.add(self._alias[raw])
+            tid = self._alias[raw]
+            self._last[tid] = (self._keyframe, box)
+            self._heights[tid] = [*self._heights.get(tid, [])[-4:], float(box[3] - box[1])]
+            ids.append(tid)
+        tracked.tracker_id = np.array(ids, dtype=np.int64)
         return tracked
+
+    def _stitch(self, raw: int, box: np.ndarray, present: set[int]) -> int:
+        """A new ByteTrack ID near where a recently lost player vanished continues that player.
+
+        ByteTrack's Kalman prediction drifts while a player is undetected, so a player who
+        reappears after a few missed keyframes often gets a new ID; this undoes that.
+        """
+        # Feet, not centres, and the recent tallest box, not the last: the detector sometimes
+        # boxes only the legs of a player, and the feet are the part both boxes share.
+        h = box[3] - box[1]
+        feet = np.array([(box[0] + box[2]) / 2, box[3]])
+        best, best_cost = raw, STITCH_DISTANCE_MAX_HEIGHTS
+        for tid, (kf, last) in self._last.items():
+            if tid in present or self._keyframe - kf > self.lost_buffer:
+                continue
+            ref_h = max(self._heights.get(tid, [last[3] - last[1]]))
+            if not 1 / STITCH_HEIGHT_RATIO_MAX <= h / max(ref_h, 1e-6) <= STITCH_HEIGHT_RATIO_MAX:
+                continue
+            last_feet = np.array([(last[0] + last[2]) / 2, last[3]])
+            cost = np.linalg.norm(feet - last_feet) / max(h, ref_h)
+            if cost < best_cost:
+                best, best_cost = tid, cost
+        return best
 
     def reset(self) -> None:
         self._tracker.reset()
+        self._alias.clear()
+        self._last.clear()
+        self._heights.clear()
+        self._keyframe = 0
 
 
 @dataclass
