@@ -2,6 +2,8 @@
 
 Exit codes: 0 success, 1 refused or failed (message on stderr), 2 bad usage.
 Every command prints a readable table, or with --json one JSON document on stdout.
+Parser, commands and their readable output stay in this one file on purpose: the whole
+command-line contract reads in one place.
 """
 
 from __future__ import annotations

@@ -189,3 +189,16 @@ def build_archive(*, session: Session, job_id: str) -> Path:
     session.add(row)
     session.commit()
     return target
+
+
+def purge_job(*, session: Session, job: Job) -> None:
+    """Delete the job's folder, its JobFile rows and the job row."""
+    folder = job_dir(job.id)
+    try:
+        if folder.exists():
+            shutil.rmtree(folder)
+    except OSError as exc:
+        raise StorageError(f"could not remove the files of job {job.id}: {exc}") from exc
+    session.execute(delete(JobFile).where(col(JobFile.job_id) == job.id))
+    session.delete(job)
+    session.commit()

@@ -153,7 +153,7 @@ def cleanup_storage(
             report.jobs.append(JobUsage(job.id, job.original_name, job.status, size, count))
             report.bytes_freed += size
             if not dry_run:
-                purge_job(session, job)
+                purge_job(session=session, job=job)
 
     known = set(session.exec(select(Job.id)).all())
     if settings.jobs_dir.is_dir():
