@@ -8,17 +8,30 @@ from typing import Any
 
 import streamlit as st
 
+from backend.pipeline.errors import CalibrationError
 from backend.pipeline.settings import PipelineSettings
+from backend.pipeline.view import ViewTransformer
 
 IMGSZ_CHOICES_PX = (320, 416, 480, 640, 800, 960)
 PRIORITIES = ("normal", "high", "low")
 _DEFAULTS = PipelineSettings()
 
 
+# The court corners an analyst reads off a video frame, in the order and court position the
+# pipeline's calibration expects: x from the left goal line, y from the far sideline.
+COURT_CORNERS_M = (
+    ("Far left corner", (0.0, 0.0)),
+    ("Far right corner", (30.5, 0.0)),
+    ("Near right corner", (30.5, 15.25)),
+    ("Near left corner", (0.0, 15.25)),
+)
+
+
 @dataclass(frozen=True)
 class AnalysisChoices:
     priority: str
     settings: dict[str, Any]
+    problem: str | None = None
 
 
 def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
@@ -58,7 +71,67 @@ def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
     match = match_details_ui(key_prefix=key_prefix)
     if match:
         settings["match"] = match
-    return AnalysisChoices(priority=str(priority), settings=settings)
+    calibration, problem = calibration_ui(key_prefix=key_prefix)
+    if calibration:
+        settings["calibration"] = calibration
+    return AnalysisChoices(priority=str(priority), settings=settings, problem=problem)
+
+
+def parse_pixel_point(text: str, label: str) -> list[float]:
+    parts = [part.strip() for part in text.replace(";", ",").split(",")]
+    try:
+        x, y = (float(part) for part in parts)
+    except ValueError:
+        raise CalibrationError(
+            f"{label}: expected two pixel numbers like 120, 340, got {text!r}."
+        ) from None
+    if x < 0 or y < 0:
+        raise CalibrationError(f"{label}: pixel positions cannot be negative, got {text!r}.")
+    return [x, y]
+
+
+def build_calibration(texts: list[str]) -> dict | None:
+    """Four "x, y" pixel positions of the court corners -> the pipeline's calibration, checked.
+
+    All empty means no calibration; anything else must be complete and a plausible mapping.
+    """
+    if not any(text.strip() for text in texts):
+        return None
+    missing = [
+        label for (label, _), text in zip(COURT_CORNERS_M, texts, strict=True) if not text.strip()
+    ]
+    if missing:
+        raise CalibrationError(f"Give all four corners or none; missing: {', '.join(missing)}.")
+    image_points = [
+        parse_pixel_point(text, label)
+        for (label, _), text in zip(COURT_CORNERS_M, texts, strict=True)
+    ]
+    court_points = [list(point) for _, point in COURT_CORNERS_M]
+    ViewTransformer(image_points, court_points)
+    return {"image_points": image_points, "court_points_m": court_points}
+
+
+def calibration_ui(*, key_prefix: str) -> tuple[dict | None, str | None]:
+    """Optional court corners so positions come out in metres; returns (calibration, problem)."""
+    with st.expander("Court calibration (optional)"):
+        st.caption(
+            "Pause the video on a frame that shows the whole court and note the pixel position "
+            "(x, y from the top-left of the frame) of each corner. With a calibration, heatmaps "
+            "and tracks are in metres on the court; without, in video pixels."
+        )
+        columns = st.columns(len(COURT_CORNERS_M))
+        texts = [
+            column.text_input(label, placeholder="x, y", key=f"{key_prefix}_corner_{index}")
+            for index, (column, (label, _)) in enumerate(zip(columns, COURT_CORNERS_M, strict=True))
+        ]
+        try:
+            calibration = build_calibration(texts)
+        except CalibrationError as exc:
+            st.error(str(exc), icon=":material/straighten:")
+            return None, str(exc)
+        if calibration:
+            st.success("Calibration looks consistent.", icon=":material/straighten:")
+        return calibration, None
 
 
 def match_details_ui(*, key_prefix: str) -> dict[str, str]:

@@ -167,7 +167,9 @@ def ball_path_figure(points: pd.DataFrame, frame: Frame, *, title: str) -> go.Fi
     return figure
 
 
-def possession_timeline_figure(segments: pd.DataFrame, styles: dict[str, TeamStyle]) -> go.Figure:
+def possession_timeline_figure(
+    segments: pd.DataFrame, styles: dict[str, TeamStyle], *, duration_s: float | None = None
+) -> go.Figure:
     """Horizontal bars along the match clock, one colour per team, grey when the ball is loose."""
     figure = go.Figure()
     for team, rows in segments.groupby("team", sort=True):
@@ -192,6 +194,8 @@ def possession_timeline_figure(segments: pd.DataFrame, styles: dict[str, TeamSty
         xaxis_title="match time (s)",
         showlegend=False,
     )
+    if duration_s:
+        figure.update_xaxes(range=[0, duration_s])
     return figure
 
 
@@ -206,7 +210,8 @@ def throughput_figure(series: list[dict]) -> go.Figure:
     completed = frame.get("completed", pd.Series(0, index=frame.index)).fillna(0)
     failed = frame.get("failed", pd.Series(0, index=frame.index)).fillna(0)
     finished = completed + failed
-    failure_rate = (failed / finished.where(finished > 0)).fillna(0) * 100
+    # Hours without finished jobs have no failure rate: a gap, not a misleading 0 %.
+    failure_rate = failed / finished.where(finished > 0) * 100
     figure.add_trace(go.Bar(x=hours, y=completed, name="completed", marker_color="#16a34a"))
     figure.add_trace(go.Bar(x=hours, y=failed, name="failed", marker_color="#dc2626"))
     figure.add_trace(
@@ -215,16 +220,23 @@ def throughput_figure(series: list[dict]) -> go.Figure:
             y=failure_rate,
             name="failure rate (%)",
             yaxis="y2",
-            mode="lines+markers",
-            line={"color": "#7c3aed"},
+            mode="markers",
+            marker={"color": "#7c3aed", "size": 8},
         )
     )
     figure.update_layout(
         barmode="stack",
         height=300,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        yaxis={"title": "jobs per hour", "rangemode": "tozero"},
-        yaxis2={"title": "failure rate (%)", "overlaying": "y", "side": "right", "range": [0, 100]},
+        yaxis={"title": "jobs per hour", "rangemode": "tozero", "tickformat": "d"},
+        yaxis2={
+            "title": "failure rate (%)",
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 105],
+            "tickvals": [0, 25, 50, 75, 100],
+            "showgrid": False,
+        },
         legend={"orientation": "h", "y": 1.12},
     )
     return figure

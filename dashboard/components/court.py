@@ -80,13 +80,15 @@ def court_figure(*, title: str | None = None, height_px: int = 380) -> go.Figure
         title_text="length (m)",
         constrain="domain",
     )
+    # Reversed like the picture: y runs from the far sideline towards the camera.
     figure.update_yaxes(
-        range=[-margin_m, COURT_WIDTH_M + margin_m],
+        range=[COURT_WIDTH_M + margin_m, -margin_m],
         showgrid=False,
         zeroline=False,
         title_text="width (m)",
         scaleanchor="x",
         scaleratio=1,
+        constrain="domain",
     )
     return figure
 
@@ -114,8 +116,14 @@ def image_figure(
         plot_bgcolor="white",
         legend={"orientation": "h", "y": -0.05},
     )
-    figure.update_xaxes(range=[0, width_px], showgrid=False, title_text="image x (px)")
+    figure.update_xaxes(
+        range=[0, width_px], showgrid=False, title_text="image x (px)", constrain="domain"
+    )
     figure.update_yaxes(
-        range=[height_px, 0], showgrid=False, title_text="image y (px)", scaleanchor="x"
+        range=[height_px, 0],
+        showgrid=False,
+        title_text="image y (px)",
+        scaleanchor="x",
+        constrain="domain",
     )
     return figure

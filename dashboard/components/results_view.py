@@ -144,7 +144,10 @@ def movement_ui(points: pd.DataFrame, frame: analysis.Frame, styles: dict[str, T
 
 
 def possession_ui(
-    tracks: pd.DataFrame, space: analysis.Space, styles: dict[str, TeamStyle]
+    tracks: pd.DataFrame,
+    space: analysis.Space,
+    styles: dict[str, TeamStyle],
+    duration_s: float | None = None,
 ) -> None:
     segments = analysis.possession_segments(analysis.possession_by_frame(tracks, space))
     shares = analysis.possession_shares(segments)
@@ -153,7 +156,10 @@ def possession_ui(
         return
     for column, (label, share) in zip(st.columns(len(shares)), shares.items(), strict=True):
         column.metric(f"{styles[label].name} possession", f"{share:.0%}")
-    st.plotly_chart(charts.possession_timeline_figure(segments, styles), key="results_possession")
+    st.plotly_chart(
+        charts.possession_timeline_figure(segments, styles, duration_s=duration_s),
+        key="results_possession",
+    )
     st.caption("Estimated from the player nearest the ball in each frame; grey is a loose ball.")
 
 

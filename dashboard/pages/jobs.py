@@ -74,23 +74,23 @@ def _act(action: str, job: JobView) -> None:
 
 
 def actions_ui(job: JobView) -> None:
-    cols = st.columns(4)
-    if job.is_active and cols[0].button(
+    row = st.container(horizontal=True, vertical_alignment="center")
+    if job.is_active and row.button(
         "Cancel", key=f"{PREFIX}_cancel_{job.id}", icon=":material/stop_circle:"
     ):
         _act("cancel", job)
-    if job.status in ("failed", "cancelled") and cols[1].button(
+    if job.status in ("failed", "cancelled") and row.button(
         "Retry", key=f"{PREFIX}_retry_{job.id}", icon=":material/replay:"
     ):
         _act("retry", job)
     if job.status == "completed":
-        cols[1].page_link(
+        row.page_link(
             "dashboard/pages/results.py",
             label="Open results",
             icon=":material/insights:",
             query_params={"job": job.id},
         )
-    if job.status != "running" and cols[2].button(
+    if job.status != "running" and row.button(
         "Delete…", key=f"{PREFIX}_delete_{job.id}", icon=":material/delete:"
     ):
         st.session_state[f"{PREFIX}_confirm_delete"] = job.id
@@ -191,7 +191,10 @@ def live_jobs_ui(filters: JobFilters) -> None:
         selected = st.selectbox(
             "Job",
             list(by_id),
-            format_func=lambda job_id: f"{by_id[job_id].name} · {by_id[job_id].status}",
+            # No status in the label: the live refresh would leave a stale one on screen.
+            format_func=lambda job_id: (
+                f"{by_id[job_id].name} · {human_time(by_id[job_id].created_at)} · {job_id}"
+            ),
             key=f"{PREFIX}_selected",
         )
         if selected:

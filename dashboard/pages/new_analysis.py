@@ -58,7 +58,10 @@ def upload_ui(choices: AnalysisChoices) -> None:
         )
         return
     label = f"Analyse {len(accepted)} video{'s' if len(accepted) != 1 else ''}"
-    if not st.button(label, type="primary", disabled=not accepted, key=f"{PREFIX}_submit"):
+    if choices.problem:
+        st.warning("Fix the calibration above before queuing.", icon=":material/straighten:")
+    blocked = not accepted or choices.problem is not None
+    if not st.button(label, type="primary", disabled=blocked, key=f"{PREFIX}_submit"):
         return
     queued: list[tuple[str, str]] = []
     for file in accepted:
@@ -110,7 +113,7 @@ def inbox_ui(choices: AnalysisChoices) -> None:
         if not st.button(
             f"Analyse {len(names)} inbox video{'s' if len(names) != 1 else ''}",
             type="primary",
-            disabled=not names,
+            disabled=not names or choices.problem is not None,
             key=f"{PREFIX}_inbox_submit",
         ):
             return

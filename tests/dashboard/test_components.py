@@ -198,4 +198,35 @@ def test_throughput_figure_shows_failure_rate():
         {"hour": "2026-11-25T11:00:00Z", "completed": 0, "failed": 0},
     ]
     figure = charts.throughput_figure(series)
-    assert list(figure.data[2].y) == [25.0, 0.0]
+    rate = list(figure.data[2].y)
+    assert rate[0] == 25.0
+    assert math.isnan(rate[1])  # no finished jobs: no rate, not 0 %
+
+
+CORNERS_PX = ["90, 108", "550, 108", "634, 342", "6, 342"]
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        (["90, 108", "", "", ""], "Give all four corners or none; missing: Far right corner"),
+        (["90 108", "550, 108", "634, 342", "6, 342"], "Far left corner: expected two pixel"),
+        (["90, -1", "550, 108", "634, 342", "6, 342"], "cannot be negative"),
+        (["550, 108", "90, 108", "6, 342", "634, 342"], "mirrors the court"),
+    ],
+)
+def test_calibration_input_says_what_is_wrong(texts, message):
+    from backend.pipeline.errors import CalibrationError
+    from dashboard.components.analysis_form import build_calibration
+
+    with pytest.raises(CalibrationError, match=message):
+        build_calibration(texts)
+
+
+def test_calibration_from_four_corners():
+    from dashboard.components.analysis_form import build_calibration
+
+    assert build_calibration(["", " ", "", ""]) is None
+    calibration = build_calibration(CORNERS_PX)
+    assert calibration["image_points"][2] == [634.0, 342.0]
+    assert calibration["court_points_m"] == [[0.0, 0.0], [30.5, 0.0], [30.5, 15.25], [0.0, 15.25]]

@@ -114,6 +114,23 @@ def test_upload_queues_each_video_with_the_chosen_settings(data_dir, tmp_path):
     assert not app.file_uploader[0].value
 
 
+def test_bad_calibration_blocks_queuing_and_a_good_one_is_stored(data_dir, tmp_path):
+    clip = make_plain_clip(tmp_path / "calibrated.mp4", frames=6)
+    app = open_page("new_analysis.py")
+    app.file_uploader[0].set_value([(clip.name, clip.read_bytes(), "video/mp4")])
+    app.text_input(key="new_corner_0").input("90, 108").run()
+    assert any("Give all four corners or none" in text for text in texts(app, "error"))
+    assert app.button(key="new_submit").disabled
+    for index, text in enumerate(["90, 108", "550, 108", "634, 342", "6, 342"]):
+        app.text_input(key=f"new_corner_{index}").input(text)
+    app.run()
+    assert not app.error
+    app.button(key="new_submit").click().run()
+    [job] = all_jobs()
+    assert job.settings["calibration"]["image_points"][1] == [550.0, 108.0]
+    assert job.settings["calibration"]["court_points_m"][2] == [30.5, 15.25]
+
+
 def test_inbox_lists_server_videos_and_queues_the_chosen_one(data_dir):
     inbox = get_settings().inbox_dir
     make_plain_clip(inbox / "final.mp4", frames=6)

@@ -1,0 +1,266 @@
+"""The whole product in a real browser: worker + Streamlit + headless Chromium.
+
+Uploads a generated match clip, follows it on the Jobs page, then checks on the Results page
+that the annotated video really plays, the charts render and the ZIP holds the outputs.
+Screenshots of every page go to test-artifacts/; with COURTSIDE_UPDATE_SCREENSHOT=1 the
+Results heatmaps one also becomes docs/results.png for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.conftest import PROJECT_ROOT
+from tests.synthetic import make_match_clip
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+README_SCREENSHOT = PROJECT_ROOT / "docs" / "results.png"
+README_SCREENSHOT_WIDTH_PX = 1100
+SERVER_START_TIMEOUT_S = 60
+JOB_TIMEOUT_S = 240
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CORNERS_M = [[0.0, 0.0], [30.5, 0.0], [30.5, 15.25], [0.0, 15.25]]
+CORNER_LABELS = ("Far left corner", "Far right corner", "Near right corner", "Near left corner")
+EXPECTED_IN_ZIP = {"annotated.mp4", "tracks.csv", "summary.json", "run.log"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"Streamlit exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"Streamlit did not answer within {SERVER_START_TIMEOUT_S} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def product(tmp_path: Path) -> Iterator[str]:
+    """A worker and the dashboard on a free port over a fresh data dir; yields the base URL."""
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian chromium is not installed")
+    env = {
+        **os.environ,
+        "NETBALL_DATA_DIR": str(tmp_path / "data"),
+        "NETBALL_WORKERS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in (
+        "DATABASE_URL",
+        "NETBALL_QUEUE_PATH",
+        "NETBALL_INBOX_DIR",
+        "NETBALL_ADMIN_PASSWORD",
+    ):
+        env.pop(name, None)
+    port = free_port()
+    bin_dir = Path(sys.executable).parent
+    worker_log = tmp_path / "worker.log"
+    ui_log = tmp_path / "streamlit.log"
+    with worker_log.open("w") as worker_out, ui_log.open("w") as ui_out:
+        worker = subprocess.Popen(
+            [sys.executable, "huey_worker.py", "--workers", "1"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=worker_out,
+            stderr=subprocess.STDOUT,
+        )
+        ui = subprocess.Popen(
+            [
+                str(bin_dir / "streamlit"),
+                "run",
+                "streamlit_app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=ui_out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for_health(url, ui, ui_log)
+            yield url
+        finally:
+            stop(ui)
+            stop(worker)
+            ARTIFACTS.mkdir(exist_ok=True)
+            shutil.copy(worker_log, ARTIFACTS / "e2e-worker.log")
+            shutil.copy(ui_log, ARTIFACTS / "e2e-streamlit.log")
+
+
+def shoot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def save_readme_screenshot(source: Path) -> None:
+    from PIL import Image
+
+    with Image.open(source) as image:
+        scale = README_SCREENSHOT_WIDTH_PX / image.width
+        small = image.convert("RGB").resize(
+            (README_SCREENSHOT_WIDTH_PX, round(image.height * scale)), Image.Resampling.LANCZOS
+        )
+        small = small.quantize(colors=128)
+        README_SCREENSHOT.parent.mkdir(exist_ok=True)
+        small.save(README_SCREENSHOT, optimize=True)
+
+
+def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+
+    clip = make_match_clip(tmp_path / "league-round-3.mp4", seconds=2.0, fps=15, size=(640, 360))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(30_000)
+
+        page.goto(product)
+        expect(page.get_by_text("No analyses yet")).to_be_visible()
+        shoot(page, "01-overview-empty")
+
+        page.goto(f"{product}/new_analysis")
+        expect(page.get_by_role("heading", name="New analysis")).to_be_visible()
+        page.get_by_label("Team A name").fill("Lightning")
+        page.get_by_label("Team B name").fill("Firebirds")
+        page.get_by_text("Court calibration (optional)").click()
+        corners_px = clip.court_to_pixels(CORNERS_M)
+        for label, (x, y) in zip(CORNER_LABELS, corners_px, strict=True):
+            field = page.get_by_label(label)
+            field.fill(f"{x:.1f}, {y:.1f}")
+            field.press("Enter")
+        expect(page.get_by_text("Calibration looks consistent.")).to_be_visible()
+        page.locator("input[type=file]").first.set_input_files(str(clip.path))
+        submit = page.get_by_role("button", name="Analyse 1 video")
+        expect(submit).to_be_enabled()
+        shoot(page, "02-new-analysis")
+        submit.click()
+        queued = page.get_by_text(re.compile(r"Queued .*league-round-3\.mp4"))
+        expect(queued).to_be_visible(timeout=60_000)
+        job_id = re.search(r"as job (\w+)", queued.inner_text()).group(1)
+
+        page.goto(f"{product}/jobs")
+        expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+        expect(page.get_by_role("heading", name="league-round-3.mp4")).to_be_visible()
+        page.wait_for_timeout(500)  # the table is drawn on a canvas after the text appears
+        shoot(page, "03-jobs-in-progress")
+        # The live fragment refreshes the status without a page reload.
+        expect(page.get_by_text("Open results")).to_be_visible(timeout=JOB_TIMEOUT_S * 1000)
+        shoot(page, "04-jobs-completed")
+
+        page.goto(f"{product}/results?job={job_id}")
+        expect(page.get_by_role("heading", name="Results")).to_be_visible()
+        video = page.locator("video").first
+        expect(video).to_be_attached(timeout=60_000)
+        playback = page.evaluate(
+            """async () => {
+                const v = document.querySelector('video');
+                v.muted = true;
+                if (v.readyState < 2) {
+                    await new Promise((resolve, reject) => {
+                        v.addEventListener('loadeddata', resolve, {once: true});
+                        v.addEventListener('error', () => reject(new Error(
+                            'video error ' + (v.error && v.error.code))), {once: true});
+                        setTimeout(resolve, 20000);
+                    });
+                }
+                await v.play();
+                await new Promise(resolve => setTimeout(resolve, 700));
+                return {readyState: v.readyState, duration: v.duration,
+                        currentTime: v.currentTime, width: v.videoWidth};
+            }"""
+        )
+        assert playback["readyState"] >= 2, playback
+        assert playback["duration"] > 0, playback
+        assert playback["currentTime"] > 0, playback
+        assert playback["width"] == 640, playback
+
+        page.get_by_role("tab", name="Heatmaps").click()
+        expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        expect(page.get_by_text("Positions in metres on the court.").first).to_be_visible()
+        page.wait_for_timeout(500)
+        heatmaps_shot = shoot(page, "05-results-heatmaps")
+        if os.environ.get("COURTSIDE_UPDATE_SCREENSHOT") == "1":
+            save_readme_screenshot(heatmaps_shot)
+        page.get_by_role("tab", name="Tracks & ball").click()
+        expect(page.get_by_text("Player tracks").first).to_be_visible()
+        page.get_by_role("tab", name="Possession").click()
+        assert page.locator(".js-plotly-plot").count() >= 3
+        shoot(page, "06-results-possession")
+
+        page.get_by_role("tab", name="Downloads").click()
+        with page.expect_download(timeout=60_000) as download_info:
+            page.get_by_role("button", name=re.compile(r"Download all \(ZIP")).click()
+        archive = tmp_path / "download.zip"
+        download_info.value.save_as(archive)
+        with zipfile.ZipFile(archive) as zipped:
+            names = set(zipped.namelist())
+            assert zipped.testzip() is None
+        assert names >= EXPECTED_IN_ZIP, names
+        shoot(page, "07-results-downloads")
+
+        page.get_by_role("tab", name="Video").click()
+        page.evaluate("document.querySelector('video').pause()")
+        shoot(page, "08-results-video")
+
+        page.goto(f"{product}/admin")
+        expect(page.get_by_role("tab", name="Storage")).to_be_visible()
+        expect(page.get_by_text("Workers configured")).to_be_visible()
+        shoot(page, "09-admin")
+
+        page.goto(product)
+        expect(page.get_by_text("Recent jobs")).to_be_visible()
+        shoot(page, "10-overview")
+        browser.close()
