@@ -110,6 +110,32 @@ def possession_by_frame(tracks: pd.DataFrame, space: Space) -> pd.DataFrame:
     return result.sort_values("frame").reset_index(drop=True)
 
 
+def possession_from_ball(ball_rows: pd.DataFrame, tracks: pd.DataFrame) -> pd.DataFrame:
+    """The pipeline's own ball holder per frame (ball.csv) turned into teams.
+
+    Same columns as `possession_by_frame`; a ball in flight or without a holder is ''.
+    """
+    needed = {"frame", "time_s", "holder_track_id"}
+    if not needed <= set(ball_rows.columns):
+        raise ValueError(f"ball.csv needs the columns {', '.join(sorted(needed))}")
+    people = players(tracks)
+    team_of = (
+        people[people["team"].isin(TEAM_LABELS)]
+        .groupby("track_id")["team"]
+        .agg(lambda values: values.mode().iat[0])
+    )
+    holders = pd.to_numeric(ball_rows["holder_track_id"], errors="coerce")
+    result = pd.DataFrame(
+        {
+            "frame": ball_rows["frame"].astype(int),
+            "time_s": pd.to_numeric(ball_rows["time_s"], errors="coerce"),
+            "team": holders.map(team_of).fillna("").astype(str),
+            "track_id": holders.fillna(-1).astype(int),
+        }
+    )
+    return result.sort_values("frame").reset_index(drop=True)
+
+
 def possession_segments(by_frame: pd.DataFrame) -> pd.DataFrame:
     """Runs of consecutive frames with the same team: team, start_s, end_s, duration_s."""
     columns = ["team", "start_s", "end_s", "duration_s"]

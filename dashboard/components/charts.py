@@ -56,6 +56,18 @@ def team_styles(summary: dict, team_names: dict[str, str] | None = None) -> dict
     return styles
 
 
+def with_alpha(hex_colour: str, alpha: float) -> str:
+    """'#rrggbb' -> 'rgba(r,g,b,alpha)'; anything else is returned unchanged."""
+    text = hex_colour.lstrip("#")
+    if len(text) != 6:
+        return hex_colour
+    try:
+        red, green, blue = (int(text[i : i + 2], 16) for i in (0, 2, 4))
+    except ValueError:
+        return hex_colour
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
 def _base_figure(frame: Frame, title: str) -> go.Figure:
     if frame.space == "court":
         return court_figure(title=title)
@@ -90,10 +102,10 @@ def heatmap_figure(
             x=(x_edges[:-1] + x_edges[1:]) / 2,
             y=(y_edges[:-1] + y_edges[1:]) / 2,
             z=z,
-            colorscale=[[0.0, "rgba(255,255,255,0.15)"], [1.0, colour]],
+            # Even the least-visited cell shows the team's colour faintly, never plain white.
+            colorscale=[[0.0, with_alpha(colour, 0.2)], [1.0, colour]],
             zmin=0,
             hoverongaps=False,
-            opacity=0.85,
             colorbar={"title": {"text": "seconds"}, "thickness": 10},
             hovertemplate=f"x %{{x:.1f}} {frame.unit}<br>y %{{y:.1f}} {frame.unit}"
             "<br>%{z:.1f} s<extra></extra>",

@@ -95,6 +95,7 @@ class JobOutputs:
     summary: dict = field(default_factory=dict)
     events: pd.DataFrame | None = None
     players: pd.DataFrame | None = None
+    ball: pd.DataFrame | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -117,6 +118,7 @@ def load_job_outputs(folder: Path) -> JobOutputs:
         ("summary.json", _cached_summary, "summary"),
         ("events.csv", _cached_table, "events"),
         ("players.csv", _cached_table, "players"),
+        ("ball.csv", _cached_table, "ball"),
     )
     for name, loader, attribute in loaders:
         path = folder / name

@@ -144,12 +144,23 @@ def movement_ui(points: pd.DataFrame, frame: analysis.Frame, styles: dict[str, T
 
 
 def possession_ui(
-    tracks: pd.DataFrame,
+    outputs: JobOutputs,
     space: analysis.Space,
     styles: dict[str, TeamStyle],
     duration_s: float | None = None,
 ) -> None:
-    segments = analysis.possession_segments(analysis.possession_by_frame(tracks, space))
+    tracks = outputs.tracks
+    assert tracks is not None
+    try:
+        if outputs.ball is None:
+            raise ValueError("no ball.csv")
+        by_frame = analysis.possession_from_ball(outputs.ball, tracks)
+        source = "From the ball holder the analysis found in each frame"
+    except ValueError:
+        # Older runs have no ball.csv: fall back to the player nearest the ball.
+        by_frame = analysis.possession_by_frame(tracks, space)
+        source = "Estimated from the player nearest the ball in each frame"
+    segments = analysis.possession_segments(by_frame)
     shares = analysis.possession_shares(segments)
     if not shares:
         st.caption("Possession needs the ball and players of both teams in the same frames.")
@@ -160,7 +171,7 @@ def possession_ui(
         charts.possession_timeline_figure(segments, styles, duration_s=duration_s),
         key="results_possession",
     )
-    st.caption("Estimated from the player nearest the ball in each frame; grey is a loose ball.")
+    st.caption(f"{source}; grey is a ball in flight or loose. Shares count held time only.")
 
 
 def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None:

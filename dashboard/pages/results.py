@@ -123,7 +123,7 @@ def results_ui(job: JobView) -> None:
             results_view.movement_ui(points, frame, styles)
         with possession_tab:
             video = outputs.summary.get("video") or job.video
-            results_view.possession_ui(tracks, space, styles, video.get("duration_s"))
+            results_view.possession_ui(outputs, space, styles, video.get("duration_s"))
     with events_tab:
         results_view.events_ui(outputs.events, styles)
         if outputs.players is not None and not outputs.players.empty:

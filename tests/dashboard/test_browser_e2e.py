@@ -149,7 +149,7 @@ def save_readme_screenshot(source: Path) -> None:
         small = image.convert("RGB").resize(
             (README_SCREENSHOT_WIDTH_PX, round(image.height * scale)), Image.Resampling.LANCZOS
         )
-        small = small.quantize(colors=128)
+        small = small.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
         README_SCREENSHOT.parent.mkdir(exist_ok=True)
         small.save(README_SCREENSHOT, optimize=True)
 
@@ -159,7 +159,9 @@ def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
 
     expect.set_options(timeout=30_000)
 
-    clip = make_match_clip(tmp_path / "league-round-3.mp4", seconds=2.0, fps=15, size=(640, 360))
+    clip = make_match_clip(
+        tmp_path / "league-round-3.mp4", seconds=4.0, fps=15, size=(640, 360), players_per_team=3
+    )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
@@ -236,6 +238,7 @@ def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
             save_readme_screenshot(heatmaps_shot)
         page.get_by_role("tab", name="Tracks & ball").click()
         expect(page.get_by_text("Player tracks").first).to_be_visible()
+        shoot(page, "05b-results-tracks")
         page.get_by_role("tab", name="Possession").click()
         assert page.locator(".js-plotly-plot").count() >= 3
         shoot(page, "06-results-possession")

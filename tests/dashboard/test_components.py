@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -84,9 +85,7 @@ def test_read_tracks_fills_optional_columns(tmp_path):
 def test_read_tracks_says_what_is_wrong(tmp_path, content, message):
     path = tmp_path / "tracks.csv"
     path.write_text(content)
-    with pytest.raises(
-        outputs.OutputFormatError, match=message.replace("(", r"\(").replace(")", r"\)")
-    ):
+    with pytest.raises(outputs.OutputFormatError, match=re.escape(message)):
         outputs.read_tracks_csv(path)
 
 
@@ -230,3 +229,33 @@ def test_calibration_from_four_corners():
     calibration = build_calibration(CORNERS_PX)
     assert calibration["image_points"][2] == [634.0, 342.0]
     assert calibration["court_points_m"] == [[0.0, 0.0], [30.5, 0.0], [30.5, 15.25], [0.0, 15.25]]
+
+
+def test_possession_from_the_pipelines_ball_holder(tmp_path):
+    tracks = parsed(sample_track_rows(), tmp_path)
+    holders = ["1"] * 25 + [""] * 5 + ["2"] * 20
+    ball_rows = pd.DataFrame(
+        {
+            "frame": range(SAMPLE_FRAMES),
+            "time_s": [frame / SAMPLE_FPS for frame in range(SAMPLE_FRAMES)],
+            "holder_track_id": pd.array([float(h) if h else None for h in holders], "Float64"),
+        }
+    )
+    by_frame = analysis.possession_from_ball(ball_rows, tracks)
+    segments = analysis.possession_segments(by_frame)
+    assert list(segments["team"]) == ["A", "", "B"]
+    assert list(segments["duration_s"]) == pytest.approx([1.0, 0.2, 0.8])
+    assert analysis.possession_shares(segments) == pytest.approx({"A": 25 / 45, "B": 20 / 45})
+
+
+def test_possession_from_ball_names_missing_columns():
+    with pytest.raises(ValueError, match=r"ball\.csv needs the columns frame, holder_track_id"):
+        analysis.possession_from_ball(pd.DataFrame({"time_s": [0.0]}), pd.DataFrame())
+
+
+@pytest.mark.parametrize(
+    ("colour", "alpha", "expected"),
+    [("#ff8000", 0.2, "rgba(255,128,0,0.2)"), ("red", 0.5, "red"), ("#zzzzzz", 0.5, "#zzzzzz")],
+)
+def test_with_alpha(colour, alpha, expected):
+    assert charts.with_alpha(colour, alpha) == expected
