@@ -7,6 +7,7 @@ Job.error, traceback in run.log) and the worker goes on to the next job.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import threading
@@ -116,8 +117,6 @@ def _analyse(job, recorder: runner.ProgressRecorder, job_log: logging.Logger) ->
 
 
 def _json_safe(summary: dict) -> dict:
-    import json
-
     return json.loads(json.dumps(summary, default=str))
 
 

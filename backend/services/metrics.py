@@ -210,8 +210,21 @@ def health(*, session: Session) -> HealthReport:
         )
 
     try:
-        pending = job_queue.depth()
-        add("queue", "ok", f"{pending} task(s) waiting in {settings.queue_path}")
+        pending = job_queue.pending_task_ids()
+        queued = session.exec(
+            select(Job.id, Job.queue_task_id).where(Job.status == JobStatus.queued.value)
+        ).all()
+        lost = [job_id for job_id, task_id in queued if task_id not in pending]
+        detail = f"{len(pending)} task(s) waiting in {settings.queue_path}"
+        if lost:
+            add(
+                "queue",
+                "warn",
+                f"{detail}; {len(lost)} queued job(s) have no queue message",
+                "restart the worker: it puts queued jobs without a queue message back",
+            )
+        else:
+            add("queue", "ok", detail)
     except Exception as exc:
         add(
             "queue",

@@ -118,3 +118,20 @@ def test_health_flags_a_broken_model(session, monkeypatch, tmp_path):
     report = metrics.health(session=session)
     model = next(c for c in report.checks if c.name == "model")
     assert model.status == "error" and "does not exist" in model.detail
+
+
+def test_health_warns_about_queued_jobs_without_queue_message(session, tmp_path):
+    from backend.services.jobs import submit_path
+    from jobs.queue import get_queue
+    from tests.synthetic import make_plain_clip
+
+    write_consumer_heartbeat(workers=1, started_at=utcnow())
+    job = submit_path(session=session, source_path=make_plain_clip(tmp_path / "a.mp4", frames=5))
+    assert next(c for c in metrics.health(session=session).checks if c.name == "queue").status == (
+        "ok"
+    )
+    get_queue().huey.flush()  # the queue file was lost or reset
+    report = metrics.health(session=session)
+    queue = next(c for c in report.checks if c.name == "queue")
+    assert queue.status == "warn" and "1 queued job(s) have no queue message" in queue.detail
+    assert job.status == "queued"
