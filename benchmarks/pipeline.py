@@ -61,7 +61,9 @@ def run_naive(video: Path, out_dir: Path, settings: dict) -> dict:
     cap = cv2.VideoCapture(str(video))
     fps = cap.get(cv2.CAP_PROP_FPS) or 25
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    writer = cv2.VideoWriter(str(out_dir / "naive.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(
+        str(out_dir / "naive.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h)
+    )
     boxes_path = out_dir / "naive_boxes.csv"
     frames = 0
     with boxes_path.open("w", newline="") as handle:
@@ -113,9 +115,13 @@ def _recall(truth, boxes_csv: str, player_rows_only: bool) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("video", nargs="?", type=Path)
-    parser.add_argument("--generate", type=float, metavar="SECONDS", help="generate a 720p 30 fps clip")
+    parser.add_argument(
+        "--generate", type=float, metavar="SECONDS", help="generate a 720p 30 fps clip"
+    )
     parser.add_argument("--size", default="1280x720", help="generated clip size, WxH")
     parser.add_argument("--fps", type=float, default=30)
     parser.add_argument("--out", type=Path, help="folder for outputs (default: a temp folder)")
@@ -174,7 +180,9 @@ def main() -> None:
         }
         if truth is not None:
             report["naive"]["recall"] = _recall(truth, naive["boxes_csv"], player_rows_only=False)
-            report["recall_vs_naive"] = round(report["recall"] / max(report["naive"]["recall"], 1e-9), 3)
+            report["recall_vs_naive"] = round(
+                report["recall"] / max(report["naive"]["recall"], 1e-9), 3
+            )
         report["speedup_vs_naive"] = round(naive["processing_s"] / pipe["processing_s"], 2)
     print(json.dumps(report))
 
