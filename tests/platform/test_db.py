@@ -1,0 +1,73 @@
+"""The job store: SQLite pragmas, versioned schema upgrades, sessions, DATABASE_URL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import select
+
+from backend import db
+from backend.config import get_settings
+from backend.models import Job
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_timeout(data_dir):
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == db.SQLITE_BUSY_TIMEOUT_MS
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert (data_dir / "app.db").is_file()
+
+
+def test_engine_is_created_once_per_url(data_dir, tmp_path):
+    assert db.get_engine() is db.get_engine()
+    other = db.get_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    assert other is not db.get_engine()
+
+
+def test_init_db_is_idempotent(data_dir):
+    assert db.init_db() == db.init_db() == db.SCHEMA_VERSION
+    with db.get_engine().connect() as conn:
+        versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
+    assert versions == [db.SCHEMA_VERSION]
+    assert {"job", "jobfile", "schema_version"} <= set(inspect(db.get_engine()).get_table_names())
+
+
+def test_upgrades_run_once_in_order(data_dir, monkeypatch):
+    calls = []
+
+    def add_notes(session):
+        calls.append(2)
+        session.execute(text("ALTER TABLE job ADD COLUMN notes TEXT"))
+
+    monkeypatch.setattr(db, "MIGRATIONS", {2: add_notes})
+    monkeypatch.setattr(db, "SCHEMA_VERSION", 2)
+    assert db.init_db() == 2
+    assert db.init_db() == 2
+    assert calls == [2]
+    columns = {c["name"] for c in inspect(db.get_engine()).get_columns("job")}
+    assert "notes" in columns
+
+
+def test_session_scope_commits_or_rolls_back(data_dir):
+    with db.session_scope() as session:
+        session.add(Job(original_name="kept.mp4"))
+    with pytest.raises(RuntimeError), db.session_scope() as session:
+        session.add(Job(original_name="dropped.mp4"))
+        session.flush()
+        raise RuntimeError("boom")
+    with db.session_scope() as session:
+        names = session.exec(select(Job.original_name)).all()
+    assert names == ["kept.mp4"]
+
+
+def test_database_url_selects_another_database(data_dir, tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'elsewhere' / 'jobs.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    db.init_db()
+    with db.session_scope() as session:
+        session.add(Job(original_name="x.mp4"))
+    assert (tmp_path / "elsewhere" / "jobs.db").is_file()
+    with db.get_engine(url).connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM job")).scalar() == 1
