@@ -194,6 +194,7 @@ def possession_timeline_figure(
                 base=rows["start_s"],
                 y=[name] * len(rows),
                 orientation="h",
+                width=0.7,
                 marker={"color": colour},
                 name=name,
                 hovertemplate="%{base:.1f}–%{x:.1f} s<extra>" + name + "</extra>",

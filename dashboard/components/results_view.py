@@ -75,6 +75,9 @@ def seconds_per_row(tracks: pd.DataFrame, summary: dict) -> float:
     return float(times) if times and times > 0 else 1.0
 
 
+# Widgets in these parts rerun only their own fragment: choosing a player or an event filter
+# must not re-send the annotated video, which st.video reads from disk on every full rerun.
+@st.fragment
 def heatmaps_ui(
     points: pd.DataFrame,
     frame: analysis.Frame,
@@ -174,6 +177,7 @@ def possession_ui(
     st.caption(f"{source}; grey is a ball in flight or loose. Shares count held time only.")
 
 
+@st.fragment
 def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None:
     if events is None:
         st.caption("This job has no events file: the analysis version that made it had none.")

@@ -117,6 +117,7 @@ def complete(
     tracks: list[dict] | None = None,
     summary: dict | None = None,
     video_source: Path | None = None,
+    events_csv: str | None = None,
 ) -> Path:
     """Run a job to completion with the given outputs; returns its outputs folder."""
     start(job_id, frames_done=SAMPLE_FRAMES, frames_total=SAMPLE_FRAMES, fps=50.0)
@@ -126,6 +127,8 @@ def complete(
     summary = summary if summary is not None else default_summary()
     (outputs / "summary.json").write_text(json.dumps(summary))
     (outputs / "run.log").write_text("analysis finished\n")
+    if events_csv is not None:
+        (outputs / "events.csv").write_text(events_csv)
     if video_source is not None:
         (outputs / "annotated.mp4").write_bytes(video_source.read_bytes())
     with session_scope() as session:

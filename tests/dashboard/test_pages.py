@@ -170,6 +170,15 @@ def test_jobs_filters_by_status_and_name(data_dir, tmp_path):
     assert any("No job matches" in text for text in texts(app, "info"))
 
 
+def test_jobs_are_paginated(data_dir, tmp_path):
+    ids = [submit_clip(tmp_path, f"round-{index:02d}.mp4") for index in range(22)]
+    app = open_page("jobs.py")
+    assert len(app.dataframe[0].value) == 20
+    assert "22 jobs" in " ".join(texts(app, "caption"))
+    app.get("pagination")[0].set_value(2).run()
+    assert set(app.dataframe[0].value["Job ID"]) == set(ids[:2])  # the oldest two
+
+
 def test_jobs_shows_live_progress_of_a_running_job(data_dir, tmp_path):
     job_id = submit_clip(tmp_path, "live.mp4")
     start(job_id, frames_done=250, frames_total=1000, fps=12.5)
@@ -250,6 +259,34 @@ def test_results_of_a_completed_job(data_dir, tmp_path):
     labels = [button.proto.label for button in downloads]
     assert labels[0].startswith("Download all (ZIP")
     assert len(downloads) == 1 + 4  # annotated.mp4, run.log, summary.json, tracks.csv
+
+
+EVENTS_CSV = """frame,time_s,type,team,track_id,to_track_id,court_x,court_y
+5,0.2,pass,A,1,3,6.0,7.0
+25,1.0,possession_change,B,2,,20.0,8.0
+30,1.2,pass,B,2,4,20.0,8.0
+40,1.6,pass,B,4,2,18.0,9.0
+"""
+
+
+def test_results_events_filter_and_player_heatmap(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "final.mp4")
+    complete(job_id, tracks=sample_track_rows(), events_csv=EVENTS_CSV)
+    app = open_page("results.py", job=job_id)
+    events = app.dataframe[0]
+    assert len(events.value) == 4
+    app.multiselect(key="results_event_types").set_value(["pass"]).run()
+    assert len(app.dataframe[0].value) == 3
+    app.multiselect(key="results_event_teams").set_value(["B"]).run()
+    assert list(app.dataframe[0].value["frame"]) == [30, 40]
+    assert "2 of 4 events" in texts(app, "caption")
+    player = app.selectbox(key="results_player")
+    assert player.options == [
+        "Player 1 · Team A · 2 s on court",
+        "Player 2 · Team B · 2 s on court",
+    ]
+    player.set_value(2).run()
+    assert not app.exception
 
 
 def test_results_rename_teams(data_dir, tmp_path):
