@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.conftest import PROJECT_ROOT
+from tests.dashboard.apptest import PROJECT_ROOT
 from tests.synthetic import make_match_clip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]

@@ -7,7 +7,7 @@ import pytest
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.services import jobs as job_service
-from tests.dashboard.conftest import open_page
+from tests.dashboard.apptest import open_page
 from tests.dashboard.factories import complete, fail, sample_track_rows, start, submit_clip
 from tests.synthetic import make_corrupt_file, make_plain_clip
 

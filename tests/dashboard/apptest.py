@@ -1,0 +1,25 @@
+"""Running the real dashboard entry point under Streamlit's AppTest.
+
+The `data_dir` fixture (tests/conftest.py) gives each test its own data directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ENTRY_POINT = PROJECT_ROOT / "streamlit_app.py"
+APP_TIMEOUT_S = 30
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    """Run the app, switch to `page` (a file in dashboard/pages) and return the test app."""
+    app = AppTest.from_file(str(ENTRY_POINT), default_timeout=APP_TIMEOUT_S)
+    app.run()
+    app.switch_page(f"dashboard/pages/{page}")
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.run()
+    return app
