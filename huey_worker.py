@@ -76,6 +76,14 @@ def main(argv: list[str] | None = None) -> int:
 
     log = logging.getLogger("courtside.worker")
     settings.ensure_dirs()
+    other = worker_beat.live_consumer_elsewhere()
+    if other is not None:
+        print(
+            f"error: a worker (pid {other.pid}) is already serving {settings.data_dir}; "
+            "stop it first, or use --workers to change how many jobs run at once",
+            file=sys.stderr,
+        )
+        return 1
     init_db()
     queue = get_queue()
     with session_scope() as session:

@@ -69,6 +69,22 @@ def clear_consumer_heartbeat() -> None:
     heartbeat_path().unlink(missing_ok=True)
 
 
+def live_consumer_elsewhere() -> ConsumerHeartbeat | None:
+    """Another consumer process on this host that is serving the same data dir right now."""
+    beat = read_consumer_heartbeat()
+    if beat is None or not beat.alive or beat.pid == os.getpid():
+        return None
+    if beat.host != socket.gethostname():
+        return beat
+    try:
+        os.kill(beat.pid, 0)
+    except ProcessLookupError:
+        return None  # killed without cleaning up (kill -9): its heartbeat file is stale
+    except PermissionError:
+        pass
+    return beat
+
+
 def read_consumer_heartbeat() -> ConsumerHeartbeat | None:
     try:
         data = json.loads(heartbeat_path().read_text(encoding="utf-8"))

@@ -206,6 +206,12 @@ def test_two_workers_run_two_jobs_at_once(start_worker, clips):
         return {job_now(first.id).status, job_now(second.id).status} == {"running"}
 
     wait_for(both_running, JOB_TIMEOUT_S, f"both jobs running\n{worker.log_tail()}")
+    second_consumer = subprocess.run(
+        [sys.executable, "huey_worker.py"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert second_consumer.returncode == 1
+    assert f"a worker (pid {worker.proc.pid}) is already serving" in second_consumer.stderr
     pids = {job_now(first.id).worker_pid, job_now(second.id).worker_pid}
     assert len(pids) == 2 and worker.proc.pid not in pids
     for job in (first, second):
