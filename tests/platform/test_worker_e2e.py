@@ -24,6 +24,7 @@ from backend.services import jobs as job_service
 from backend.services.files import build_archive, job_dir, job_file_path, sha256_file
 from backend.services.storage import cleanup_storage
 from backend.services.workers import read_consumer_heartbeat
+from huey_worker import torch_threads_per_worker
 from tests.synthetic import make_match_clip
 
 pytestmark = pytest.mark.e2e
@@ -147,6 +148,7 @@ def test_submit_progress_complete_files_zip_and_cleanup(start_worker, clips, cap
     assert [p for p, *_ in seen] == sorted(p for p, *_ in seen)
     assert (done.progress, done.frames_done, done.frames_total, done.attempts) == (1.0, 250, 250, 1)
     assert done.summary["counts"]["frames"] == 250
+    assert done.summary["settings"]["torch_threads"] == torch_threads_per_worker(1)
     wait_s = (done.started_at - done.queued_at).total_seconds()
 
     with session_scope() as session:
@@ -215,7 +217,9 @@ def test_two_workers_run_two_jobs_at_once(start_worker, clips):
     pids = {job_now(first.id).worker_pid, job_now(second.id).worker_pid}
     assert len(pids) == 2 and worker.proc.pid not in pids
     for job in (first, second):
-        assert wait_status(job.id, {"completed"}, worker).status == "completed"
+        done = wait_status(job.id, {"completed"}, worker)
+        # The cores are split: two workers on a 2-core machine get one torch thread each.
+        assert done.summary["settings"]["torch_threads"] == torch_threads_per_worker(2)
 
 
 def test_cancel_running_job_then_delete(start_worker, clips):
