@@ -206,6 +206,15 @@ def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None
     st.caption(f"{len(shown)} of {len(events)} events")
 
 
+def players_table(players: pd.DataFrame, styles: dict[str, TeamStyle]) -> pd.DataFrame:
+    """players.csv with today's team names: the analyst may have renamed teams after the run."""
+    table = players.copy()
+    if "team" in table.columns:
+        names = table["team"].astype(str).map({k: v.name for k, v in styles.items()})
+        table["team_name"] = names.fillna(table.get("team_name", ""))
+    return table
+
+
 def _file_reader(path: Path) -> Callable[[], bytes]:
     return lambda: path.read_bytes()
 

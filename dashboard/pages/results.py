@@ -42,17 +42,22 @@ def job_chooser_ui() -> str | None:
     if wanted and wanted not in by_id:
         by_id[wanted] = None  # older than the list: still selectable
     completed = [job.id for job in jobs if job.status == "completed"]
-    default = wanted or (completed[0] if completed else jobs[0].id)
     options = list(by_id)
+    key = f"{PREFIX}_job"
+    # The link (?job=...) wins when it differs: the Jobs page's "Open results" sets it. A choice
+    # made here updates the link in the callback, before this script runs again.
+    if wanted and st.session_state.get(key) != wanted:
+        st.session_state[key] = wanted
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = completed[0] if completed else jobs[0].id
     chosen = st.selectbox(
         "Analysis",
         options,
-        index=options.index(default),
         format_func=lambda job_id: _label(job_id, by_id[job_id]),
-        key=f"{PREFIX}_job_{wanted or ''}",
+        key=key,
+        on_change=lambda: st.query_params.update(job=st.session_state[key]),
     )
-    if chosen != wanted:
-        st.query_params["job"] = chosen
+    st.query_params["job"] = chosen
     return chosen
 
 
@@ -128,7 +133,7 @@ def results_ui(job: JobView) -> None:
         results_view.events_ui(outputs.events, styles)
         if outputs.players is not None and not outputs.players.empty:
             st.markdown("**Players**")
-            st.dataframe(outputs.players, hide_index=True)
+            st.dataframe(results_view.players_table(outputs.players, styles), hide_index=True)
     with files_tab, shown_errors("Listing the files"):
         with session_scope() as session:
             files = file_service.list_job_files(session=session, job_id=job.id)

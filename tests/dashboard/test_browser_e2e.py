@@ -243,6 +243,9 @@ def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
         assert page.locator(".js-plotly-plot").count() >= 3
         shoot(page, "06-results-possession")
 
+        page.get_by_role("tab", name="Events").click()
+        shoot(page, "06b-results-events")
+
         page.get_by_role("tab", name="Downloads").click()
         with page.expect_download(timeout=60_000) as download_info:
             page.get_by_role("button", name=re.compile(r"Download all \(ZIP")).click()

@@ -259,3 +259,13 @@ def test_possession_from_ball_names_missing_columns():
 )
 def test_with_alpha(colour, alpha, expected):
     assert charts.with_alpha(colour, alpha) == expected
+
+
+def test_players_table_shows_current_team_names():
+    from dashboard.components.results_view import players_table
+
+    players = pd.DataFrame(
+        {"track_id": [1, 2, 3], "team": ["A", "B", "other"], "team_name": ["Red", "Blue", "Ref"]}
+    )
+    styles = charts.team_styles({}, {"A": "Lightning", "B": "Firebirds"})
+    assert list(players_table(players, styles)["team_name"]) == ["Lightning", "Firebirds", "Ref"]

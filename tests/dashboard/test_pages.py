@@ -289,6 +289,21 @@ def test_results_events_filter_and_player_heatmap(data_dir, tmp_path):
     assert not app.exception
 
 
+def test_results_switch_between_jobs(data_dir, tmp_path):
+    first = submit_clip(tmp_path, "first.mp4")
+    complete(first, tracks=sample_track_rows())
+    second = submit_clip(tmp_path, "second.mp4")
+    fail(second, "no people found")
+    app = open_page("results.py")
+    chooser = app.selectbox[0]
+    assert chooser.value == first  # the newest completed job by default
+    chooser.set_value(second).run()
+    assert app.query_params["job"] in (second, [second])
+    assert "This analysis failed: no people found" in texts(app, "error")
+    app.run()
+    assert app.selectbox[0].value == second
+
+
 def test_results_rename_teams(data_dir, tmp_path):
     job_id = submit_clip(tmp_path, "final.mp4")
     complete(job_id, tracks=sample_track_rows())
