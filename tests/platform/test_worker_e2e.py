@@ -222,7 +222,7 @@ def test_two_workers_run_two_jobs_at_once(start_worker, clips):
         assert done.summary["settings"]["torch_threads"] == torch_threads_per_worker(2)
 
 
-def test_cancel_running_job_then_delete(start_worker, clips):
+def test_cancel_running_job_then_delete(start_worker, clips, capsys):
     worker = start_worker(1)
     job = submit(clips["long"], settings=SLOW)
     wait_for(lambda: job_now(job.id).frames_done > 0, JOB_TIMEOUT_S, "first progress")
@@ -235,6 +235,8 @@ def test_cancel_running_job_then_delete(start_worker, clips):
     took = time.monotonic() - asked
     assert stopped.status == "cancelled" and stopped.frames_done < 250
     assert took < 5, f"cancel took {took:.1f} s"
+    with capsys.disabled():
+        print(f"\nrunning job cancelled {took:.2f} s after the request")
     outputs = sorted(p.name for p in (job_dir(job.id) / "outputs").iterdir())
     assert outputs == ["run.log"]  # partial results removed, the log kept
     assert "cancelled by request" in (job_dir(job.id) / "outputs" / "run.log").read_text()
@@ -297,3 +299,14 @@ def test_stopping_the_worker_returns_its_job_to_the_queue(start_worker, clips):
     restarted = start_worker(1)
     done = wait_status(job.id, {"completed", "failed"}, restarted)
     assert (done.status, done.attempts, done.crash_count) == ("completed", 2, 0)
+
+
+def test_killed_job_process_is_recovered_by_the_running_consumer(start_worker, clips):
+    """The OOM killer takes one analysis process; the consumer replaces it and re-queues."""
+    worker = start_worker(1)
+    job = submit(clips["long"], settings=SLOW)
+    wait_for(lambda: job_now(job.id).frames_done > 0, JOB_TIMEOUT_S, "first progress")
+    os.kill(job_now(job.id).worker_pid, signal.SIGKILL)
+    done = wait_status(job.id, {"completed", "failed"}, worker)
+    assert (done.status, done.attempts, done.crash_count) == ("completed", 2, 1)
+    assert worker.proc.poll() is None
