@@ -62,8 +62,11 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def describe_file(job_id: str, path: Path, *, role: FileRole) -> JobFile:
-    """A JobFile row (not yet added to a session) for a file inside the job's folder."""
+def describe_file(job_id: str, path: Path, *, role: FileRole, sha256: str | None = None) -> JobFile:
+    """A JobFile row (not yet added to a session) for a file inside the job's folder.
+
+    `sha256` saves a second read of a file that was hashed while it was being copied.
+    """
     relpath = path.relative_to(job_dir(job_id)).as_posix()
     return JobFile(
         job_id=job_id,
@@ -72,7 +75,7 @@ def describe_file(job_id: str, path: Path, *, role: FileRole) -> JobFile:
         name=path.name,
         relpath=relpath,
         size_bytes=path.stat().st_size,
-        sha256=sha256_file(path),
+        sha256=sha256 or sha256_file(path),
         mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
     )
 

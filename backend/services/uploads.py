@@ -6,6 +6,7 @@ in from the inbox is moved back.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import unicodedata
@@ -120,12 +121,21 @@ def _validate_settings(settings: dict | None) -> dict[str, Any]:
     return settings
 
 
-def _store_stream(stream: BinaryIO, target: Path, *, name: str) -> int:
+@dataclass(frozen=True)
+class _Stored:
+    size_bytes: int
+    sha256: str | None  # known when hashed while copying; None means hash the file afterwards
+
+
+def _store_stream(stream: BinaryIO, target: Path, *, name: str) -> _Stored:
+    """Copy in chunks, refusing as soon as the limit is passed; hashes on the way (one pass)."""
     limit = get_settings().max_upload_bytes
     written = 0
+    digest = hashlib.sha256()
     with target.open("xb") as out:
         while chunk := stream.read(UPLOAD_CHUNK_BYTES):
             written += len(chunk)
+            digest.update(chunk)
             if written > limit:
                 raise UploadRejected(
                     f"{name} is larger than the upload limit of "
@@ -134,7 +144,7 @@ def _store_stream(stream: BinaryIO, target: Path, *, name: str) -> int:
             out.write(chunk)
     if written == 0:
         raise UploadRejected(f"{name} is empty (0 bytes); expected a video file")
-    return written
+    return _Stored(written, digest.hexdigest())
 
 
 def _ingest(
@@ -144,7 +154,7 @@ def _ingest(
     safe_name: str,
     priority: str,
     settings: dict | None,
-    place_input: Callable[[Path], int],
+    place_input: Callable[[Path], _Stored],
     undo_input: Callable[[Path], None] | None = None,
 ) -> Job:
     """Create the job folder, put the video in it, probe it, then record and queue the job.
@@ -159,7 +169,7 @@ def _ingest(
     input_path = folder / "input" / safe_name
     input_path.parent.mkdir(parents=True)
     try:
-        size = place_input(input_path)
+        stored = place_input(input_path)
         try:
             info = probe_video(input_path)
         except VideoError as exc:
@@ -168,14 +178,14 @@ def _ingest(
             id=job_id,
             original_name=original_name,
             input_name=safe_name,
-            input_size_bytes=size,
+            input_size_bytes=stored.size_bytes,
             priority=rank.value,
             settings=job_settings,
             video_info=info.to_dict() | {"path": f"input/{safe_name}"},
             frames_total=info.frames_total,
         )
         session.add(job)
-        session.add(describe_file(job_id, input_path, role=FileRole.input))
+        session.add(describe_file(job_id, input_path, role=FileRole.input, sha256=stored.sha256))
         session.commit()
     except BaseException:
         if undo_input is not None and input_path.exists():
@@ -232,10 +242,10 @@ def submit_path(
         raise UploadRejected(f"file not found: {source_path}")
     safe_name = check_upload(original_name=name, size_bytes=source_path.stat().st_size)
 
-    def place(target: Path) -> int:
+    def place(target: Path) -> _Stored:
         if move:
             shutil.move(source_path, target)
-            return target.stat().st_size
+            return _Stored(target.stat().st_size, None)
         with source_path.open("rb") as stream:
             return _store_stream(stream, target, name=name)
 
