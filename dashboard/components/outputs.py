@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from dashboard.components import analysis
+
 TRACK_REQUIRED_COLUMNS = ("frame", "track_id", "class", "x1", "y1", "x2", "y2")
 TRACK_OPTIONAL_COLUMNS = ("time_s", "team", "confidence", "source", "court_x", "court_y", "zone")
 TRACKS_CACHE_ENTRIES = 8
@@ -86,6 +88,32 @@ def _cached_table(path: str, mtime_ns: int, size_bytes: int) -> pd.DataFrame:
     return read_table_csv(Path(path))
 
 
+@st.cache_data(max_entries=TRACKS_CACHE_ENTRIES, show_spinner="Placing positions…")
+def _cached_points(
+    path: str, mtime_ns: int, size_bytes: int
+) -> tuple[analysis.Space, pd.DataFrame]:
+    """Court or image space and one x/y per row: derived once per tracks file, not per rerun."""
+    tracks = _cached_tracks(path, mtime_ns, size_bytes)
+    space = analysis.choose_space(tracks)
+    return space, analysis.positions(tracks, space)
+
+
+@st.cache_data(max_entries=TRACKS_CACHE_ENTRIES, show_spinner=False)
+def _cached_possession(
+    tracks_key: tuple[str, int, int], ball_key: tuple[str, int, int] | None
+) -> tuple[pd.DataFrame, bool]:
+    """Possession segments and whether they come from the pipeline's ball holder (ball.csv)."""
+    tracks = _cached_tracks(*tracks_key)
+    if ball_key is not None:
+        try:
+            by_frame = analysis.possession_from_ball(_cached_table(*ball_key), tracks)
+            return analysis.possession_segments(by_frame), True
+        except (ValueError, OutputFormatError):
+            pass  # an older or damaged ball.csv: fall back to the estimate below
+    by_frame = analysis.possession_by_frame(tracks, analysis.choose_space(tracks))
+    return analysis.possession_segments(by_frame), False
+
+
 @dataclass
 class JobOutputs:
     """Whatever a job's outputs folder holds; `problems` explains what could not be read."""
@@ -97,6 +125,17 @@ class JobOutputs:
     players: pd.DataFrame | None = None
     ball: pd.DataFrame | None = None
     problems: list[str] = field(default_factory=list)
+
+    def positions(self) -> tuple[analysis.Space, pd.DataFrame]:
+        """(space, points) of tracks.csv; call only when `tracks` is loaded."""
+        return _cached_points(*_file_key(self.folder / "tracks.csv"))
+
+    def possession(self) -> tuple[pd.DataFrame, bool]:
+        """(segments, from_ball_holder); call only when `tracks` is loaded."""
+        ball = self.folder / "ball.csv"
+        return _cached_possession(
+            _file_key(self.folder / "tracks.csv"), _file_key(ball) if ball.is_file() else None
+        )
 
     @property
     def video_path(self) -> Path | None:

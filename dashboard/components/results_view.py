@@ -147,23 +147,14 @@ def movement_ui(points: pd.DataFrame, frame: analysis.Frame, styles: dict[str, T
 
 
 def possession_ui(
-    outputs: JobOutputs,
-    space: analysis.Space,
-    styles: dict[str, TeamStyle],
-    duration_s: float | None = None,
+    outputs: JobOutputs, styles: dict[str, TeamStyle], duration_s: float | None = None
 ) -> None:
-    tracks = outputs.tracks
-    assert tracks is not None
-    try:
-        if outputs.ball is None:
-            raise ValueError("no ball.csv")
-        by_frame = analysis.possession_from_ball(outputs.ball, tracks)
-        source = "From the ball holder the analysis found in each frame"
-    except ValueError:
-        # Older runs have no ball.csv: fall back to the player nearest the ball.
-        by_frame = analysis.possession_by_frame(tracks, space)
-        source = "Estimated from the player nearest the ball in each frame"
-    segments = analysis.possession_segments(by_frame)
+    segments, from_holder = outputs.possession()
+    source = (
+        "From the ball holder the analysis found in each frame"
+        if from_holder
+        else "Estimated from the player nearest the ball in each frame"
+    )
     shares = analysis.possession_shares(segments)
     if not shares:
         st.caption("Possession needs the ball and players of both teams in the same frames.")

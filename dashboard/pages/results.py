@@ -110,8 +110,7 @@ def results_ui(job: JobView) -> None:
         for tab in (heat_tab, move_tab, possession_tab):
             tab.info("This job has no tracking data (tracks.csv).", icon=":material/scatter_plot:")
     else:
-        space = analysis.choose_space(tracks)
-        points = analysis.positions(tracks, space)
+        space, points = outputs.positions()
         frame = analysis.drawing_frame(tracks, space, outputs.summary)
         note = (
             "Positions in metres on the court."
@@ -128,7 +127,7 @@ def results_ui(job: JobView) -> None:
             results_view.movement_ui(points, frame, styles)
         with possession_tab:
             video = outputs.summary.get("video") or job.video
-            results_view.possession_ui(outputs, space, styles, video.get("duration_s"))
+            results_view.possession_ui(outputs, styles, video.get("duration_s"))
     with events_tab:
         results_view.events_ui(outputs.events, styles)
         if outputs.players is not None and not outputs.players.empty:
