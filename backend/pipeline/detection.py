@@ -18,6 +18,10 @@ BALL = 1
 # Class names of other weights are matched by name, never by index.
 PLAYER_CLASS_NAMES = ("person", "player", "players", "netball player")
 BALL_CLASS_NAMES = ("sports ball", "ball", "netball")
+# A player box this much inside a bigger one, with its bottom edge within this fraction of
+# the bigger box's height, is a part of that person (see drop_part_boxes).
+PART_INSIDE_FRAC_MIN = 0.85
+PART_BOTTOM_TOLERANCE_FRAC = 0.08
 
 
 @dataclass
@@ -85,6 +89,33 @@ class Detections:
     def xywh(self) -> np.ndarray:
         wh = self.xyxy[:, 2:] - self.xyxy[:, :2]
         return np.c_[self.xyxy[:, :2] + wh / 2, wh]
+
+
+def drop_part_boxes(players: Detections) -> Detections:
+    """Remove boxes of a body part (usually the legs) that sit inside a whole-person box.
+
+    YOLO sometimes returns both a person and their legs; NMS keeps both because their IoU
+    is small. The part is recognised by lying almost wholly inside the bigger box and sharing
+    its bottom edge: a second player standing behind would have their feet higher up.
+    """
+    n = len(players)
+    if n < 2:
+        return players
+    b = players.xyxy.astype(np.float64)
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    keep = np.ones(n, dtype=bool)
+    for i in range(n):
+        for j in range(n):
+            if i == j or area[j] <= area[i] or not keep[j]:
+                continue
+            ix = max(0.0, min(b[i, 2], b[j, 2]) - max(b[i, 0], b[j, 0]))
+            iy = max(0.0, min(b[i, 3], b[j, 3]) - max(b[i, 1], b[j, 1]))
+            inside = ix * iy / max(area[i], 1e-9)
+            same_feet = abs(b[i, 3] - b[j, 3]) <= PART_BOTTOM_TOLERANCE_FRAC * (b[j, 3] - b[j, 1])
+            if inside >= PART_INSIDE_FRAC_MIN and same_feet:
+                keep[i] = False
+                break
+    return players[keep]
 
 
 def class_map(names: dict[int, str]) -> dict[int, int]:

@@ -16,7 +16,7 @@ import numpy as np
 from backend.analytics.court import DEFAULT_COURT
 from backend.analytics.possession import PossessionTracker
 from backend.pipeline.annotate import Annotator, FrameDrawing
-from backend.pipeline.detection import BALL, PLAYER, Detector
+from backend.pipeline.detection import BALL, PLAYER, Detector, drop_part_boxes
 from backend.pipeline.errors import PipelineCancelled, VideoError
 from backend.pipeline.outputs import (
     BALL_COLUMNS,
@@ -167,7 +167,7 @@ class Engine:
             # then now and again just over it.
             dets = self.detector.detect(frame, ball_conf_min=STATIC_LEARN_BALL_CONF_MIN)
             ball_samples.append(dets[dets.class_id == BALL].centers)
-            players = self._on_court(dets[dets.class_id == PLAYER])
+            players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
             feats.append(torso_features(frame, players.xyxy))
         spots = self.ball_selector.learn_static_spots(ball_samples)
         if spots:
@@ -198,7 +198,8 @@ class Engine:
         state.keyframe = True
         self.counts["keyframes"] += 1
         dets = self.detector.detect(state.image)
-        players = self.tracker.update_with_detections(self._on_court(dets[dets.class_id == PLAYER]))
+        players = dets[dets.class_id == PLAYER]
+        players = self.tracker.update_with_detections(self._on_court(drop_part_boxes(players)))
         if self.teams.fitted and len(players):
             labels = self.teams.predict(torso_features(state.image, players.xyxy))
             for tid, label in zip(players.tracker_id.tolist(), labels, strict=True):

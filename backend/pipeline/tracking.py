@@ -11,10 +11,11 @@ from backend.pipeline.detection import Detections
 
 # ByteTrack association: a detection continues a track when their IoU is above 1 - this.
 BYTETRACK_MATCH_THRESH = 0.8
-# A new track starting within this many box heights of a lost one, with a similar height,
+# A new track starting within this many box heights of a lost one, at most this many times
+# taller or shorter (the detector sometimes boxes only the legs),
 # continues the lost one.
 STITCH_DISTANCE_MAX_HEIGHTS = 0.75
-STITCH_HEIGHT_RATIO_MAX = 1.4
+STITCH_HEIGHT_RATIO_MAX = 2.0
 # A ball candidate present in this share of the keyframes of the static window is scenery.
 STATIC_SHARE_MIN = 0.8
 # Among frames sampled across the whole video, a ball spot in this share of them is scenery.

@@ -40,6 +40,9 @@ class Score:
     ball_frames: int
     ball_error_median_px: float
     ball_error_p90_px: float
+    ball_short_gap_frames: int
+    ball_short_gap_error_median_px: float
+    ball_short_gap_error_p90_px: float
 
 
 def player_boxes_by_frame(
@@ -66,7 +69,7 @@ def detection_recall(truth: ClipTruth, frames: dict[int, list[np.ndarray]]) -> f
     return hits / max(1, total)
 
 
-def score(truth: ClipTruth, tracks_csv: Path) -> Score:
+def score(truth: ClipTruth, tracks_csv: Path, short_gap_frames: int = 6) -> Score:
     rows = read_tracks(tracks_csv)
     by_frame = player_boxes_by_frame(rows)
     recall = detection_recall(truth, {f: [b for _, b, _ in v] for f, v in by_frame.items()})
@@ -94,15 +97,26 @@ def score(truth: ClipTruth, tracks_csv: Path) -> Score:
     swap = {"A": "B", "B": "A"}
     swapped = sum(swap.get(t, t) == p for t, p in pairs)
     team_acc = max(direct, swapped) / max(1, len(pairs))
-    errors = []
+    errors: dict[int, float] = {}
+    detected = []
     for r in rows:
         if r["class"] == "ball":
             f = int(r["frame"])
-            c = np.array(
-                [(float(r["x1"]) + float(r["x2"])) / 2, (float(r["y1"]) + float(r["y2"])) / 2]
-            )
-            errors.append(float(np.linalg.norm(c - truth.ball_px[f])))
-    err = np.array(errors) if errors else np.array([np.inf])
+            x = (float(r["x1"]) + float(r["x2"])) / 2
+            y = (float(r["y1"]) + float(r["y2"])) / 2
+            errors[f] = float(np.hypot(x - truth.ball_px[f, 0], y - truth.ball_px[f, 1]))
+            if r["source"] == "detected":
+                detected.append(f)
+    err = np.array(list(errors.values())) if errors else np.array([np.inf])
+    # Frames filled across a short gap (at most `short_gap_frames` between two detections):
+    # the straight line between detections should then sit on the true path.
+    short = [
+        errors[f]
+        for a, b in itertools.pairwise(detected)
+        if b - a <= short_gap_frames
+        for f in range(a, b + 1)
+    ]
+    short_err = np.array(short) if short else np.array([np.inf])
     return Score(
         recall=recall,
         track_count=len(track_ids),
@@ -112,4 +126,7 @@ def score(truth: ClipTruth, tracks_csv: Path) -> Score:
         ball_frames=len(errors),
         ball_error_median_px=float(np.median(err)),
         ball_error_p90_px=float(np.percentile(err, 90)),
+        ball_short_gap_frames=len(short),
+        ball_short_gap_error_median_px=float(np.median(short_err)),
+        ball_short_gap_error_p90_px=float(np.percentile(short_err, 90)),
     )

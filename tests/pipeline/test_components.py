@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backend.analytics.possession import PossessionTracker
-from backend.pipeline.detection import BALL, PLAYER, Detections, class_map
+from backend.pipeline.detection import BALL, PLAYER, Detections, class_map, drop_part_boxes
 from backend.pipeline.errors import ModelError
 from backend.pipeline.teams import TeamClassifier, TeamVotes, torso_features
 from backend.pipeline.tracking import BallSelector, PlayerTracker
@@ -22,6 +22,21 @@ def test_detections_validate_row_counts():
         Detections(np.zeros((2, 4)), np.zeros(3), np.zeros(2))
     dets = mock_detections([[0, 0, 10, 20], [5, 5, 15, 45]])
     assert dets[np.array([False, True])].feet.tolist() == [[10.0, 45.0]]
+
+
+@pytest.mark.parametrize(
+    ("boxes", "kept"),
+    [
+        ([[100, 100, 140, 200], [102, 150, 138, 200]], [[100, 100, 140, 200]]),  # legs of one
+        ([[100, 100, 140, 200], [105, 80, 130, 150]], [[100, 100, 140, 200], [105, 80, 130, 150]]),
+        (
+            [[100, 100, 140, 200], [300, 100, 340, 200]],
+            [[100, 100, 140, 200], [300, 100, 340, 200]],
+        ),
+    ],
+)
+def test_drop_part_boxes_keeps_whole_people_and_players_behind(boxes, kept):
+    assert drop_part_boxes(mock_detections(boxes)).xyxy.tolist() == kept
 
 
 @pytest.mark.parametrize(
