@@ -109,6 +109,7 @@ def storage_ui() -> None:
         human_bytes(stats.disk_free_bytes),
         f"{used / stats.disk_total_bytes:.0%} used" if stats.disk_total_bytes else None,
         delta_color="off",
+        delta_arrow="off",
     )
     st.caption(f"Data folder: `{stats.data_dir}`")
     if not stats.total_bytes:

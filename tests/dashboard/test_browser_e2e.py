@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.dashboard.apptest import PROJECT_ROOT
-from tests.synthetic import make_match_clip
+from tests.synthetic import make_corrupt_file, make_match_clip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -173,7 +173,17 @@ def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
         expect(page.get_by_text("No analyses yet")).to_be_visible()
         shoot(page, "01-overview-empty")
 
+        # A broken file is refused with a reason and nothing is queued.
+        broken = make_corrupt_file(tmp_path / "phone-export.mp4")
         page.goto(f"{product}/new_analysis")
+        page.locator("input[type=file]").first.set_input_files(str(broken))
+        page.get_by_role("button", name="Analyse 1 video").click()
+        expect(
+            page.get_by_text(re.compile(r"phone-export\.mp4.*not a readable video"))
+        ).to_be_visible()
+        shoot(page, "02a-upload-rejected")
+
+        page.goto(f"{product}/new_analysis")  # a fresh session: the uploader is empty again
         expect(page.get_by_role("heading", name="New analysis")).to_be_visible()
         page.get_by_label("Team A name").fill("Lightning")
         page.get_by_label("Team B name").fill("Firebirds")
@@ -200,6 +210,7 @@ def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
         shoot(page, "03-jobs-in-progress")
         # The live fragment refreshes the status without a page reload.
         expect(page.get_by_text("Open results")).to_be_visible(timeout=JOB_TIMEOUT_S * 1000)
+        expect(page.get_by_text("1 job; live")).to_be_visible()  # the refused upload made none
         shoot(page, "04-jobs-completed")
 
         page.goto(f"{product}/results?job={job_id}")
@@ -265,6 +276,9 @@ def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
         expect(page.get_by_role("tab", name="Storage")).to_be_visible()
         expect(page.get_by_text("Workers configured")).to_be_visible()
         shoot(page, "09-admin")
+        page.get_by_role("tab", name="Storage").click()
+        expect(page.get_by_text("By kind of file")).to_be_visible()
+        shoot(page, "09b-admin-storage")
 
         page.goto(product)
         expect(page.get_by_text("Recent jobs")).to_be_visible()
