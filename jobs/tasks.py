@@ -69,6 +69,9 @@ def run_analysis(job_id: str) -> None:
     handler.close()
     job_log.removeHandler(handler)
     with session_scope() as session:
+        if not runner.still_owned(session=session, job_id=job_id):
+            log.warning("job %s was recovered by another worker meanwhile; result dropped", job_id)
+            return
         if outcome.status == "completed":
             runner.complete_job(session=session, job_id=job_id, summary=outcome.summary)
         elif outcome.status == "cancelled":

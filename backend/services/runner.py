@@ -25,6 +25,7 @@ from backend.services.jobs import requeue
 PROGRESS_MIN_INTERVAL_S = 1.0
 CANCEL_CHECK_MIN_INTERVAL_S = 1.0
 ERROR_MAX_CHARS = 500
+WORKER_PROCESS_MARKER = b"huey_worker"
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,30 @@ def _pid_is_dead(pid: int | None) -> bool:
     return state in {"Z", "X"}
 
 
+def _is_worker_process(pid: int | None) -> bool:
+    """Whether `pid` is (still) a Courtside worker, not an unrelated process reusing the id."""
+    if pid is None:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return WORKER_PROCESS_MARKER in cmdline
+
+
+def still_owned(*, session: Session, job_id: str) -> bool:
+    """True while the job is running under this process (not recovered and given to another)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        return False
+    session.refresh(job)
+    return (
+        job.status == JobStatus.running.value
+        and job.worker_pid == os.getpid()
+        and job.worker_host == socket.gethostname()
+    )
+
+
 @dataclass(frozen=True)
 class RecoveryAction:
     job_id: str
@@ -229,8 +254,12 @@ def recover_stale_jobs(*, session: Session) -> list[RecoveryAction]:
     for job in running:
         session.refresh(job)
         silent = job.heartbeat_at is None or job.heartbeat_at < stale_before
-        dead = job.worker_host == host and _pid_is_dead(job.worker_pid)
-        if not (silent or dead):
+        local = job.worker_host == host
+        dead = local and _pid_is_dead(job.worker_pid)
+        # A live analysis process on this host is never taken over for silence alone (after a
+        # laptop sleep every heartbeat is old): two processes would then run one job. A hung
+        # one shows up in `health` instead.
+        if not (dead or (silent and not (local and _is_worker_process(job.worker_pid)))):
             continue
         why = (
             f"worker process {job.worker_pid} stopped"

@@ -208,3 +208,43 @@ def _clip(tmp_path, name):
     from tests.synthetic import make_plain_clip
 
     return make_plain_clip(tmp_path / name, frames=5)
+
+
+def test_silent_but_live_worker_process_is_not_taken_over(session):
+    """After a laptop sleep every heartbeat is old; a live worker must not get a twin."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "huey_worker"])
+    try:
+        job = make_job(
+            session,
+            status=JobStatus.running,
+            worker_pid=sleeper.pid,
+            worker_host=socket.gethostname(),
+        )
+        job.heartbeat_at = utcnow() - timedelta(hours=3)
+        session.add(job)
+        session.commit()
+        assert runner.recover_stale_jobs(session=session) == []
+        assert _fresh(session, job.id).status == "running"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert [a.action for a in runner.recover_stale_jobs(session=session)] == ["requeued"]
+
+
+@pytest.mark.parametrize(
+    ("status", "pid", "host", "owned"),
+    [
+        (JobStatus.running, "self", "self", True),
+        (JobStatus.running, 1, "self", False),  # recovered and claimed by another process
+        (JobStatus.running, "self", "elsewhere", False),
+        (JobStatus.queued, "self", "self", False),  # recovered, waiting for the next worker
+    ],
+)
+def test_still_owned(session, status, pid, host, owned):
+    job = make_job(
+        session,
+        status=status,
+        worker_pid=os.getpid() if pid == "self" else pid,
+        worker_host=socket.gethostname() if host == "self" else host,
+    )
+    assert runner.still_owned(session=session, job_id=job.id) is owned
