@@ -200,7 +200,7 @@ def health(*, session: Session) -> HealthReport:
         started = time.perf_counter()
         session.execute(text("SELECT 1"))
         jobs = session.exec(select(func.count()).select_from(Job)).one()
-        add("database", "ok", f"{jobs} jobs, answered in {time.perf_counter() - started:.3f} s")
+        add("database", "ok", f"{jobs} job(s), answered in {time.perf_counter() - started:.3f} s")
     except Exception as exc:
         add(
             "database",
@@ -255,7 +255,7 @@ def health(*, session: Session) -> HealthReport:
         seen = (
             f"last heartbeat {status.heartbeat_age_s:.0f} s ago"
             if status.heartbeat_age_s is not None
-            else "never started"
+            else "not running"
         )
         level = "error" if status.queued_total or status.running else "warn"
         add(

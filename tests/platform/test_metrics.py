@@ -103,7 +103,7 @@ def test_health_without_worker_recommends_starting_it(session):
     make_job(session)
     report = metrics.health(session=session)
     workers = next(c for c in report.checks if c.name == "workers")
-    assert workers.status == "error" and "never started" in workers.detail
+    assert workers.status == "error" and "no live worker (not running)" in workers.detail
     assert "start the worker: python huey_worker.py (./run.sh starts it)" in (
         report.recommendations
     )
