@@ -21,7 +21,8 @@ PROGRESS_REFRESH_S = 2.0
 def _label(job_id: str, job: JobView | None) -> str:
     if job is None:
         return f"job {job_id}"
-    return f"{job.name} · {job.status} · {human_time(job.created_at)}"
+    # No status here: a select box keeps showing the label it was first drawn with.
+    return f"{job.name} · {human_time(job.created_at)} · {job_id}"
 
 
 def job_chooser_ui() -> str | None:
