@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if other is not None:
         print(
             f"error: a worker (pid {other.pid}) is already serving {settings.data_dir}; "
-            "stop it first, or use --workers to change how many jobs run at once",
+            "stop it first (one worker per data folder; --workers N runs N jobs at once)",
             file=sys.stderr,
         )
         return 1
@@ -115,11 +115,14 @@ def main(argv: list[str] | None = None) -> int:
 
         def check_worker_health(self):  # type: ignore[no-untyped-def]
             healthy = super().check_worker_health()
-            worker_beat.write_consumer_heartbeat(workers=workers, started_at=started_at)
+            # An error here must not stop the consumer: it is retried at the next check.
             try:
+                worker_beat.write_consumer_heartbeat(workers=workers, started_at=started_at)
                 with session_scope() as session:
                     for action in runner.recover_stale_jobs(session=session):
                         log.warning("recovered job %s: %s", action.job_id, action.action)
+            except Exception:
+                log.exception("heartbeat or job recovery failed; retrying at the next check")
             finally:
                 reset_engines()  # the next restart of a dead worker forks from here
             return healthy
