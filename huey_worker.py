@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         worker_class = OwnedWorker
         scheduler_class = OwnedScheduler
 
-        def check_worker_health(self):  # type: ignore[no-untyped-def]
+        def check_worker_health(self) -> bool:
             healthy = super().check_worker_health()
             # An error here must not stop the consumer: it is retried at the next check.
             try:

@@ -18,6 +18,7 @@ from huey import Huey
 from huey.api import TaskWrapper
 
 from backend.db import session_scope
+from backend.models import Job
 from backend.pipeline.errors import PipelineCancelled, PipelineError
 from backend.pipeline.settings import PipelineSettings, Progress
 from backend.services import runner
@@ -81,7 +82,7 @@ def run_analysis(job_id: str) -> None:
     log.info("job %s %s%s", job_id, outcome.status, f": {outcome.reason}" if outcome.reason else "")
 
 
-def _analyse(job, recorder: runner.ProgressRecorder, job_log: logging.Logger) -> Outcome:  # type: ignore[no-untyped-def]
+def _analyse(job: Job, recorder: runner.ProgressRecorder, job_log: logging.Logger) -> Outcome:
     job_log.info("job %s: %s (attempt %d)", job.id, job.original_name, job.attempts)
     try:
         from backend.pipeline import analyze_video

@@ -127,7 +127,11 @@ def job_metrics(*, session: Session) -> JobMetrics:
     ).all()
 
     def count(status: JobStatus, since: datetime) -> int:
-        return sum(1 for j in finished if j.status == status.value and j.finished_at >= since)  # type: ignore[operator]
+        return sum(
+            1
+            for j in finished
+            if j.status == status.value and j.finished_at and j.finished_at >= since
+        )
 
     completed = [j for j in finished if j.status == JobStatus.completed.value]
     started = session.exec(select(Job).where(col(Job.started_at) >= day_ago)).all()

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -76,7 +77,7 @@ class ProgressRecorder:
     cancel flag at most once per CANCEL_CHECK_MIN_INTERVAL_S, so a fast pipeline loop does not
     turn into a database load."""
 
-    def __init__(self, job_id: str, *, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, job_id: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.job_id = job_id
         self._clock = clock
         self._last_write = float("-inf")
