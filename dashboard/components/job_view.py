@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from dashboard.components.formatting import human_duration, human_time, progress_line
+
+if TYPE_CHECKING:  # the dashboard gets jobs from the services, it never queries models itself
+    from backend.models import Job
 
 ACTIVE_STATUSES = frozenset({"queued", "running"})
 STATUS_BADGES = {
@@ -22,13 +25,6 @@ STATUS_BADGES = {
     "failed": ":material/error: failed",
     "cancelled": ":material/block: cancelled",
 }
-
-
-def _text(value: Any) -> str:
-    """Enum members and plain strings alike."""
-    if value is None:
-        return ""
-    return str(getattr(value, "value", value))
 
 
 @dataclass(frozen=True)
@@ -52,27 +48,25 @@ class JobView:
     video: dict = field(default_factory=dict)
 
     @classmethod
-    def from_job(cls, job: Any) -> JobView:
-        get = lambda name, default=None: getattr(job, name, default)  # noqa: E731
-        progress = float(get("progress") or 0.0)
+    def from_job(cls, job: Job) -> JobView:
         return cls(
-            id=str(get("id")),
-            name=str(get("original_name") or get("name") or get("id")),
-            status=_text(get("status")),
-            priority=_text(get("priority")) or "normal",
-            created_at=get("created_at"),
-            started_at=get("started_at"),
-            finished_at=get("finished_at"),
-            progress=min(max(progress, 0.0), 1.0),
-            frames_done=get("frames_done"),
-            frames_total=get("frames_total"),
-            fps=get("fps"),
-            eta_s=get("eta_s"),
-            error=str(get("error") or get("error_message") or ""),
-            attempt=int(get("attempt") or get("attempts") or 1),
-            cancel_requested=bool(get("cancel_requested") or False),
-            settings=dict(get("settings") or {}),
-            video=dict(get("video_info") or get("video") or {}),
+            id=job.id,
+            name=job.original_name,
+            status=str(job.status),
+            priority=str(job.priority),
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            progress=min(max(job.progress or 0.0, 0.0), 1.0),
+            frames_done=job.frames_done,
+            frames_total=job.frames_total,
+            fps=job.fps,
+            eta_s=job.eta_s,
+            error=job.error or "",
+            attempt=job.attempts,
+            cancel_requested=job.cancel_requested,
+            settings=dict(job.settings or {}),
+            video=dict(job.video_info or {}),
         )
 
     @property

@@ -11,10 +11,10 @@ from backend.config import get_settings
 from backend.db import session_scope
 from backend.services import metrics as metrics_service
 from backend.services import storage as storage_service
+from backend.services.storage import CleanupReport
 from dashboard.components.charts import storage_breakdown_figure, throughput_figure
 from dashboard.components.feedback import shown_errors
 from dashboard.components.formatting import human_bytes, human_duration, time_ago
-from dashboard.components.health_view import attr
 
 PREFIX = "admin"
 CLEANABLE_STATUSES = ("completed", "failed", "cancelled")
@@ -190,14 +190,12 @@ def cleanup_ui() -> None:
             )
 
 
-def report_ui(report: object, *, dry_run: bool) -> None:
-    jobs = list(attr(report, "jobs", []))
-    orphans = list(attr(report, "orphan_dirs", []))
-    missing = list(attr(report, "missing_files", []))
+def report_ui(report: CleanupReport, *, dry_run: bool) -> None:
+    jobs, orphans, missing = report.jobs, report.orphan_dirs, report.missing_files
     verb = "would be" if dry_run else "were"
     st.markdown(
         f"**{len(jobs)} job(s) and {len(orphans)} stray folder(s) {verb} removed, freeing "
-        f"{human_bytes(attr(report, 'bytes_freed', 0))}.**"
+        f"{human_bytes(report.bytes_freed)}.**"
     )
     if jobs:
         st.dataframe(

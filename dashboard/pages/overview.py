@@ -10,7 +10,7 @@ from backend.services import metrics as metrics_service
 from dashboard.components.charts import status_counts_figure, throughput_figure
 from dashboard.components.feedback import shown_errors
 from dashboard.components.formatting import human_duration
-from dashboard.components.health_view import attr, health_checks_ui
+from dashboard.components.health_view import health_checks_ui
 from dashboard.components.job_view import JobView, jobs_table
 
 RECENT_JOBS_ROWS = 8
@@ -44,11 +44,12 @@ with shown_errors("Loading job statistics"), session_scope() as session:
             column.metric(status.capitalize(), counts.get(status, 0), border=True)
 
         done_col, fps_col, wait_col, run_col = st.columns(4)
-        done_col.metric("Completed in the last 24 h", attr(metrics, "completed_last_day", 0))
-        mean_fps = attr(metrics, "mean_fps", None)
-        fps_col.metric("Mean analysis speed", f"{mean_fps:.1f} fps" if mean_fps else "–")
-        wait_col.metric("Mean wait in queue", human_duration(attr(metrics, "mean_wait_s", None)))
-        run_col.metric("Mean run time", human_duration(attr(metrics, "mean_run_s", None)))
+        done_col.metric("Completed in the last 24 h", metrics.completed_last_day)
+        fps_col.metric(
+            "Mean analysis speed", f"{metrics.mean_fps:.1f} fps" if metrics.mean_fps else "–"
+        )
+        wait_col.metric("Mean wait in queue", human_duration(metrics.mean_wait_s))
+        run_col.metric("Mean run time", human_duration(metrics.mean_run_s))
 
         chart_col, status_col = st.columns([2, 1])
         with chart_col:
