@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
@@ -29,11 +29,11 @@ class JobFilters:
 
 
 def _day_bounds(days: tuple[date, ...]) -> tuple[datetime | None, datetime | None]:
-    """Whole UTC days, as naive datetimes like the stored timestamps."""
+    """Whole UTC days, from the first day's start to the last day's end."""
     if not days:
         return None, None
-    start = datetime.combine(days[0], time.min)
-    end = datetime.combine(days[-1], time.min) + timedelta(days=1) - timedelta(microseconds=1)
+    start = datetime.combine(days[0], time.min, tzinfo=UTC)
+    end = datetime.combine(days[-1], time.min, tzinfo=UTC) + timedelta(days=1, microseconds=-1)
     return start, end
 
 

@@ -99,10 +99,13 @@ def results_ui(job: JobView) -> None:
         st.warning(problem, icon=":material/warning:")
     results_view.summary_ui(job, outputs)
     team_names_ui(job)
+    if outputs.summary:
+        with st.expander("Analysis details (settings, timings, counts, versions)"):
+            st.json(outputs.summary, expanded=1)
     styles = charts.team_styles(outputs.summary, job.team_names)
 
     video_tab, heat_tab, move_tab, possession_tab, events_tab, files_tab = st.tabs(
-        ["Video", "Heatmaps", "Tracks & ball", "Possession", "Events", "Downloads"]
+        ["Video", "Heatmaps", "Tracks & ball", "Possession", "Events & players", "Downloads"]
     )
     with video_tab:
         results_view.video_ui(outputs)

@@ -254,7 +254,7 @@ def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
         assert page.locator(".js-plotly-plot").count() >= 3
         shoot(page, "06-results-possession")
 
-        page.get_by_role("tab", name="Events").click()
+        page.get_by_role("tab", name="Events & players").click()
         shoot(page, "06b-results-events")
 
         page.get_by_role("tab", name="Downloads").click()

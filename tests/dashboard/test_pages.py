@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from backend.config import get_settings
@@ -168,6 +170,28 @@ def test_jobs_filters_by_status_and_name(data_dir, tmp_path):
     assert list(app.dataframe[0].value["Video"]) == ["semi-final.mp4"]
     app.text_input(key="jobs_search").input("nothing-like-this").run()
     assert any("No job matches" in text for text in texts(app, "info"))
+
+
+def test_jobs_filter_by_creation_date(data_dir, tmp_path):
+    submit_clip(tmp_path, "today.mp4")
+    app = open_page("jobs.py")
+    app.date_input(key="jobs_days").set_value((date(2020, 1, 1), date(2020, 1, 31))).run()
+    assert any("No job matches" in text for text in texts(app, "info"))
+    today = datetime.now(UTC).date()
+    app.date_input(key="jobs_days").set_value((today, today)).run()
+    assert list(app.dataframe[0].value["Video"]) == ["today.mp4"]
+
+
+def test_cancel_a_running_job_asks_the_worker_to_stop(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "long.mp4")
+    start(job_id, frames_done=10, frames_total=1000, fps=9.0)
+    app = open_page("jobs.py")
+    assert f"jobs_delete_{job_id}" not in [button.key for button in app.button]  # runs: no delete
+    app.button(key=f"jobs_cancel_{job_id}").click().run()
+    with session_scope() as session:
+        job = job_service.get_job(session=session, job_id=job_id)
+    assert job.cancel_requested and job.status == "running"
+    assert "stopping at the next frame batch" in app.get("progress")[0].proto.text
 
 
 def test_jobs_are_paginated(data_dir, tmp_path):
