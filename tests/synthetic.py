@@ -117,7 +117,8 @@ def _team_sprite(index: int, color: tuple[int, int, int]) -> tuple[np.ndarray, n
     r0, r1 = round(h * _TORSO_ROWS[0]), round(h * _TORSO_ROWS[1])
     torso = out[r0:r1].astype(np.float32)
     lum = cv2.cvtColor(crop[r0:r1], cv2.COLOR_BGR2GRAY).astype(np.float32)[..., None] / 255.0
-    tinted = np.asarray(color, np.float32) * (0.45 + 0.75 * lum)
+    # Same kit on every body: keep only a little of the garment underneath as shading.
+    tinted = np.asarray(color, np.float32) * (0.75 + 0.35 * lum)
     sel = fg[r0:r1].astype(bool)
     torso[sel] = np.clip(tinted, 0, 255)[sel]
     out[r0:r1] = torso.astype(np.uint8)

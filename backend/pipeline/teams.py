@@ -13,10 +13,11 @@ OTHER = "other"
 # face, shorts or floor.
 TORSO_ROWS = (0.22, 0.45)
 TORSO_COLS = (0.30, 0.70)
-# A shirt this far (Lab units) from both team colours, and farther than OTHER_SPREAD_FACTOR
-# times the usual spread of a team, belongs to an official.
-OTHER_DISTANCE_MIN_LAB = 40.0
-OTHER_SPREAD_FACTOR = 3.0
+# A shirt farther from both team colours than OTHER_RELATIVE_DISTANCE times the distance
+# between the two team colours (and at least OTHER_DISTANCE_MIN_LAB) belongs to an official.
+OTHER_RELATIVE_DISTANCE = 0.45
+OTHER_DISTANCE_MIN_LAB = 25.0
+FIT_ROUNDS = 3
 # Lightness varies with lighting more than hue does, so it weighs half.
 LIGHTNESS_WEIGHT = 0.5
 
@@ -58,6 +59,7 @@ class TeamClassifier:
     def __init__(self) -> None:
         self.centers: np.ndarray | None = None
         self.other_distance = OTHER_DISTANCE_MIN_LAB
+        self.other_center: np.ndarray | None = None
 
     @property
     def fitted(self) -> bool:
@@ -70,33 +72,45 @@ class TeamClassifier:
             raise ValueError(
                 f"Need at least 2 player crops to learn team colours, got {len(feats)}."
             )
-        centers = self._kmeans(feats)
-        # Refit without the outliers, so a few officials do not drag a team's colour.
-        dist = np.linalg.norm(feats[:, None] - centers[None], axis=2).min(axis=1)
-        spread = float(np.median(dist)) + 1.0
-        inliers = feats[dist <= max(OTHER_DISTANCE_MIN_LAB, OTHER_SPREAD_FACTOR * spread)]
-        if len(inliers) >= 2:
-            centers = self._kmeans(inliers)
-            dist = np.linalg.norm(inliers[:, None] - centers[None], axis=2)
-            labels = dist.argmin(axis=1)
-            spread = float(np.median(dist.min(axis=1))) + 1.0
-        else:
-            labels = np.linalg.norm(feats[:, None] - centers[None], axis=2).argmin(axis=1)
-        self.other_distance = max(OTHER_DISTANCE_MIN_LAB, OTHER_SPREAD_FACTOR * spread)
+        centers, _ = self._kmeans(feats, 2)
+        # Refit without the outliers, so officials do not drag a team's colour towards theirs
+        # before being recognised as outliers themselves.
+        for _ in range(FIT_ROUNDS):
+            limit = self._limit(centers)
+            nearest = np.linalg.norm(feats[:, None] - centers[None], axis=2).min(axis=1)
+            keep = nearest <= limit
+            if keep.sum() < 2 or keep.all():
+                break
+            centers, _ = self._kmeans(feats[keep], 2)
+        labels = np.linalg.norm(feats[:, None] - centers[None], axis=2).argmin(axis=1)
         # Team A is the colour seen more often; ties go to the lighter shirt.
         counts = np.bincount(labels, minlength=2)
         order = sorted(range(2), key=lambda k: (-counts[k], -centers[k][0]))
         self.centers = centers[order]
+        self.other_distance = self._limit(self.centers)
+        outliers = feats[
+            np.linalg.norm(feats[:, None] - self.centers[None], axis=2).min(axis=1)
+            > self.other_distance
+        ]
+        self.other_center = np.median(outliers, axis=0) if len(outliers) else None
         return self
 
     @staticmethod
-    def _kmeans(feats: np.ndarray) -> np.ndarray:
-        if len(np.unique(feats, axis=0)) < 2:
-            return np.stack([feats[0], feats[0] + OTHER_DISTANCE_MIN_LAB * 4])
+    def _limit(centers: np.ndarray) -> float:
+        """How far from its team's colour a shirt may be, relative to how different the two
+        teams are: lighting spreads both shirts' colours in proportion."""
+        gap = float(np.linalg.norm(centers[0] - centers[1]))
+        return max(OTHER_DISTANCE_MIN_LAB, OTHER_RELATIVE_DISTANCE * gap)
+
+    @staticmethod
+    def _kmeans(feats: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(np.unique(feats, axis=0)) < k:
+            centers = np.stack([feats[0] + OTHER_DISTANCE_MIN_LAB * 4 * i for i in range(k)])
+            return centers, np.zeros(len(feats), dtype=np.int64)
         cv2.setRNGSeed(0)
         criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 0.1)
-        _, _, centers = cv2.kmeans(feats, 2, None, criteria, 4, cv2.KMEANS_PP_CENTERS)
-        return centers
+        _, labels, centers = cv2.kmeans(feats, k, None, criteria, 4, cv2.KMEANS_PP_CENTERS)
+        return centers, labels.reshape(-1).astype(np.int64)
 
     def predict(self, features: np.ndarray) -> list[str]:
         if self.centers is None:
@@ -118,7 +132,7 @@ class TeamClassifier:
         return {
             "A": lab_to_bgr(self.centers[0]),
             "B": lab_to_bgr(self.centers[1]),
-            OTHER: (40, 40, 40),
+            OTHER: lab_to_bgr(self.other_center) if self.other_center is not None else (40, 40, 40),
         }
 
 
