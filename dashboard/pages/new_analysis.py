@@ -40,10 +40,19 @@ def upload_ui(choices: AnalysisChoices) -> None:
         accept_multiple_files=True,
         help=f"{', '.join(settings.allowed_video_extensions)}; up to {settings.max_upload_mb} MB "
         "each. Bigger files: use the server inbox.",
+        # The browser refuses bigger files before sending a byte: NETBALL_MAX_UPLOAD_MB wins
+        # over the static server.maxUploadSize in .streamlit/config.toml.
+        max_upload_size=settings.max_upload_mb,
         key=uploader_key,
     )
+    already: dict[str, str] = st.session_state.setdefault(f"{PREFIX}_queued_files", {})
     accepted = []
     for file in files or []:
+        if file.file_id in already:
+            st.markdown(
+                f":material/check: **{file.name}** is already queued as `{already[file.file_id]}`"
+            )
+            continue
         try:
             job_service.check_upload(original_name=file.name, size_bytes=file.size)
         except ServiceError as exc:
@@ -56,6 +65,8 @@ def upload_ui(choices: AnalysisChoices) -> None:
             "Drop one or more match videos above. They are checked before anything is queued.",
             icon=":material/upload:",
         )
+        return
+    if not accepted and not any(file.file_id not in already for file in files):
         return
     label = f"Analyse {len(accepted)} video{'s' if len(accepted) != 1 else ''}"
     if choices.problem:
@@ -75,6 +86,7 @@ def upload_ui(choices: AnalysisChoices) -> None:
                 settings=choices.settings,
             )
             queued.append((file.name, job.id))
+            already[file.file_id] = job.id
     if len(queued) == len(accepted):
         # A fresh uploader key empties the widget so the same files are not queued twice.
         st.session_state[f"{PREFIX}_queued"] = queued

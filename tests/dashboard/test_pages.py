@@ -116,6 +116,27 @@ def test_upload_queues_each_video_with_the_chosen_settings(data_dir, tmp_path):
     assert not app.file_uploader[0].value
 
 
+def test_a_partly_failed_upload_never_queues_a_video_twice(data_dir, tmp_path):
+    good = make_plain_clip(tmp_path / "good.mp4", frames=6)
+    broken = make_corrupt_file(tmp_path / "broken.mp4")
+    app = open_page("new_analysis.py")
+    app.file_uploader[0].set_value(
+        [
+            ("good.mp4", good.read_bytes(), "video/mp4"),
+            ("broken.mp4", broken.read_bytes(), "video/mp4"),
+        ]
+    ).run()
+    app.button(key="new_submit").click().run()
+    [job] = all_jobs()
+    assert job.original_name == "good.mp4"
+    assert any("broken.mp4" in text for text in texts(app, "error"))
+    app.run()
+    assert any(f"good.mp4** is already queued as `{job.id}`" in t for t in texts(app, "markdown"))
+    assert app.button(key="new_submit").label == "Analyse 1 video"  # only the broken one again
+    app.button(key="new_submit").click().run()
+    assert [j.id for j in all_jobs()] == [job.id]
+
+
 def test_bad_calibration_blocks_queuing_and_a_good_one_is_stored(data_dir, tmp_path):
     clip = make_plain_clip(tmp_path / "calibrated.mp4", frames=6)
     app = open_page("new_analysis.py")
