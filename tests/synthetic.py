@@ -165,19 +165,22 @@ class _Writer:
 
     def __init__(self, path: Path, codec: str, fps: float, size: tuple[int, int]) -> None:
         self.codec = codec.lower()
-        if self.codec in ("h264", "libx264"):
+        if self.codec in ("h264", "libx264", "ffv1"):
+            # ffv1 (lossless, 4:4:4) is the one that takes odd frame sizes.
+            lossless = self.codec == "ffv1"
             self.container = av.open(str(path), "w")
             self.stream = self.container.add_stream(
-                "libx264", rate=Fraction(fps).limit_denominator(1001)
+                "ffv1" if lossless else "libx264", rate=Fraction(fps).limit_denominator(1001)
             )
             self.stream.width, self.stream.height = size
-            self.stream.pix_fmt = "yuv420p"
-            self.stream.options = {"preset": "ultrafast", "crf": "18"}
+            self.stream.pix_fmt = "yuv444p" if lossless else "yuv420p"
+            if not lossless:
+                self.stream.options = {"preset": "ultrafast", "crf": "18"}
             self.cv = None
         else:
             fourcc = {"mp4v": "mp4v", "mjpg": "MJPG", "xvid": "XVID"}.get(self.codec)
             if fourcc is None:
-                raise ValueError(f"codec must be mp4v, mjpg, xvid or h264, got {codec!r}")
+                raise ValueError(f"codec must be mp4v, mjpg, xvid, h264 or ffv1, got {codec!r}")
             self.cv = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
             if not self.cv.isOpened():
                 raise OSError(f"OpenCV could not open {path} for writing with {codec}")
