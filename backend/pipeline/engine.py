@@ -198,10 +198,11 @@ class Engine:
         state.keyframe = True
         self.counts["keyframes"] += 1
         dets = self.detector.detect(state.image)
-        players = dets[dets.class_id == PLAYER]
-        players = self.tracker.update_with_detections(self._on_court(drop_part_boxes(players)))
+        players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
+        players.data["color"] = torso_features(state.image, players.xyxy)
+        players = self.tracker.update_with_detections(players)
         if self.teams.fitted and len(players):
-            labels = self.teams.predict(torso_features(state.image, players.xyxy))
+            labels = self.teams.predict(players.data["color"])
             for tid, label in zip(players.tracker_id.tolist(), labels, strict=True):
                 self.votes.add(tid, label)
         first = self.buffer[0].index

@@ -16,6 +16,10 @@ BYTETRACK_MATCH_THRESH = 0.8
 # continues the lost one.
 STITCH_DISTANCE_MAX_HEIGHTS = 0.75
 STITCH_HEIGHT_RATIO_MAX = 2.0
+# ... and only if its shirt colour is this close (Lab units, see teams.torso_features) to the
+# lost one's running colour, which follows new crops at COLOR_EMA per keyframe.
+STITCH_COLOR_DISTANCE_MAX_LAB = 20.0
+COLOR_EMA = 0.2
 # A ball candidate present in this share of the keyframes of the static window is scenery.
 STATIC_SHARE_MIN = 0.8
 # Among frames sampled across the whole video, a ball spot in this share of them is scenery.
@@ -48,11 +52,18 @@ class PlayerTracker:
         self.lost_buffer = max(1, lost_track_buffer_keyframes)
         self._keyframe = 0
         self._alias: dict[int, int] = {}  # ByteTrack ID -> the ID we publish
+        self._owner: dict[int, int] = {}  # published ID -> the ByteTrack ID that holds it now
+        self._next_id = 0
         self._last: dict[int, tuple[int, np.ndarray]] = {}  # published ID -> (keyframe, box)
+        self._colors: dict[int, np.ndarray] = {}  # published ID -> running shirt colour
         self._heights: dict[int, list[float]] = {}  # published ID -> its last few box heights
 
     def update_with_detections(self, players: Detections) -> Detections:
-        """Returns the detections that belong to a confirmed track, with tracker_id set."""
+        """Returns the detections that belong to a confirmed track, with tracker_id set.
+
+        If `players.data["color"]` holds each box's shirt colour (teams.torso_features), a lost
+        player is only stitched to a new box of a similar colour.
+        """
         self._keyframe += 1
         out = self._tracker.update(players)
         if len(players) == 0 or len(out) == 0:
@@ -60,20 +71,42 @@ class PlayerTracker:
         idx = out[:, 7].astype(np.int64)
         tracked = players[idx]
         raw_ids = out[:, 4].astype(np.int64)
+        # A published ID belongs to one ByteTrack track at a time: a track that lost its ID to
+        # a stitch and is later found again by ByteTrack gets a fresh ID, never a duplicate.
+        for raw in raw_ids.tolist():
+            if raw in self._alias and self._owner.get(self._alias[raw]) != raw:
+                self._alias[raw] = self._new_id(raw)
         present = {self._alias[r] for r in raw_ids.tolist() if r in self._alias}
         ids = []
-        for raw, box in zip(raw_ids.tolist(), tracked.xyxy.astype(np.float64), strict=True):
+        colors = tracked.data.get("color")
+        for i, (raw, box) in enumerate(
+            zip(raw_ids.tolist(), tracked.xyxy.astype(np.float64), strict=True)
+        ):
+            color = colors[i] if colors is not None else None
             if raw not in self._alias:
-                self._alias[raw] = self._stitch(raw, box, present)
+                stitched = self._stitch(box, present, color)
+                if stitched is None:
+                    self._alias[raw] = self._new_id(raw)
+                else:
+                    self._alias[raw] = stitched
+                    self._owner[stitched] = raw
                 present.add(self._alias[raw])
             tid = self._alias[raw]
             self._last[tid] = (self._keyframe, box)
             self._heights[tid] = [*self._heights.get(tid, [])[-4:], float(box[3] - box[1])]
+            if color is not None and np.isfinite(color).all():
+                prev = self._colors.get(tid)
+                self._colors[tid] = color if prev is None else prev + COLOR_EMA * (color - prev)
             ids.append(tid)
         tracked.tracker_id = np.array(ids, dtype=np.int64)
         return tracked
 
-    def _stitch(self, raw: int, box: np.ndarray, present: set[int]) -> int:
+    def _new_id(self, raw: int) -> int:
+        self._next_id += 1
+        self._owner[self._next_id] = raw
+        return self._next_id
+
+    def _stitch(self, box: np.ndarray, present: set[int], color: np.ndarray | None) -> int | None:
         """A new ByteTrack ID near where a recently lost player vanished continues that player.
 
         ByteTrack's Kalman prediction drifts while a player is undetected, so a player who
@@ -83,9 +116,17 @@ class PlayerTracker:
         # boxes only the legs of a player, and the feet are the part both boxes share.
         h = box[3] - box[1]
         feet = np.array([(box[0] + box[2]) / 2, box[3]])
-        best, best_cost = raw, STITCH_DISTANCE_MAX_HEIGHTS
+        best, best_cost = None, STITCH_DISTANCE_MAX_HEIGHTS
         for tid, (kf, last) in self._last.items():
             if tid in present or self._keyframe - kf > self.lost_buffer:
+                continue
+            known = self._colors.get(tid)
+            if (
+                color is not None
+                and known is not None
+                and np.isfinite(color).all()
+                and np.linalg.norm(color - known) > STITCH_COLOR_DISTANCE_MAX_LAB
+            ):
                 continue
             ref_h = max(self._heights.get(tid, [last[3] - last[1]]))
             if not 1 / STITCH_HEIGHT_RATIO_MAX <= h / max(ref_h, 1e-6) <= STITCH_HEIGHT_RATIO_MAX:
@@ -99,8 +140,11 @@ class PlayerTracker:
     def reset(self) -> None:
         self._tracker.reset()
         self._alias.clear()
+        self._owner.clear()
+        self._next_id = 0
         self._last.clear()
         self._heights.clear()
+        self._colors.clear()
         self._keyframe = 0
 
 
