@@ -18,8 +18,9 @@ STITCH_DISTANCE_MAX_HEIGHTS = 0.75
 STITCH_HEIGHT_RATIO_MAX = 2.0
 # ... and only if its shirt colour is this close (Lab units, see teams.torso_features) to the
 # lost one's running colour, which follows new crops at COLOR_EMA per keyframe.
-STITCH_COLOR_DISTANCE_MAX_LAB = 20.0
+STITCH_COLOR_DISTANCE_MAX_LAB = 30.0
 COLOR_EMA = 0.2
+STITCH_COLOR_HEIGHT_FRAC_MIN = 0.8
 # A ball candidate present in this share of the keyframes of the static window is scenery.
 STATIC_SHARE_MIN = 0.8
 # Among frames sampled across the whole video, a ball spot in this share of them is scenery.
@@ -94,7 +95,8 @@ class PlayerTracker:
             tid = self._alias[raw]
             self._last[tid] = (self._keyframe, box)
             self._heights[tid] = [*self._heights.get(tid, [])[-4:], float(box[3] - box[1])]
-            if color is not None and np.isfinite(color).all():
+            whole = box[3] - box[1] >= STITCH_COLOR_HEIGHT_FRAC_MIN * max(self._heights[tid])
+            if whole and color is not None and np.isfinite(color).all():
                 prev = self._colors.get(tid)
                 self._colors[tid] = color if prev is None else prev + COLOR_EMA * (color - prev)
             ids.append(tid)
@@ -120,15 +122,18 @@ class PlayerTracker:
         for tid, (kf, last) in self._last.items():
             if tid in present or self._keyframe - kf > self.lost_buffer:
                 continue
+            ref_h = max(self._heights.get(tid, [last[3] - last[1]]))
             known = self._colors.get(tid)
+            # A box much shorter than the player is a part of them, and its "torso" is not.
+            whole = h >= STITCH_COLOR_HEIGHT_FRAC_MIN * ref_h
             if (
-                color is not None
+                whole
+                and color is not None
                 and known is not None
                 and np.isfinite(color).all()
                 and np.linalg.norm(color - known) > STITCH_COLOR_DISTANCE_MAX_LAB
             ):
                 continue
-            ref_h = max(self._heights.get(tid, [last[3] - last[1]]))
             if not 1 / STITCH_HEIGHT_RATIO_MAX <= h / max(ref_h, 1e-6) <= STITCH_HEIGHT_RATIO_MAX:
                 continue
             last_feet = np.array([(last[0] + last[2]) / 2, last[3]])
