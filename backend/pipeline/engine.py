@@ -91,6 +91,7 @@ class Engine:
         self.last_seen: dict[int, tuple[int, np.ndarray, float]] = {}
         self.last_ball: tuple[int, np.ndarray, float] | None = None
         self.prev_ball: tuple[int, np.ndarray] | None = None
+        self._prev_raw_ball: tuple[int, np.ndarray] | None = None
         self.trail: deque[tuple[float, float]] = deque(maxlen=BALL_TRAIL_FRAMES)
         self.counts = dict.fromkeys(
             ("ball_frames_detected", "ball_frames_interpolated", "ball_frames_missing",
@@ -241,7 +242,7 @@ class Engine:
         if self.background is None:
             self.background = st.image.copy()
         drawing = FrameDrawing()
-        ball_xy = st.ball[0] if st.ball is not None else None
+        ball_xy = self._smoothed_ball(st)
         holder = self._holder(st, ball_xy)
         tids = list(st.players)
         boxes = np.array([st.players[k][0] for k in tids]).reshape(-1, 4)
@@ -272,6 +273,27 @@ class Engine:
         self.writer.write(st.image, drawing)
         self.frames_done += 1
         self._report()
+
+    def _smoothed_ball(self, st: FrameState) -> np.ndarray | None:
+        """The ball centre averaged 1-2-1 with its neighbouring frames when both have one.
+
+        Straight interpolated stretches are unchanged; detection jitter and the corners where
+        two interpolated stretches meet are softened. Uses the raw, unsmoothed neighbours.
+        """
+        raw = st.ball[0] if st.ball is not None else None
+        prev = self._prev_raw_ball
+        self._prev_raw_ball = (st.index, raw) if raw is not None else None
+        nxt = self.buffer[0] if self.buffer else None
+        if (
+            raw is None
+            or prev is None
+            or prev[0] != st.index - 1
+            or nxt is None
+            or nxt.index != st.index + 1
+            or nxt.ball is None
+        ):
+            return raw
+        return (prev[1] + 2 * raw + nxt.ball[0]) / 4
 
     def _holder(self, st: FrameState, ball_xy: np.ndarray | None) -> int | None:
         if ball_xy is None or not st.players:
