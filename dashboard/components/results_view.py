@@ -236,6 +236,9 @@ def files_ui(job_id: str, files: list) -> None:
             type="primary",
             icon=":material/folder_zip:",
             key="results_zip",
+            # No rerun on click: a rerun re-registers the deferred download while the browser
+            # is still fetching it, which can leave the button spinning.
+            on_click="ignore",
         )
     else:
         st.info(
@@ -260,5 +263,6 @@ def files_ui(job_id: str, files: list) -> None:
                 file_name=row.name,
                 mime=row.mime or None,
                 key=f"results_file_{row.relpath}",
+                on_click="ignore",
                 icon=":material/download:",
             )

@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.dashboard.apptest import PROJECT_ROOT
-from tests.synthetic import make_corrupt_file, make_match_clip
+from tests.synthetic import ClipTruth, make_corrupt_file, make_match_clip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -155,8 +156,6 @@ def save_readme_screenshot(source: Path) -> None:
 
 
 def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=30_000)
 
     clip = make_match_clip(
@@ -169,118 +168,148 @@ def test_upload_follow_and_explore_results_in_a_browser(product, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(30_000)
 
-        page.goto(product)
-        expect(page.get_by_text("No analyses yet")).to_be_visible()
-        shoot(page, "01-overview-empty")
+        try:
+            walk_through(page, product, clip, tmp_path)
+        except BaseException:
+            # Leave evidence for whoever reads the CI artefacts: where it stopped, what it showed.
+            shoot(page, "failure")
+            (ARTIFACTS / "failure.txt").write_text(page.inner_text("body"))
+            raise
+        finally:
+            browser.close()
 
-        # A broken file is refused with a reason and nothing is queued.
-        broken = make_corrupt_file(tmp_path / "phone-export.mp4")
-        page.goto(f"{product}/new_analysis")
-        page.locator("input[type=file]").first.set_input_files(str(broken))
-        page.get_by_role("button", name="Analyse 1 video").click()
-        expect(
-            page.get_by_text(re.compile(r"phone-export\.mp4.*not a readable video"))
-        ).to_be_visible()
-        shoot(page, "02a-upload-rejected")
 
-        page.goto(f"{product}/new_analysis")  # a fresh session: the uploader is empty again
-        expect(page.get_by_role("heading", name="New analysis")).to_be_visible()
-        page.get_by_label("Team A name").fill("Lightning")
-        page.get_by_label("Team B name").fill("Firebirds")
-        page.get_by_text("Court calibration (optional)").click()
-        corners_px = clip.court_to_pixels(CORNERS_M)
-        for label, (x, y) in zip(CORNER_LABELS, corners_px, strict=True):
-            field = page.get_by_label(label)
-            field.fill(f"{x:.1f}, {y:.1f}")
-            field.press("Enter")
-        expect(page.get_by_text("Calibration looks consistent.")).to_be_visible()
-        page.locator("input[type=file]").first.set_input_files(str(clip.path))
-        submit = page.get_by_role("button", name="Analyse 1 video")
-        expect(submit).to_be_enabled()
-        shoot(page, "02-new-analysis")
-        submit.click()
-        queued = page.get_by_text(re.compile(r"Queued .*league-round-3\.mp4"))
-        expect(queued).to_be_visible(timeout=60_000)
-        job_id = re.search(r"as job (\w+)", queued.inner_text()).group(1)
+def walk_through(page: Page, product: str, clip: ClipTruth, tmp_path: Path) -> None:
+    """Upload -> Jobs -> Results -> Admin -> Overview, asserting and shooting each page."""
+    job_id = upload_step(page, product, clip, tmp_path)
+    jobs_step(page, product)
+    results_step(page, product, job_id, tmp_path)
+    admin_and_overview_step(page, product)
 
-        page.goto(f"{product}/jobs")
-        expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
-        expect(page.get_by_role("heading", name="league-round-3.mp4")).to_be_visible()
-        page.wait_for_timeout(500)  # the table is drawn on a canvas after the text appears
-        shoot(page, "03-jobs-in-progress")
-        # The live fragment refreshes the status without a page reload.
-        expect(page.get_by_text("Open results")).to_be_visible(timeout=JOB_TIMEOUT_S * 1000)
-        expect(page.get_by_text("1 job; live")).to_be_visible()  # the refused upload made none
-        shoot(page, "04-jobs-completed")
 
-        page.goto(f"{product}/results?job={job_id}")
-        expect(page.get_by_role("heading", name="Results")).to_be_visible()
-        video = page.locator("video").first
-        expect(video).to_be_attached(timeout=60_000)
-        playback = page.evaluate(
-            """async () => {
-                const v = document.querySelector('video');
-                v.muted = true;
-                if (v.readyState < 2) {
-                    await new Promise((resolve, reject) => {
-                        v.addEventListener('loadeddata', resolve, {once: true});
-                        v.addEventListener('error', () => reject(new Error(
-                            'video error ' + (v.error && v.error.code))), {once: true});
-                        setTimeout(resolve, 20000);
-                    });
-                }
-                await v.play();
-                await new Promise(resolve => setTimeout(resolve, 700));
-                return {readyState: v.readyState, duration: v.duration,
-                        currentTime: v.currentTime, width: v.videoWidth};
-            }"""
-        )
-        assert playback["readyState"] >= 2, playback
-        assert playback["duration"] > 0, playback
-        assert playback["currentTime"] > 0, playback
-        assert playback["width"] == 640, playback
+def upload_step(page: Page, product: str, clip: ClipTruth, tmp_path: Path) -> str:
+    page.goto(product)
+    expect(page.get_by_text("No analyses yet")).to_be_visible()
+    shoot(page, "01-overview-empty")
 
-        page.get_by_role("tab", name="Heatmaps").click()
-        expect(page.locator(".js-plotly-plot").first).to_be_visible()
-        expect(page.get_by_text("Positions in metres on the court.").first).to_be_visible()
-        page.wait_for_timeout(500)
-        heatmaps_shot = shoot(page, "05-results-heatmaps")
-        if os.environ.get("COURTSIDE_UPDATE_SCREENSHOT") == "1":
-            save_readme_screenshot(heatmaps_shot)
-        page.get_by_role("tab", name="Tracks & ball").click()
-        expect(page.get_by_text("Player tracks").first).to_be_visible()
-        shoot(page, "05b-results-tracks")
-        page.get_by_role("tab", name="Possession").click()
-        assert page.locator(".js-plotly-plot").count() >= 3
-        shoot(page, "06-results-possession")
+    # A broken file is refused with a reason and nothing is queued.
+    broken = make_corrupt_file(tmp_path / "phone-export.mp4")
+    page.goto(f"{product}/new_analysis")
+    page.locator("input[type=file]").first.set_input_files(str(broken))
+    page.get_by_role("button", name="Analyse 1 video").click()
+    expect(page.get_by_text(re.compile(r"phone-export\.mp4.*not a readable video"))).to_be_visible()
+    shoot(page, "02a-upload-rejected")
 
-        page.get_by_role("tab", name="Events & players").click()
-        shoot(page, "06b-results-events")
+    page.goto(f"{product}/new_analysis")  # a fresh session: the uploader is empty again
+    expect(page.get_by_role("heading", name="New analysis")).to_be_visible()
+    page.get_by_label("Team A name").fill("Lightning")
+    page.get_by_label("Team B name").fill("Firebirds")
+    page.get_by_text("Court calibration (optional)").click()
+    corners_px = clip.court_to_pixels(CORNERS_M)
+    for label, (x, y) in zip(CORNER_LABELS, corners_px, strict=True):
+        field = page.get_by_label(label)
+        field.fill(f"{x:.1f}, {y:.1f}")
+        field.press("Enter")
+    expect(page.get_by_text("Calibration looks consistent.")).to_be_visible()
+    page.locator("input[type=file]").first.set_input_files(str(clip.path))
+    submit = page.get_by_role("button", name="Analyse 1 video")
+    expect(submit).to_be_enabled()
+    shoot(page, "02-new-analysis")
+    submit.click()
+    queued = page.get_by_text(re.compile(r"Queued .*league-round-3\.mp4"))
+    expect(queued).to_be_visible(timeout=60_000)
+    job_id = re.search(r"as job (\w+)", queued.inner_text()).group(1)
+    return job_id
 
-        page.get_by_role("tab", name="Downloads").click()
-        with page.expect_download(timeout=60_000) as download_info:
-            page.get_by_role("button", name=re.compile(r"Download all \(ZIP")).click()
-        archive = tmp_path / "download.zip"
-        download_info.value.save_as(archive)
-        with zipfile.ZipFile(archive) as zipped:
-            names = set(zipped.namelist())
-            assert zipped.testzip() is None
-        assert names >= EXPECTED_IN_ZIP, names
-        shoot(page, "07-results-downloads")
 
-        page.get_by_role("tab", name="Video").click()
-        page.evaluate("document.querySelector('video').pause()")
-        shoot(page, "08-results-video")
+def jobs_step(page: Page, product: str) -> None:
+    page.goto(f"{product}/jobs")
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+    expect(page.get_by_role("heading", name="league-round-3.mp4")).to_be_visible()
+    page.wait_for_timeout(500)  # the table is drawn on a canvas after the text appears
+    shoot(page, "03-jobs-in-progress")
+    # The live fragment refreshes the status without a page reload.
+    expect(page.get_by_text("Open results")).to_be_visible(timeout=JOB_TIMEOUT_S * 1000)
+    expect(page.get_by_text("1 job; live")).to_be_visible()  # the refused upload made none
+    shoot(page, "04-jobs-completed")
 
-        page.goto(f"{product}/admin")
-        expect(page.get_by_role("tab", name="Storage")).to_be_visible()
-        expect(page.get_by_text("Workers configured")).to_be_visible()
-        shoot(page, "09-admin")
-        page.get_by_role("tab", name="Storage").click()
-        expect(page.get_by_text("By kind of file")).to_be_visible()
-        shoot(page, "09b-admin-storage")
 
-        page.goto(product)
-        expect(page.get_by_text("Recent jobs")).to_be_visible()
-        shoot(page, "10-overview")
-        browser.close()
+def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
+    page.goto(f"{product}/results?job={job_id}")
+    expect(page.get_by_role("heading", name="Results")).to_be_visible()
+    video = page.locator("video").first
+    expect(video).to_be_attached(timeout=60_000)
+    playback = page.evaluate(
+        """async () => {
+            const v = document.querySelector('video');
+            v.muted = true;
+            if (v.readyState < 2) {
+                await new Promise((resolve, reject) => {
+                    v.addEventListener('loadeddata', resolve, {once: true});
+                    v.addEventListener('error', () => reject(new Error(
+                        'video error ' + (v.error && v.error.code))), {once: true});
+                    setTimeout(resolve, 30000);
+                });
+            }
+            await v.play();
+            // Poll rather than sleep: on a loaded CI machine the first frame can be slow.
+            await new Promise(resolve => {
+                const deadline = Date.now() + 20000;
+                const check = () => (v.currentTime > 0 || Date.now() > deadline)
+                    ? resolve() : setTimeout(check, 100);
+                check();
+            });
+            return {readyState: v.readyState, duration: v.duration,
+                    currentTime: v.currentTime, width: v.videoWidth};
+        }"""
+    )
+    assert playback["readyState"] >= 2, playback
+    assert playback["duration"] > 0, playback
+    assert playback["currentTime"] > 0, playback
+    assert playback["width"] == 640, playback
+
+    page.get_by_role("tab", name="Heatmaps").click()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    expect(page.get_by_text("Positions in metres on the court.").first).to_be_visible()
+    page.wait_for_timeout(500)
+    heatmaps_shot = shoot(page, "05-results-heatmaps")
+    if os.environ.get("COURTSIDE_UPDATE_SCREENSHOT") == "1":
+        save_readme_screenshot(heatmaps_shot)
+    page.get_by_role("tab", name="Tracks & ball").click()
+    expect(page.get_by_text("Player tracks").first).to_be_visible()
+    shoot(page, "05b-results-tracks")
+    page.get_by_role("tab", name="Possession").click()
+    assert page.locator(".js-plotly-plot").count() >= 3
+    shoot(page, "06-results-possession")
+
+    page.get_by_role("tab", name="Events & players").click()
+    shoot(page, "06b-results-events")
+
+    page.get_by_role("tab", name="Downloads").click()
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name=re.compile(r"Download all \(ZIP")).click()
+    archive = tmp_path / "download.zip"
+    download_info.value.save_as(archive)
+    with zipfile.ZipFile(archive) as zipped:
+        names = set(zipped.namelist())
+        assert zipped.testzip() is None
+    assert names >= EXPECTED_IN_ZIP, names
+    shoot(page, "07-results-downloads")
+
+    page.get_by_role("tab", name="Video").click()
+    page.evaluate("document.querySelector('video').pause()")
+    shoot(page, "08-results-video")
+
+
+def admin_and_overview_step(page: Page, product: str) -> None:
+    page.goto(f"{product}/admin")
+    expect(page.get_by_role("tab", name="Storage")).to_be_visible()
+    expect(page.get_by_text("Workers configured")).to_be_visible()
+    shoot(page, "09-admin")
+    page.get_by_role("tab", name="Storage").click()
+    expect(page.get_by_text("By kind of file")).to_be_visible()
+    shoot(page, "09b-admin-storage")
+
+    page.goto(product)
+    expect(page.get_by_text("Recent jobs")).to_be_visible()
+    shoot(page, "10-overview")
