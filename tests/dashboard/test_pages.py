@@ -55,6 +55,8 @@ def test_overview_counts_jobs_by_status_and_lists_recent(data_dir, tmp_path):
     markdown = " ".join(texts(app, "markdown"))
     for check in ("database", "queue", "workers", "model", "disk"):
         assert check in markdown.lower()
+    # A job waits and no worker runs: the page says so and what to do, as an error.
+    assert any("start the worker" in text for text in texts(app, "error"))
 
 
 # --- New analysis ---------------------------------------------------------------------------
