@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -193,7 +192,3 @@ class Detector:
             (cls == BALL) & (conf >= ball_min)
         )
         return Detections(xyxy[keep], conf[keep], cls[keep])
-
-
-def model_description(path: Path) -> dict[str, str]:
-    return {"weights": path.name, "path": str(path)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import platform
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,24 +24,25 @@ from backend.pipeline.outputs import (
     StatsCollector,
     finalize_tracks_csv,
     fmt,
+    software_versions,
 )
 from backend.pipeline.settings import PipelineSettings, Progress
 from backend.pipeline.stream import FrameReader, H264Writer, sample_frames
 from backend.pipeline.teams import OTHER, TeamClassifier, TeamVotes, bgr_to_hex, torso_features
-from backend.pipeline.tracking import BallSelector, PlayerTracker
+from backend.pipeline.tracking import BallSelector, PlayerTracker, ball_holder
 from backend.pipeline.video import VideoInfo
 from backend.pipeline.view import ViewTransformer
 
 PROGRESS_INTERVAL_S = 0.5
 FRAME_BUFFER_MAX_BYTES = 256 * 1024 * 1024
 BALL_TRAIL_FRAMES = 12
-# A ball inside a player's box widened by this fraction of its width can be in their hands.
-HOLD_BOX_MARGIN_FRAC = 0.25
 # tracks.csv holds boxes; the ball's is a fixed square around its centre.
 BALL_BOX_HALF_PX = 5.0
 # Ball candidates within this fraction of the frame width count as the same spot.
 BALL_STATIC_CELL_FRAC = 0.015
 STATIC_LEARN_BALL_CONF_MIN = 0.05
+# Fewer decoded frames than this share of those the container announces means a cut-off file.
+TRUNCATED_SHARE = 0.95
 
 
 @dataclass
@@ -98,6 +98,7 @@ class Engine:
              "ball_held_frames", "ball_flight_frames", "keyframes", "track_rows"), 0,
         )  # fmt: skip
         self.frames_done = 0
+        self.warnings: list[str] = []
         self.background: np.ndarray | None = None
         self._last_progress = 0.0
         self._t0 = 0.0
@@ -139,6 +140,11 @@ class Engine:
                     self._finish(self.buffer.popleft())
             if self.frames_done == 0:
                 raise VideoError(f"{self.info.path.name} has no decodable frames.")
+            if self.frames_done < TRUNCATED_SHARE * self.info.frames_total:
+                self._warn(
+                    f"Only {self.frames_done} of the {self.info.frames_total} frames the file "
+                    "announces could be decoded: it is probably truncated."
+                )
             writer.close()
             ok = True
         finally:
@@ -164,6 +170,7 @@ class Engine:
         feats = []
         ball_samples = []
         for frame in sample_frames(self.info.path, times):
+            self._check_cancel()
             # Faint "balls" count here: scenery often scores just under the threshold and
             # then now and again just over it.
             dets = self.detector.detect(frame, ball_conf_min=STATIC_LEARN_BALL_CONF_MIN)
@@ -181,7 +188,15 @@ class Engine:
                 bgr_to_hex(self.teams.colors_bgr()["A"]), bgr_to_hex(self.teams.colors_bgr()["B"]),
             )  # fmt: skip
         except ValueError as exc:
-            self.log.warning("teams not split: %s", exc)
+            self._warn(f"Teams not split: {exc}")
+
+    def _warn(self, message: str) -> None:
+        self.log.warning(message)
+        self.warnings.append(message)
+
+    def _check_cancel(self) -> None:
+        if self.should_cancel is not None and self.should_cancel():
+            raise PipelineCancelled("Analysis cancelled at the analyst's request.")
 
     def _on_court(self, players):
         if self.view is None or len(players) == 0:
@@ -194,8 +209,7 @@ class Engine:
         return players[inside]
 
     def _keyframe(self, state: FrameState) -> None:
-        if self.should_cancel is not None and self.should_cancel():
-            raise PipelineCancelled("Analysis cancelled at the analyst's request.")
+        self._check_cancel()
         state.keyframe = True
         self.counts["keyframes"] += 1
         dets = self.detector.detect(state.image)
@@ -303,15 +317,7 @@ class Engine:
             speed = np.linalg.norm(ball_xy - self.prev_ball[1]) / dt * self.fps / self.size[0]
             if speed > self.s.ball_held_speed_max_frac_per_s:
                 return None
-        best, best_d = None, np.inf
-        for tid, (box, _, _) in st.players.items():
-            x1, y1, x2, y2 = box
-            m = HOLD_BOX_MARGIN_FRAC * (x2 - x1)
-            if x1 - m <= ball_xy[0] <= x2 + m and y1 <= ball_xy[1] <= y2:
-                d = np.hypot(ball_xy[0] - (x1 + x2) / 2, ball_xy[1] - (y1 + 0.4 * (y2 - y1)))
-                if d < best_d:
-                    best, best_d = tid, d
-        return best
+        return ball_holder(ball_xy, {tid: box for tid, (box, _, _) in st.players.items()})
 
     def _finish_ball(
         self, st: FrameState, t: float, ball_xy, holder: int | None, drawing: FrameDrawing
@@ -396,7 +402,7 @@ class Engine:
             "settings": self.s.to_dict(),
             "calibration": None,
             "model": {"weights": self.detector.path.name, "path": str(self.detector.path)},
-            "versions": _versions(),
+            "versions": software_versions(),
             "counts": {
                 "frames": self.frames_done,
                 "player_tracks": len(keep),
@@ -409,23 +415,9 @@ class Engine:
                 {"label": k, "name": names[k], "color": hexes[k], "players": by_team[k]}
                 for k in ("A", "B", OTHER)
             ],
+            "warnings": self.warnings,
             "possession": {
                 k: (round(held.get(k, 0) / held_total, 4) if held_total else None)
                 for k in ("A", "B")
             },
         }
-
-
-def _versions() -> dict[str, str]:
-    import av
-    import cv2
-    import torch
-    import ultralytics
-
-    import backend
-
-    return {
-        "courtside": backend.__version__, "python": platform.python_version(),
-        "torch": torch.__version__, "ultralytics": ultralytics.__version__,
-        "opencv": cv2.__version__, "av": av.__version__, "numpy": np.__version__,
-    }  # fmt: skip

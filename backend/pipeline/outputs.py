@@ -178,3 +178,20 @@ def finalize_tracks_csv(raw: Path, final: Path, teams: dict[int, str], keep: set
             writer.writerow(row)
             rows += 1
     return rows
+
+
+def software_versions() -> dict[str, str]:
+    import platform
+
+    import av
+    import cv2
+    import torch
+    import ultralytics
+
+    import backend
+
+    return {
+        "courtside": backend.__version__, "python": platform.python_version(),
+        "torch": torch.__version__, "ultralytics": ultralytics.__version__,
+        "opencv": cv2.__version__, "av": av.__version__, "numpy": np.__version__,
+    }  # fmt: skip

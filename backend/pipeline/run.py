@@ -25,11 +25,14 @@ summary.json keys:
                       ball_frames_missing, ball_held_frames, ball_flight_frames, events
   teams               [{label, name, color, players}] for A, B and other (hex colours)
   possession          {A, B}: share of frames the team held the ball (null when never held)
+  warnings            messages about a result that is usable but not whole (e.g. truncated
+                      video, teams not split)
   files               names of the files written
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -42,9 +45,6 @@ from backend.pipeline.errors import OutputError, PipelineCancelled
 from backend.pipeline.settings import AnalysisResult, PipelineSettings, Progress
 from backend.pipeline.video import probe_video
 from backend.pipeline.view import ViewTransformer
-
-PROGRESS_INTERVAL_S = 0.5
-FRAME_BUFFER_MAX_BYTES = 256 * 1024 * 1024
 
 
 def analyze_video(
@@ -115,8 +115,6 @@ def _make_partial_dir(out: Path) -> Path:
 
 def _publish(partial: Path, out: Path, summary: dict) -> list[Path]:
     """Move finished files into place, summary.json last so its presence means complete."""
-    import json
-
     names = sorted(
         p.name for p in partial.iterdir() if p.is_file() and not p.name.endswith(".raw.csv")
     )

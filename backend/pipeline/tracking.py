@@ -26,6 +26,8 @@ STATIC_SHARE_MIN = 0.8
 # Among frames sampled across the whole video, a ball spot in this share of them is scenery.
 STATIC_SAMPLE_SHARE_MIN = 0.34
 STATIC_SAMPLES_MIN = 4
+# A ball inside a player's box widened by this fraction of its width can be in their hands.
+HOLD_BOX_MARGIN_FRAC = 0.25
 
 
 class PlayerTracker:
@@ -264,3 +266,16 @@ class BallSelector:
         point = BallPoint(frame, centers[best].astype(np.float64), float(balls.confidence[best]))
         self.history = [*self.history[-1:], point]
         return point
+
+
+def ball_holder(ball_xy: np.ndarray, boxes: dict[int, np.ndarray]) -> int | None:
+    """The player whose hands can be on the ball: it is inside their box (widened by
+    HOLD_BOX_MARGIN_FRAC for outstretched arms); the nearest chest wins among several."""
+    best, best_d = None, np.inf
+    for tid, (x1, y1, x2, y2) in boxes.items():
+        m = HOLD_BOX_MARGIN_FRAC * (x2 - x1)
+        if x1 - m <= ball_xy[0] <= x2 + m and y1 <= ball_xy[1] <= y2:
+            d = np.hypot(ball_xy[0] - (x1 + x2) / 2, ball_xy[1] - (y1 + 0.4 * (y2 - y1)))
+            if d < best_d:
+                best, best_d = tid, d
+    return best

@@ -138,3 +138,15 @@ def test_cancel_stops_and_removes_partial_outputs(tmp_path, plain_clip):
         )
     assert len(calls) == 3
     assert_nothing_left(out)
+
+
+def test_truncated_video_is_analysed_as_far_as_it_goes_with_a_warning(tmp_path):
+    clip = make_plain_clip(tmp_path / "cut.mkv", frames=40, fps=25, size=(320, 180), codec="h264")
+    data = clip.read_bytes()
+    clip.write_bytes(data[: len(data) // 2])
+    result = analyze_video(
+        clip, tmp_path / "out", PipelineSettings(imgsz=320, team_sample_frames=2)
+    )
+    summary = result.summary
+    assert 0 < summary["video"]["frames_processed"] < 40
+    assert any("truncated" in w for w in summary["warnings"])
