@@ -172,6 +172,22 @@ def test_inbox_lists_server_videos_and_queues_the_chosen_one(data_dir):
     assert (inbox / "final.mp4").is_file()  # copied, not moved, by default
 
 
+def test_inbox_can_move_the_file_into_storage(data_dir):
+    inbox = get_settings().inbox_dir
+    make_plain_clip(inbox / "semi.mp4", frames=6)
+    app = open_page("new_analysis.py")
+    app.multiselect(key="new_inbox_pick").set_value(["semi.mp4"])
+    app.checkbox(key="new_inbox_move").check().run()
+    app.button(key="new_inbox_submit").click().run()
+    [job] = all_jobs()
+    assert not (inbox / "semi.mp4").exists()
+    assert (get_settings().job_dir(job.id) / "input" / "semi.mp4").is_file()
+    assert any(f"as job `{job.id}`" in text for text in texts(app, "success"))
+    app.run()  # the moved file has left the inbox list without upsetting the page
+    assert not app.exception
+    assert any("holds no videos yet" in text for text in texts(app, "info"))
+
+
 # --- Jobs -----------------------------------------------------------------------------------
 
 
