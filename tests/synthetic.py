@@ -60,6 +60,7 @@ class ClipTruth:
     court_to_image: np.ndarray  # 3x3 homography, court metres -> pixels
     image_points: list[list[float]]
     court_points_m: list[list[float]]
+    spectator_boxes: np.ndarray = field(default_factory=lambda: np.empty((0, 4)))
     team_colors_bgr: dict[str, tuple[int, int, int]] = field(
         default_factory=lambda: dict(TEAM_COLORS_BGR)
     )
@@ -231,6 +232,7 @@ def make_match_clip(
     size: tuple[int, int] = (640, 360),
     players_per_team: int = 2,
     officials: int = 0,
+    spectators: int = 0,
     codec: str = "mp4v",
     seed: int = 0,
     person_height_frac: float = 0.34,
@@ -243,7 +245,8 @@ def make_match_clip(
 
     Players of team A and B alternate along the court and each loops around a home spot, so
     they never fully hide one another; the ball is held by one player for `hold_s`, then
-    flies to another in `flight_s` seconds. Officials (team "other") wear black.
+    flies to another in `flight_s` seconds. Officials (team "other") wear black. Spectators
+    stand still beyond the far sideline (`spectator_boxes`; not players, not in `boxes`).
     """
     if players_per_team < 1 or seconds <= 0 or fps <= 0:
         raise ValueError("need players_per_team >= 1, seconds > 0 and fps > 0")
@@ -326,6 +329,25 @@ def make_match_clip(
         passes.append((f, catch, current, nxt))
         current, f = nxt, catch
 
+    # Spectators stand still beyond the far sideline, outside any court margin.
+    spectator_boxes = np.empty((0, 4))
+    if spectators:
+        # Between two players' home spots, so a spectator never stands right above a player.
+        xs = [max(1, (j + 1) * n // (spectators + 1)) * spacing for j in range(spectators)]
+        spots_m = np.c_[xs, np.full(spectators, -2.2)]
+        spots_px = cv2.perspectiveTransform(spots_m.reshape(-1, 1, 2), H).reshape(-1, 2)
+        rows = []
+        for i, (fx, fy) in enumerate(spots_px):
+            spr, msk = _person_sprite(i + 1)
+            ph = round(person_height_frac * h * 0.7)
+            pw = max(4, round(spr.shape[1] * ph / spr.shape[0]))
+            spr = cv2.resize(spr, (pw, ph), interpolation=cv2.INTER_AREA)
+            msk = cv2.resize(msk, (pw, ph), interpolation=cv2.INTER_NEAREST)
+            x1, y1 = round(fx - pw / 2), round(fy - ph)
+            _paste(background, spr, msk, x1, y1)
+            rows.append((max(0, x1), max(0, y1), min(w, x1 + pw), min(h, y1 + ph)))
+        spectator_boxes = np.array(rows, dtype=np.float64)
+
     writer = _Writer(path, codec, fps, size)
     try:
         for f in range(frames):
@@ -358,6 +380,7 @@ def make_match_clip(
         court_to_image=H,
         image_points=[[float(x), float(y)] for x, y in calib_px],
         court_points_m=[[float(x), float(y)] for x, y in calib_m],
+        spectator_boxes=spectator_boxes,
     )
 
 

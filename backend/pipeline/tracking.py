@@ -15,7 +15,7 @@ BYTETRACK_MATCH_THRESH = 0.8
 # taller or shorter (the detector sometimes boxes only the legs),
 # continues the lost one.
 STITCH_DISTANCE_MAX_HEIGHTS = 0.75
-STITCH_HEIGHT_RATIO_MAX = 2.0
+STITCH_HEIGHT_RATIO_MAX = 2.2
 # ... and only if its shirt colour is this close (Lab units, see teams.torso_features) to the
 # lost one's running colour, which follows new crops at COLOR_EMA per keyframe.
 STITCH_COLOR_DISTANCE_MAX_LAB = 30.0

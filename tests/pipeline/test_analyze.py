@@ -23,7 +23,13 @@ TEST_SETTINGS = {"imgsz": 640, "team_names": {"A": "Home"}}
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("analyze")
     truth = make_match_clip(
-        folder / "match.mp4", seconds=3.0, fps=25, players_per_team=2, officials=1, seed=2
+        folder / "match.mp4",
+        seconds=3.0,
+        fps=25,
+        players_per_team=2,
+        officials=1,
+        spectators=2,
+        seed=2,
     )
     progress: list[Progress] = []
     result = analyze_video(
@@ -38,6 +44,7 @@ def run(tmp_path_factory):
 
 def test_people_are_detected_tracked_and_split_into_teams(run):
     truth, result, _ = run
+    # The two spectators beyond the far sideline are outside the calibrated court: no tracks.
     s = score(truth, result.out_dir / "tracks.csv")
     assert s.recall >= 0.85
     assert s.track_count == truth.people
@@ -141,3 +148,18 @@ def test_progress_is_reported_up_to_the_last_frame(run):
     assert progress and progress[-1].frames_done == truth.frames == progress[-1].frames_total
     done = [p.frames_done for p in progress]
     assert done == sorted(done)
+
+
+def test_without_calibration_court_columns_stay_empty_and_spectators_count(tmp_path):
+    truth = make_match_clip(tmp_path / "m.mp4", seconds=1.5, players_per_team=1, spectators=2)
+    result = analyze_video(truth.path, tmp_path / "out", PipelineSettings.from_dict(TEST_SETTINGS))
+    rows = read_tracks(result.out_dir / "tracks.csv")
+    assert rows and all(r["court_x"] == r["court_y"] == r["zone"] == "" for r in rows)
+    boxes = [
+        np.array([float(r[k]) for k in ("x1", "y1", "x2", "y2")])
+        for r in rows
+        if r["class"] == "player"
+    ]
+    on_spectators = [b for b in boxes if iou(b, truth.spectator_boxes).max() >= 0.5]
+    assert on_spectators, "without a court region, people beside it are tracked too"
+    assert result.summary["calibration"] is None
