@@ -212,6 +212,50 @@ def possession_timeline_figure(
     return figure
 
 
+EVENT_SYMBOLS = ("circle", "diamond", "square", "x", "triangle-up", "star", "cross", "hexagon")
+
+
+def has_court_positions(events: pd.DataFrame) -> bool:
+    if not {"court_x", "court_y"} <= set(events.columns):
+        return False
+    xs = pd.to_numeric(events["court_x"], errors="coerce")
+    ys = pd.to_numeric(events["court_y"], errors="coerce")
+    return bool((xs.notna() & ys.notna()).any())
+
+
+def events_on_court_figure(
+    events: pd.DataFrame, type_column: str, styles: dict[str, TeamStyle]
+) -> go.Figure:
+    """Where each event happened: one marker shape per event type, coloured by team."""
+    figure = court_figure(title="Events on court")
+    located = events.assign(
+        court_x=pd.to_numeric(events["court_x"], errors="coerce"),
+        court_y=pd.to_numeric(events["court_y"], errors="coerce"),
+    ).dropna(subset=["court_x", "court_y"])
+    teams = located["team"].astype(str) if "team" in located else pd.Series("", located.index)
+    colours = [styles[t].colour if t in styles else DEFAULT_TEAM_COLOURS[""] for t in teams]
+    located = located.assign(_colour=colours)
+    for index, (kind, rows) in enumerate(located.groupby(type_column, sort=True)):
+        times = rows["time_s"] if "time_s" in rows else rows.index.to_series()
+        figure.add_trace(
+            go.Scatter(
+                x=rows["court_x"],
+                y=rows["court_y"],
+                mode="markers",
+                name=str(kind),
+                marker={
+                    "symbol": EVENT_SYMBOLS[index % len(EVENT_SYMBOLS)],
+                    "size": 11,
+                    "color": rows["_colour"],
+                    "line": {"color": "white", "width": 1},
+                },
+                customdata=times.to_numpy(),
+                hovertemplate=f"{kind}<br>%{{customdata:.1f}} s<extra></extra>",
+            )
+        )
+    return figure
+
+
 def throughput_figure(series: list[dict]) -> go.Figure:
     """Completed and failed jobs per hour, with the failure rate on a second axis."""
     frame = pd.DataFrame(series)

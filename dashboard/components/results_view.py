@@ -195,6 +195,10 @@ def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None
         shown = shown[shown["team"].astype(str).isin(picked_teams)]
     st.dataframe(shown, hide_index=True)
     st.caption(f"{len(shown)} of {len(events)} events")
+    if type_column and charts.has_court_positions(shown):
+        st.plotly_chart(
+            charts.events_on_court_figure(shown, type_column, styles), key="results_events_court"
+        )
 
 
 def players_table(players: pd.DataFrame, styles: dict[str, TeamStyle]) -> pd.DataFrame:

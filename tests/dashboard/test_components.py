@@ -269,3 +269,22 @@ def test_players_table_shows_current_team_names():
     )
     styles = charts.team_styles({}, {"A": "Lightning", "B": "Firebirds"})
     assert list(players_table(players, styles)["team_name"]) == ["Lightning", "Firebirds", "Ref"]
+
+
+def test_events_on_court_one_trace_per_type_coloured_by_team():
+    events = pd.DataFrame(
+        {
+            "time_s": [0.2, 1.0, 1.2],
+            "type": ["pass", "possession_change", "pass"],
+            "team": ["A", "B", "B"],
+            "court_x": [6.0, 20.0, None],
+            "court_y": [7.0, 8.0, 9.0],
+        }
+    )
+    assert charts.has_court_positions(events)
+    assert not charts.has_court_positions(events.drop(columns="court_x"))
+    styles = charts.team_styles({}, {})
+    figure = charts.events_on_court_figure(events, "type", styles)
+    assert [trace.name for trace in figure.data] == ["pass", "possession_change"]
+    assert list(figure.data[0].x) == [6.0]  # the pass without a court position is left out
+    assert list(figure.data[1].marker.color) == [styles["B"].colour]
