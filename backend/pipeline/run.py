@@ -9,6 +9,20 @@ keyframes have been seen, so gaps can be interpolated; memory stays flat with vi
 All files are written into a hidden `.partial-*` folder and moved into `out_dir` only when
 the run succeeded, `summary.json` last: a folder with `summary.json` is a complete result.
 
+Files (names are a contract, see design.md section 4):
+  annotated.mp4       H.264 yuv420p, faststart; every input frame at the input rate
+  tracks.csv          frame,time_s,track_id,class,team,x1,y1,x2,y2,confidence,source,
+                      court_x,court_y,zone - one row per object per frame; class player|ball,
+                      team A|B|other (empty for the ball), the ball's track_id is 0, source
+                      detected|interpolated, court_* in metres and zone empty uncalibrated
+  players.csv         per track: team, team_name, frames_seen/detected, first/last frame and
+                      time, distance_px, distance_m (calibrated), possession_frames, mean court
+  ball.csv            frame,time_s,x,y,source,state,holder_track_id,court_x,court_y - state is
+                      held|flight|none; court position is the holder's feet while held
+  events.csv/.json    frame,time_s,type,team,track_id,to_track_id,court_x,court_y with type
+                      possession_start | pass (same team) | possession_change (other team)
+  heatmap_A.png, heatmap_B.png   where each team's players were (court diagram if calibrated)
+
 summary.json keys:
   schema_version      1
   status              "completed"
