@@ -414,7 +414,8 @@ def test_admin_asks_for_the_password_when_set(data_dir, monkeypatch):
     monkeypatch.setenv("NETBALL_ADMIN_PASSWORD", "s3cret")
     get_settings.cache_clear()
     app = open_page("admin.py")
-    assert app.tabs == [] or len(app.tabs) == 0
+    assert len(app.tabs) == 0  # nothing behind the gate is drawn
+    assert len(app.metric) == 0
     app.text_input(key="admin_password").input("wrong")
     app.button[0].click().run()
     assert "That password is not correct." in texts(app, "error")
@@ -422,6 +423,8 @@ def test_admin_asks_for_the_password_when_set(data_dir, monkeypatch):
     app.text_input(key="admin_password").input("s3cret")
     app.button[0].click().run()
     assert [tab.label for tab in app.tabs] == ["Processing", "Storage", "Cleanup"]
+    app.run()  # unlocked for the rest of the session
+    assert len(app.tabs) == 3
 
 
 def test_admin_open_without_password_shows_processing_and_storage(data_dir, tmp_path):
