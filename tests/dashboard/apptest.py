@@ -9,6 +9,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from backend.db import session_scope
+from backend.services import jobs as job_service
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENTRY_POINT = PROJECT_ROOT / "streamlit_app.py"
 APP_TIMEOUT_S = 30
@@ -23,3 +26,17 @@ def open_page(page: str, **query: str) -> AppTest:
         app.query_params[key] = value
     app.run()
     return app
+
+
+def texts(app: AppTest, kind: str) -> list[str]:
+    return [element.value for element in getattr(app, kind)]
+
+
+def job_status(job_id: str) -> str:
+    with session_scope() as session:
+        return job_service.get_job(session=session, job_id=job_id).status
+
+
+def all_jobs() -> list:
+    with session_scope() as session:
+        return job_service.list_jobs(session=session, page_size=100)[0]

@@ -1,0 +1,57 @@
+"""The Admin page: password gate, processing and storage, cleanup.
+
+Each runs the real app under AppTest on jobs made through the services.
+"""
+
+from __future__ import annotations
+
+from backend.config import get_settings
+from tests.dashboard.apptest import all_jobs, job_status, open_page, texts
+from tests.dashboard.factories import complete, fail, sample_track_rows, submit_clip
+
+
+def test_admin_asks_for_the_password_when_set(data_dir, monkeypatch):
+    monkeypatch.setenv("NETBALL_ADMIN_PASSWORD", "s3cret")
+    get_settings.cache_clear()
+    app = open_page("admin.py")
+    assert len(app.tabs) == 0  # nothing behind the gate is drawn
+    assert len(app.metric) == 0
+    app.text_input(key="admin_password").input("wrong")
+    app.button[0].click().run()
+    assert "That password is not correct." in texts(app, "error")
+    assert len(app.tabs) == 0
+    app.text_input(key="admin_password").input("s3cret")
+    app.button[0].click().run()
+    assert [tab.label for tab in app.tabs] == ["Processing", "Storage", "Cleanup"]
+    app.run()  # unlocked for the rest of the session
+    assert len(app.tabs) == 3
+
+
+def test_admin_open_without_password_shows_processing_and_storage(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "stored.mp4")
+    complete(job_id, tracks=sample_track_rows())
+    app = open_page("admin.py")
+    assert not app.exception
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Worker process"] == "not running"
+    assert metrics["Jobs"] == "1"
+    assert any("No worker is processing the queue" in text for text in texts(app, "warning"))
+
+
+def test_admin_cleanup_previews_then_deletes(data_dir, tmp_path):
+    keep = submit_clip(tmp_path, "keep.mp4")
+    complete(keep, tracks=sample_track_rows())
+    drop = submit_clip(tmp_path, "drop.mp4")
+    fail(drop, "broken")
+    app = open_page("admin.py")
+    app.number_input(key="admin_older_days").set_value(0.0)
+    app.multiselect(key="admin_statuses").set_value(["failed"])
+    [preview] = [b for b in app.button if b.label == "Preview cleanup"]
+    preview.click().run()
+    assert any(
+        "1 job(s) and 0 stray folder(s) would be removed" in t for t in texts(app, "markdown")
+    )
+    assert job_status(drop) == "failed"  # a preview changes nothing
+    app.button(key="admin_cleanup_confirm").click().run()
+    assert [job.id for job in all_jobs()] == [keep]
+    assert any("Removed 1 job(s)" in text for text in texts(app, "success"))

@@ -1,0 +1,138 @@
+"""The New analysis page: upload checks, settings, calibration, server inbox.
+
+Each runs the real app under AppTest on jobs made through the services.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.config import get_settings
+from tests.dashboard.apptest import all_jobs, open_page, texts
+from tests.synthetic import make_corrupt_file, make_plain_clip
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.txt", b"hello", "unsupported file type ('.txt')"),
+        ("empty.mp4", b"", "empty.mp4 is empty (0 bytes)"),
+    ],
+)
+def test_upload_rejects_bad_files_at_once(data_dir, name, content, message):
+    app = open_page("new_analysis.py")
+    app.file_uploader[0].set_value([(name, content, "application/octet-stream")]).run()
+    assert any(message in text for text in texts(app, "error"))
+    assert app.button(key="new_submit").disabled
+    assert all_jobs() == []
+
+
+def test_upload_of_an_unreadable_video_queues_nothing(data_dir, tmp_path):
+    broken = make_corrupt_file(tmp_path / "broken.mp4")
+    app = open_page("new_analysis.py")
+    app.file_uploader[0].set_value([("broken.mp4", broken.read_bytes(), "video/mp4")]).run()
+    assert not app.error
+    app.button(key="new_submit").click().run()
+    assert any(
+        "broken.mp4" in text and "not a readable video" in text for text in texts(app, "error")
+    )
+    assert all_jobs() == []
+    assert list(get_settings().jobs_dir.iterdir()) == []
+
+
+def test_upload_queues_each_video_with_the_chosen_settings(data_dir, tmp_path):
+    clips = [make_plain_clip(tmp_path / f"clip{i}.mp4", frames=6) for i in range(2)]
+    app = open_page("new_analysis.py")
+    app.number_input(key="new_stride").set_value(2)
+    app.selectbox(key="new_imgsz").set_value(320)
+    app.selectbox(key="new_priority").set_value("high")
+    app.text_input(key="new_team_a").input("Lightning")
+    app.text_input(key="new_competition").input("Super Netball")
+    app.file_uploader[0].set_value(
+        [(clip.name, clip.read_bytes(), "video/mp4") for clip in clips]
+    ).run()
+    assert app.button(key="new_submit").label == "Analyse 2 videos"
+    app.button(key="new_submit").click().run()
+    assert not app.exception
+    jobs = all_jobs()
+    assert sorted(job.original_name for job in jobs) == ["clip0.mp4", "clip1.mp4"]
+    for job in jobs:
+        assert job.status == "queued"
+        assert job.priority == "high"
+        assert job.settings["frame_stride"] == 2
+        assert job.settings["imgsz"] == 320
+        assert job.settings["team_names"] == {"A": "Lightning"}
+        assert job.settings["match"] == {"competition": "Super Netball"}
+    assert sum("Queued **clip" in text for text in texts(app, "success")) == 2
+    # The uploader was emptied so a second click cannot queue the same files again.
+    assert not app.file_uploader[0].value
+
+
+def test_a_partly_failed_upload_never_queues_a_video_twice(data_dir, tmp_path):
+    good = make_plain_clip(tmp_path / "good.mp4", frames=6)
+    broken = make_corrupt_file(tmp_path / "broken.mp4")
+    app = open_page("new_analysis.py")
+    app.file_uploader[0].set_value(
+        [
+            ("good.mp4", good.read_bytes(), "video/mp4"),
+            ("broken.mp4", broken.read_bytes(), "video/mp4"),
+        ]
+    ).run()
+    app.button(key="new_submit").click().run()
+    [job] = all_jobs()
+    assert job.original_name == "good.mp4"
+    assert any("broken.mp4" in text for text in texts(app, "error"))
+    app.run()
+    assert any(f"good.mp4** is already queued as `{job.id}`" in t for t in texts(app, "markdown"))
+    assert app.button(key="new_submit").label == "Analyse 1 video"  # only the broken one again
+    app.button(key="new_submit").click().run()
+    assert [j.id for j in all_jobs()] == [job.id]
+
+
+def test_bad_calibration_blocks_queuing_and_a_good_one_is_stored(data_dir, tmp_path):
+    clip = make_plain_clip(tmp_path / "calibrated.mp4", frames=6)
+    app = open_page("new_analysis.py")
+    app.file_uploader[0].set_value([(clip.name, clip.read_bytes(), "video/mp4")])
+    app.text_input(key="new_corner_0").input("90, 108").run()
+    assert any("Give all four corners or none" in text for text in texts(app, "error"))
+    assert app.button(key="new_submit").disabled
+    for index, text in enumerate(["90, 108", "550, 108", "634, 342", "6, 342"]):
+        app.text_input(key=f"new_corner_{index}").input(text)
+    app.run()
+    assert not app.error
+    app.button(key="new_submit").click().run()
+    [job] = all_jobs()
+    assert job.settings["calibration"]["image_points"][1] == [550.0, 108.0]
+    assert job.settings["calibration"]["court_points_m"][2] == [30.5, 15.25]
+
+
+def test_inbox_lists_server_videos_and_queues_the_chosen_one(data_dir):
+    inbox = get_settings().inbox_dir
+    make_plain_clip(inbox / "final.mp4", frames=6)
+    (inbox / "readme.txt").write_text("not a video")
+    app = open_page("new_analysis.py")
+    picker = app.multiselect(key="new_inbox_pick")
+    [option] = picker.options
+    assert option.startswith("final.mp4 · 2.")
+    picker.set_value(["final.mp4"]).run()
+    app.button(key="new_inbox_submit").click().run()
+    assert not app.exception
+    [job] = all_jobs()
+    assert job.original_name == "final.mp4"
+    assert (inbox / "final.mp4").is_file()  # copied, not moved, by default
+
+
+def test_inbox_can_move_the_file_into_storage(data_dir):
+    inbox = get_settings().inbox_dir
+    make_plain_clip(inbox / "semi.mp4", frames=6)
+    app = open_page("new_analysis.py")
+    app.multiselect(key="new_inbox_pick").set_value(["semi.mp4"])
+    app.checkbox(key="new_inbox_move").check().run()
+    app.button(key="new_inbox_submit").click().run()
+    [job] = all_jobs()
+    assert not (inbox / "semi.mp4").exists()
+    assert (get_settings().job_dir(job.id) / "input" / "semi.mp4").is_file()
+    assert any(f"as job `{job.id}`" in text for text in texts(app, "success"))
+    app.run()  # the moved file has left the inbox list without upsetting the page
+    assert not app.exception
+    assert any("holds no videos yet" in text for text in texts(app, "info"))

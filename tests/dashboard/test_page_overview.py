@@ -1,0 +1,37 @@
+"""The Overview page: health, counts, recent jobs, empty state.
+
+Each runs the real app under AppTest on jobs made through the services.
+"""
+
+from __future__ import annotations
+
+from tests.dashboard.apptest import open_page, texts
+from tests.dashboard.factories import fail, submit_clip
+
+
+def test_overview_empty_state_says_how_to_start(data_dir):
+    app = open_page("overview.py")
+    assert not app.exception
+    assert any("No analyses yet" in text for text in texts(app, "info"))
+    assert app.get("plotly_chart") == []
+
+
+def test_overview_counts_jobs_by_status_and_lists_recent(data_dir, tmp_path):
+    queued = submit_clip(tmp_path, "queued.mp4")
+    failed = submit_clip(tmp_path, "failed.mp4")
+    fail(failed, "decoder crashed")
+    app = open_page("overview.py")
+    assert not app.exception
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Queued"] == "1"
+    assert metrics["Failed"] == "1"
+    assert metrics["Completed"] == "0"
+    table = app.dataframe[0].value
+    assert set(table["Job ID"]) == {queued, failed}
+    assert len(app.get("plotly_chart")) == 2
+    # Health tiles name every check; with no worker running the page says what to do.
+    markdown = " ".join(texts(app, "markdown"))
+    for check in ("database", "queue", "workers", "model", "disk"):
+        assert check in markdown.lower()
+    # A job waits and no worker runs: the page says so and what to do, as an error.
+    assert any("start the worker" in text for text in texts(app, "error"))

@@ -1,0 +1,120 @@
+"""The Results page: summary, charts, events, downloads, job choice, empty states.
+
+Each runs the real app under AppTest on jobs made through the services.
+"""
+
+from __future__ import annotations
+
+from backend.db import session_scope
+from backend.services import jobs as job_service
+from tests.dashboard.apptest import open_page, texts
+from tests.dashboard.factories import complete, fail, sample_track_rows, start, submit_clip
+from tests.synthetic import make_plain_clip
+
+
+def test_results_empty_state(data_dir):
+    app = open_page("results.py")
+    assert any("No analyses yet" in text for text in texts(app, "info"))
+
+
+def test_results_of_a_completed_job(data_dir, tmp_path):
+    video = make_plain_clip(tmp_path / "annotated-source.mp4", frames=6)
+    job_id = submit_clip(tmp_path, "final.mp4")
+    complete(job_id, tracks=sample_track_rows(), video_source=video)
+    app = open_page("results.py", job=job_id)
+    assert not app.exception
+    assert not app.error
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Resolution"] == "640×360"
+    assert metrics["Frames"] == "50"
+    assert metrics["Team A possession"] == "50%"
+    assert len(app.get("video")) == 1
+    # Two team heatmaps, one player heatmap, tracks, ball path, possession timeline.
+    assert len(app.get("plotly_chart")) == 6
+    downloads = app.get("download_button")
+    labels = [button.proto.label for button in downloads]
+    assert labels[0].startswith("Download all (ZIP")
+    assert len(downloads) == 1 + 4  # annotated.mp4, run.log, summary.json, tracks.csv
+
+
+EVENTS_CSV = """frame,time_s,type,team,track_id,to_track_id,court_x,court_y
+5,0.2,pass,A,1,3,6.0,7.0
+25,1.0,possession_change,B,2,,20.0,8.0
+30,1.2,pass,B,2,4,20.0,8.0
+40,1.6,pass,B,4,2,18.0,9.0
+"""
+
+
+def test_results_events_filter_and_player_heatmap(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "final.mp4")
+    complete(job_id, tracks=sample_track_rows(), events_csv=EVENTS_CSV)
+    app = open_page("results.py", job=job_id)
+    events = app.dataframe[0]
+    assert len(events.value) == 4
+    app.multiselect(key="results_event_types").set_value(["pass"]).run()
+    assert len(app.dataframe[0].value) == 3
+    app.multiselect(key="results_event_teams").set_value(["B"]).run()
+    assert list(app.dataframe[0].value["frame"]) == [30, 40]
+    assert "2 of 4 events" in texts(app, "caption")
+    player = app.selectbox(key="results_player")
+    assert player.options == [
+        "Player 1 · Team A · 2 s on court",
+        "Player 2 · Team B · 2 s on court",
+    ]
+    player.set_value(2).run()
+    assert not app.exception
+
+
+def test_results_switch_between_jobs(data_dir, tmp_path):
+    first = submit_clip(tmp_path, "first.mp4")
+    complete(first, tracks=sample_track_rows())
+    second = submit_clip(tmp_path, "second.mp4")
+    fail(second, "no people found")
+    app = open_page("results.py")
+    chooser = app.selectbox[0]
+    assert chooser.value == first  # the newest completed job by default
+    chooser.set_value(second).run()
+    assert app.query_params["job"] in (second, [second])
+    assert "This analysis failed: no people found" in texts(app, "error")
+    app.run()
+    assert app.selectbox[0].value == second
+
+
+def test_results_rename_teams(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "final.mp4")
+    complete(job_id, tracks=sample_track_rows())
+    app = open_page("results.py", job=job_id)
+    app.text_input[0].input("Lightning")
+    app.text_input[1].input("Firebirds")
+    [save] = [button for button in app.button if button.label == "Save names"]
+    save.click().run()
+    with session_scope() as session:
+        job = job_service.get_job(session=session, job_id=job_id)
+    assert job.settings["team_names"] == {"A": "Lightning", "B": "Firebirds"}
+    assert {metric.label for metric in app.metric} >= {"Lightning possession"}
+
+
+def test_results_without_tracks_or_video_still_offer_the_files(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "old-version.mp4")
+    complete(job_id, summary={})
+    app = open_page("results.py", job=job_id)
+    assert not app.exception
+    infos = " ".join(texts(app, "info"))
+    assert "no annotated video" in infos
+    assert "no tracking data" in infos
+    assert len(app.get("download_button")) == 1 + 2  # ZIP, run.log, summary.json
+
+
+def test_results_of_a_running_job_show_progress(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "live.mp4")
+    start(job_id, frames_done=10, frames_total=40, fps=5.0)
+    app = open_page("results.py", job=job_id)
+    assert any("not finished yet" in text for text in texts(app, "info"))
+    assert app.get("progress")[0].value == 25  # percent
+
+
+def test_results_of_an_unknown_job_say_so(data_dir, tmp_path):
+    submit_clip(tmp_path, "real.mp4")
+    app = open_page("results.py", job="doesnotexist")
+    assert not app.exception
+    assert "job not found: 'doesnotexist'" in texts(app, "error")
