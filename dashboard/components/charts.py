@@ -19,6 +19,8 @@ HEATMAP_CELL_M = 1.0
 HEATMAP_IMAGE_CELLS_ACROSS = 40
 # Lines and markers sent to the browser per chart; beyond this, frames are thinned evenly.
 CHART_MAX_POINTS = 20_000
+# Up to this many jobs an axis ticks every whole job; above, Plotly picks round steps.
+COUNT_AXIS_UNIT_TICKS_MAX = 10
 STATUS_COLOURS = {
     "completed": "#16a34a",
     "failed": "#dc2626",
@@ -285,7 +287,7 @@ def throughput_figure(series: list[dict]) -> go.Figure:
         barmode="stack",
         height=300,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        yaxis={"title": "jobs per hour", "rangemode": "tozero", "tickformat": "d"},
+        yaxis={"title": "jobs per hour", "rangemode": "tozero", "dtick": _count_step(finished)},
         yaxis2={
             "title": "failure rate (%)",
             "overlaying": "y",
@@ -310,7 +312,14 @@ def status_counts_figure(counts: dict[str, int]) -> go.Figure:
         )
     )
     figure.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    figure.update_xaxes(dtick=_count_step(pd.Series(list(counts.values()), dtype=float)))
     return figure
+
+
+def _count_step(values: pd.Series) -> int | None:
+    """Whole-number ticks for small counts (no "0.5 jobs"); Plotly's own beyond that."""
+    peak = float(values.max()) if len(values) else 0.0
+    return 1 if peak <= COUNT_AXIS_UNIT_TICKS_MAX else None
 
 
 def storage_breakdown_figure(bytes_by_kind: dict[str, int]) -> go.Figure:

@@ -15,6 +15,7 @@ from backend.services.storage import CleanupReport
 from dashboard.components.charts import storage_breakdown_figure, throughput_figure
 from dashboard.components.feedback import shown_errors
 from dashboard.components.formatting import human_bytes, human_duration, time_ago
+from dashboard.components.job_view import progress_column
 
 PREFIX = "admin"
 CLEANABLE_STATUSES = ("completed", "failed", "cancelled")
@@ -65,7 +66,7 @@ def processor_ui() -> None:
                     {
                         "Job ID": job.job_id,
                         "Video": job.original_name,
-                        "Progress": job.progress,
+                        "Progress": round(job.progress * 100),
                         "fps": job.fps,
                         "ETA": human_duration(job.eta_s),
                         "Worker pid": job.worker_pid,
@@ -74,11 +75,7 @@ def processor_ui() -> None:
                 ]
             ),
             hide_index=True,
-            column_config={
-                "Progress": st.column_config.ProgressColumn(
-                    min_value=0.0, max_value=1.0, format="percent"
-                )
-            },
+            column_config={"Progress": progress_column()},
         )
     st.markdown("**Metrics**")
     cols = st.columns(4)

@@ -11,7 +11,7 @@ from backend.db import session_scope
 from backend.services import jobs as job_service
 from dashboard.components.feedback import shown_errors
 from dashboard.components.formatting import human_duration, human_time
-from dashboard.components.job_view import JobView, jobs_table
+from dashboard.components.job_view import JobView, jobs_table, progress_column
 
 PREFIX = "jobs"
 PAGE_SIZE_ROWS = 20
@@ -175,11 +175,7 @@ def live_jobs_ui(filters: JobFilters) -> None:
         st.dataframe(
             jobs_table(jobs),
             hide_index=True,
-            column_config={
-                "Progress": st.column_config.ProgressColumn(
-                    "Progress", min_value=0.0, max_value=1.0, format="percent"
-                )
-            },
+            column_config={"Progress": progress_column()},
         )
         pages = max(1, -(-total // PAGE_SIZE_ROWS))
         if pages > 1:

@@ -11,7 +11,7 @@ from dashboard.components.charts import status_counts_figure, throughput_figure
 from dashboard.components.feedback import shown_errors
 from dashboard.components.formatting import human_duration
 from dashboard.components.health_view import health_checks_ui
-from dashboard.components.job_view import JobView, jobs_table
+from dashboard.components.job_view import JobView, jobs_table, progress_column
 
 RECENT_JOBS_ROWS = 8
 THROUGHPUT_WINDOW_H = 24
@@ -63,10 +63,6 @@ with shown_errors("Loading job statistics"), session_scope() as session:
         st.dataframe(
             jobs_table(recent),
             hide_index=True,
-            column_config={
-                "Progress": st.column_config.ProgressColumn(
-                    "Progress", min_value=0.0, max_value=1.0, format="percent"
-                )
-            },
+            column_config={"Progress": progress_column()},
         )
         st.page_link("dashboard/pages/jobs.py", label="All jobs", icon="➡️")

@@ -288,3 +288,10 @@ def test_events_on_court_one_trace_per_type_coloured_by_team():
     assert [trace.name for trace in figure.data] == ["pass", "possession_change"]
     assert list(figure.data[0].x) == [6.0]  # the pass without a court position is left out
     assert list(figure.data[1].marker.color) == [styles["B"].colour]
+
+
+@pytest.mark.parametrize(("completed", "step"), [(1, 1), (10, 1), (40, None)])
+def test_job_count_axes_tick_whole_jobs(completed, step):
+    figure = charts.throughput_figure([{"hour": "h", "completed": completed, "failed": 0}])
+    assert figure.layout.yaxis.dtick == step
+    assert charts.status_counts_figure({"completed": completed}).layout.xaxis.dtick == step
