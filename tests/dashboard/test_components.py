@@ -295,3 +295,17 @@ def test_job_count_axes_tick_whole_jobs(completed, step):
     figure = charts.throughput_figure([{"hour": "h", "completed": completed, "failed": 0}])
     assert figure.layout.yaxis.dtick == step
     assert charts.status_counts_figure({"completed": completed}).layout.xaxis.dtick == step
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "text"),
+    [(None, "never"), (-3, "just now"), (1, "just now"), (75, "1 min 15 s ago")],
+)
+def test_time_ago(seconds_ago, text):
+    from datetime import UTC, datetime, timedelta
+
+    from dashboard.components.formatting import time_ago
+
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    moment = None if seconds_ago is None else now - timedelta(seconds=seconds_ago)
+    assert time_ago(moment, now=now) == text
