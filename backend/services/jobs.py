@@ -28,7 +28,9 @@ from backend.services.errors import (
 from backend.services.files import clear_job_outputs, job_dir, purge_job
 from backend.services.uploads import (
     InboxVideo,
+    check_calibration,
     check_upload,
+    default_analysis_settings,
     list_inbox,
     submit_path,
     submit_upload,
@@ -37,8 +39,10 @@ from backend.services.uploads import (
 __all__ = [
     "InboxVideo",
     "cancel_job",
+    "check_calibration",
     "check_upload",
     "count_jobs_by_status",
+    "default_analysis_settings",
     "delete_job",
     "get_job",
     "list_inbox",

@@ -95,6 +95,24 @@ def _parse_priority(priority: str) -> Priority:
         ) from None
 
 
+def default_analysis_settings() -> dict[str, Any]:
+    """The pipeline's defaults, for forms that show them before anything is submitted."""
+    return PipelineSettings().to_dict()
+
+
+def check_calibration(calibration: Any) -> dict[str, Any]:
+    """Return `calibration` if its point pairs give a usable image-to-court mapping.
+
+    Raises InvalidArgument saying why not (too few points, degenerate, mirrored), so a form
+    can tell the analyst before the job is queued.
+    """
+    try:
+        ViewTransformer.from_dict(calibration)
+    except (CalibrationError, TypeError, ValueError) as exc:
+        raise InvalidArgument(f"invalid court calibration: {exc}") from None
+    return calibration
+
+
 def _validate_settings(settings: dict | None) -> dict[str, Any]:
     settings = dict(settings or {})
     try:
@@ -107,10 +125,7 @@ def _validate_settings(settings: dict | None) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"invalid analysis settings: {exc}") from None
     if settings.get("calibration") is not None:
-        try:
-            ViewTransformer.from_dict(settings["calibration"])
-        except (CalibrationError, TypeError, ValueError) as exc:
-            raise InvalidArgument(f"invalid court calibration: {exc}") from None
+        check_calibration(settings["calibration"])
     match = settings.get("match")
     if match is not None:
         if not isinstance(match, dict) or set(match) - set(MATCH_DETAIL_KEYS):
@@ -173,7 +188,8 @@ def _ingest(
         try:
             info = probe_video(input_path)
         except VideoError as exc:
-            raise UploadRejected(f"{original_name}: {exc}") from None
+            # The probe names the stored (sanitised) file; the analyst knows the original name.
+            raise UploadRejected(str(exc).replace(safe_name, original_name)) from None
         job = Job(
             id=job_id,
             original_name=original_name,

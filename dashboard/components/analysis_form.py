@@ -8,13 +8,12 @@ from typing import Any
 
 import streamlit as st
 
-from backend.pipeline.errors import CalibrationError
-from backend.pipeline.settings import PipelineSettings
-from backend.pipeline.view import ViewTransformer
+from backend.services.errors import InvalidArgument
+from backend.services.jobs import check_calibration, default_analysis_settings
 
 IMGSZ_CHOICES_PX = (320, 416, 480, 640, 800, 960)
 PRIORITIES = ("normal", "high", "low")
-_DEFAULTS = PipelineSettings()
+_DEFAULTS = default_analysis_settings()
 
 
 # The court corners an analyst reads off a video frame, in the order and court position the
@@ -41,7 +40,7 @@ def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
         "Detect on every Nth frame",
         min_value=1,
         max_value=10,
-        value=_DEFAULTS.frame_stride,
+        value=_DEFAULTS["frame_stride"],
         help="Higher is faster; the frames in between get interpolated positions. "
         "1 follows fast movement most closely.",
         key=f"{key_prefix}_stride",
@@ -49,7 +48,7 @@ def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
     imgsz = middle.selectbox(
         "Detector input size (px)",
         IMGSZ_CHOICES_PX,
-        index=IMGSZ_CHOICES_PX.index(_DEFAULTS.imgsz),
+        index=IMGSZ_CHOICES_PX.index(_DEFAULTS["imgsz"]),
         help="Larger finds small, distant players better but is slower.",
         key=f"{key_prefix}_imgsz",
     )
@@ -82,11 +81,11 @@ def parse_pixel_point(text: str, label: str) -> list[float]:
     try:
         x, y = (float(part) for part in parts)
     except ValueError:
-        raise CalibrationError(
+        raise InvalidArgument(
             f"{label}: expected two pixel numbers like 120, 340, got {text!r}."
         ) from None
     if x < 0 or y < 0:
-        raise CalibrationError(f"{label}: pixel positions cannot be negative, got {text!r}.")
+        raise InvalidArgument(f"{label}: pixel positions cannot be negative, got {text!r}.")
     return [x, y]
 
 
@@ -101,14 +100,13 @@ def build_calibration(texts: list[str]) -> dict | None:
         label for (label, _), text in zip(COURT_CORNERS_M, texts, strict=True) if not text.strip()
     ]
     if missing:
-        raise CalibrationError(f"Give all four corners or none; missing: {', '.join(missing)}.")
+        raise InvalidArgument(f"Give all four corners or none; missing: {', '.join(missing)}.")
     image_points = [
         parse_pixel_point(text, label)
         for (label, _), text in zip(COURT_CORNERS_M, texts, strict=True)
     ]
     court_points = [list(point) for _, point in COURT_CORNERS_M]
-    ViewTransformer(image_points, court_points)
-    return {"image_points": image_points, "court_points_m": court_points}
+    return check_calibration({"image_points": image_points, "court_points_m": court_points})
 
 
 def calibration_ui(*, key_prefix: str) -> tuple[dict | None, str | None]:
@@ -126,7 +124,7 @@ def calibration_ui(*, key_prefix: str) -> tuple[dict | None, str | None]:
         ]
         try:
             calibration = build_calibration(texts)
-        except CalibrationError as exc:
+        except InvalidArgument as exc:
             st.error(str(exc), icon=":material/straighten:")
             return None, str(exc)
         if calibration:

@@ -215,10 +215,10 @@ CORNERS_PX = ["90, 108", "550, 108", "634, 342", "6, 342"]
     ],
 )
 def test_calibration_input_says_what_is_wrong(texts, message):
-    from backend.pipeline.errors import CalibrationError
+    from backend.services.errors import InvalidArgument
     from dashboard.components.analysis_form import build_calibration
 
-    with pytest.raises(CalibrationError, match=message):
+    with pytest.raises(InvalidArgument, match=message):
         build_calibration(texts)
 
 

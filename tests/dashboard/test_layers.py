@@ -17,10 +17,6 @@ ALLOWED_BACKEND_PREFIXES = (
     "backend.config",
     "backend.db",
     "backend.services",
-    # Pure value modules: the form's defaults and instant calibration feedback.
-    "backend.pipeline.settings",
-    "backend.pipeline.view",
-    "backend.pipeline.errors",
     # Type hints only (under TYPE_CHECKING).
     "backend.models",
 )

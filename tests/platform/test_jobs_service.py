@@ -312,3 +312,21 @@ def test_read_job_log_returns_the_tail(session):
     assert job_service.read_job_log(job_id=other.id) == ""
     with pytest.raises(JobNotFound):
         job_service.read_job_log(job_id="nope")
+
+
+@pytest.mark.parametrize(
+    ("original_name", "expected"),
+    [
+        ("phone-export.mp4", "phone-export.mp4 is not a readable video"),
+        # The stored name is sanitised; the message names the file the analyst chose.
+        ("Match: Day 1?.mp4", "Match: Day 1?.mp4 is not a readable video"),
+    ],
+)
+def test_refused_upload_names_the_file_once(session, tmp_path, original_name, expected):
+    bad = make_corrupt_file(tmp_path / "upload.mp4")
+    with pytest.raises(UploadRejected) as refused:
+        job_service.submit_upload(
+            session=session, stream=bad.open("rb"), original_name=original_name
+        )
+    assert str(refused.value).startswith(expected)
+    assert _nothing_stored(session)
