@@ -33,7 +33,7 @@ _TORSO_ROWS = (0.17, 0.50)
 TEAM_COLORS_BGR: dict[str, tuple[int, int, int]] = {
     "A": (40, 40, 215),  # red shirts
     "B": (215, 110, 20),  # blue shirts
-    "other": (25, 25, 25),  # officials in black
+    "other": (225, 225, 225),  # officials in white: a flat black shirt hid them from YOLO
 }
 BALL_COLOR_BGR = (60, 220, 245)
 
@@ -245,7 +245,7 @@ def make_match_clip(
 
     Players of team A and B alternate along the court and each loops around a home spot, so
     they never fully hide one another; the ball is held by one player for `hold_s`, then
-    flies to another in `flight_s` seconds. Officials (team "other") wear black. Spectators
+    flies to another in `flight_s` seconds. Officials (team "other") wear white. Spectators
     stand still beyond the far sideline (`spectator_boxes`; not players, not in `boxes`).
     """
     if players_per_team < 1 or seconds <= 0 or fps <= 0:
@@ -275,7 +275,13 @@ def make_match_clip(
     feet_px = cv2.perspectiveTransform(feet_m.reshape(-1, 1, 2), H).reshape(frames, n, 2)
 
     boxes = np.full((frames, n, 4), np.nan)
-    sprites = [_team_sprite(i % 6, TEAM_COLORS_BGR[team]) for i, team in enumerate(teams)]
+    # Officials are always the best-detected photo person (and its mirror image): on the
+    # others a black shirt leaves too little that looks like a person at low resolution.
+    sprite_index = [
+        i % 6 if team != "other" else (0, 3)[(i - 2 * players_per_team) % 2]
+        for i, team in enumerate(teams)
+    ]
+    sprites = [_team_sprite(sprite_index[i], TEAM_COLORS_BGR[team]) for i, team in enumerate(teams)]
     scaled: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     placements: list[list[tuple[int, int, int]]] = []
     for f in range(frames):

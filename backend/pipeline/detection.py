@@ -20,7 +20,7 @@ BALL_CLASS_NAMES = ("sports ball", "ball", "netball")
 # A player box this much inside a bigger one, with its bottom edge within this fraction of
 # the bigger box's height, is a part of that person (see drop_part_boxes).
 PART_INSIDE_FRAC_MIN = 0.85
-PART_BOTTOM_TOLERANCE_FRAC = 0.08
+PART_BOTTOM_TOLERANCE_FRAC = 0.15
 
 
 @dataclass

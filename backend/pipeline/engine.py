@@ -76,7 +76,9 @@ class Engine:
         self.delay = max(settings.frame_stride, min(gap, max_frames))
         self.detector = Detector(settings, logger)
         lost_keyframes = round(settings.track_lost_buffer_s * self.fps / settings.frame_stride)
-        self.tracker = PlayerTracker(settings.player_conf_min, lost_keyframes)
+        self.tracker = PlayerTracker(
+            settings.player_conf_min, lost_keyframes, self.fps / settings.frame_stride
+        )
         self.ball_selector = BallSelector(
             settings.ball_max_speed_frac_per_s * info.width / self.fps,
             reacquire_after_frames=self.delay,

@@ -58,7 +58,7 @@ class PipelineSettings:
     model_path: Path | None = None
     torch_threads: int | None = None
     team_names: dict[str, str] | None = None
-    track_lost_buffer_s: float = 2.0
+    track_lost_buffer_s: float = 3.0
     ball_gap_max_s: float = 1.0
     ball_max_speed_frac_per_s: float = 1.5
     ball_held_speed_max_frac_per_s: float = 0.6

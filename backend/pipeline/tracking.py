@@ -15,7 +15,9 @@ BYTETRACK_MATCH_THRESH = 0.8
 # taller or shorter (the detector sometimes boxes only the legs),
 # continues the lost one.
 STITCH_DISTANCE_MAX_HEIGHTS = 0.75
-STITCH_HEIGHT_RATIO_MAX = 2.2
+STITCH_HEIGHT_RATIO_MAX = 2.6
+# ... plus this many box heights for every second the lost player was out of sight.
+STITCH_WALK_HEIGHTS_PER_S = 0.5
 # ... and only if its shirt colour is this close (Lab units, see teams.torso_features) to the
 # lost one's running colour, which follows new crops at COLOR_EMA per keyframe.
 STITCH_COLOR_DISTANCE_MAX_LAB = 30.0
@@ -38,7 +40,9 @@ class PlayerTracker:
     the wrong person.
     """
 
-    def __init__(self, conf_min: float, lost_track_buffer_keyframes: int) -> None:
+    def __init__(
+        self, conf_min: float, lost_track_buffer_keyframes: int, keyframes_per_s: float = 10.0
+    ) -> None:
         from ultralytics.trackers.byte_tracker import BYTETracker
         from ultralytics.utils import IterableSimpleNamespace
 
@@ -53,6 +57,7 @@ class PlayerTracker:
         )
         self._tracker = BYTETracker(args)
         self.lost_buffer = max(1, lost_track_buffer_keyframes)
+        self.keyframes_per_s = keyframes_per_s
         self._keyframe = 0
         self._alias: dict[int, int] = {}  # ByteTrack ID -> the ID we publish
         self._owner: dict[int, int] = {}  # published ID -> the ByteTrack ID that holds it now
@@ -96,11 +101,17 @@ class PlayerTracker:
                 present.add(self._alias[raw])
             tid = self._alias[raw]
             self._last[tid] = (self._keyframe, box)
-            self._heights[tid] = [*self._heights.get(tid, [])[-4:], float(box[3] - box[1])]
-            whole = box[3] - box[1] >= STITCH_COLOR_HEIGHT_FRAC_MIN * max(self._heights[tid])
-            if whole and color is not None and np.isfinite(color).all():
+            h = float(box[3] - box[1])
+            before = max(self._heights.get(tid, [0.0]))
+            self._heights[tid] = [*self._heights.get(tid, [])[-4:], h]
+            if color is not None and np.isfinite(color).all():
                 prev = self._colors.get(tid)
-                self._colors[tid] = color if prev is None else prev + COLOR_EMA * (color - prev)
+                if prev is None or h >= before / STITCH_COLOR_HEIGHT_FRAC_MIN:
+                    # First box, or the first whole one after part-boxes (whose colour is
+                    # of the legs): start the colour afresh.
+                    self._colors[tid] = color
+                elif h >= STITCH_COLOR_HEIGHT_FRAC_MIN * before:
+                    self._colors[tid] = prev + COLOR_EMA * (color - prev)
             ids.append(tid)
         tracked.tracker_id = np.array(ids, dtype=np.int64)
         return tracked
@@ -120,7 +131,7 @@ class PlayerTracker:
         # boxes only the legs of a player, and the feet are the part both boxes share.
         h = box[3] - box[1]
         feet = np.array([(box[0] + box[2]) / 2, box[3]])
-        best, best_cost = None, STITCH_DISTANCE_MAX_HEIGHTS
+        best, best_score = None, 1.0
         for tid, (kf, last) in self._last.items():
             if tid in present or self._keyframe - kf > self.lost_buffer:
                 continue
@@ -139,9 +150,12 @@ class PlayerTracker:
             if not 1 / STITCH_HEIGHT_RATIO_MAX <= h / max(ref_h, 1e-6) <= STITCH_HEIGHT_RATIO_MAX:
                 continue
             last_feet = np.array([(last[0] + last[2]) / 2, last[3]])
-            cost = np.linalg.norm(feet - last_feet) / max(h, ref_h)
-            if cost < best_cost:
-                best, best_cost = tid, cost
+            # The longer a player was out of sight, the farther they may have walked.
+            gap_s = (self._keyframe - kf) / self.keyframes_per_s
+            reach = STITCH_DISTANCE_MAX_HEIGHTS + STITCH_WALK_HEIGHTS_PER_S * gap_s
+            score = np.linalg.norm(feet - last_feet) / max(h, ref_h) / reach
+            if score < best_score:
+                best, best_score = tid, score
         return best
 
     def reset(self) -> None:
