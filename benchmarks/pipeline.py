@@ -170,7 +170,17 @@ def main() -> None:
         settings=settings,
     )
     if truth is not None:
-        report["recall"] = _recall(truth, pipe["boxes_csv"], player_rows_only=True)
+        from tests.pipeline.evaluate import score
+
+        s = score(truth, Path(pipe["boxes_csv"]))
+        report["recall"] = round(s.recall, 4)
+        report["quality"] = {
+            "people": truth.people,
+            "player_tracks": s.track_count,
+            "id_switches_per_min": round(s.id_switches_per_min, 2),
+            "team_accuracy": round(s.team_accuracy, 3),
+            "ball_short_gap_error_median_px": round(s.ball_short_gap_error_median_px, 2),
+        }
     if not args.skip_naive:
         naive = _child("naive", video, work / "naive", settings)
         report["naive"] = {

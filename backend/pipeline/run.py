@@ -18,7 +18,9 @@ Files (names are a contract, see design.md section 4):
   players.csv         per track: team, team_name, frames_seen/detected, first/last frame and
                       time, distance_px, distance_m (calibrated), possession_frames, mean court
   ball.csv            frame,time_s,x,y,source,state,holder_track_id,court_x,court_y - state is
-                      held|flight|none; court position is the holder's feet while held
+                      held|flight|none; court position is the holder's feet while held,
+                      in flight only approximate (the camera ray through the ball meets the
+                      floor beyond it)
   events.csv/.json    frame,time_s,type,team,track_id,to_track_id,court_x,court_y with type
                       possession_start | pass (same team) | possession_change (other team)
   heatmap_A.png, heatmap_B.png   where each team's players were (court diagram if calibrated)
