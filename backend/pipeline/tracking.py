@@ -11,18 +11,19 @@ from backend.pipeline.detection import Detections
 
 # ByteTrack association: a detection continues a track when their IoU is above 1 - this.
 BYTETRACK_MATCH_THRESH = 0.8
-# A new track starting within this many box heights of a lost one, at most this many times
-# taller or shorter (the detector sometimes boxes only the legs),
-# continues the lost one.
+# Stitching (PlayerTracker._stitch): a new track continues a lost one when its feet are within
+# STITCH_DISTANCE_MAX_HEIGHTS box heights of where the lost one vanished, plus
+# STITCH_WALK_HEIGHTS_PER_S for every second out of sight; when its box is at most
+# STITCH_HEIGHT_RATIO_MAX times taller or shorter (the detector sometimes boxes only the legs);
+# and, for whole boxes (at least STITCH_COLOR_HEIGHT_FRAC_MIN of the player's height), when
+# its shirt colour is within STITCH_COLOR_DISTANCE_MAX_LAB of the lost one's running colour,
+# which follows new whole-box crops at COLOR_EMA per keyframe.
 STITCH_DISTANCE_MAX_HEIGHTS = 0.75
-STITCH_HEIGHT_RATIO_MAX = 2.6
-# ... plus this many box heights for every second the lost player was out of sight.
 STITCH_WALK_HEIGHTS_PER_S = 0.5
-# ... and only if its shirt colour is this close (Lab units, see teams.torso_features) to the
-# lost one's running colour, which follows new crops at COLOR_EMA per keyframe.
+STITCH_HEIGHT_RATIO_MAX = 2.6
+STITCH_COLOR_HEIGHT_FRAC_MIN = 0.8
 STITCH_COLOR_DISTANCE_MAX_LAB = 30.0
 COLOR_EMA = 0.2
-STITCH_COLOR_HEIGHT_FRAC_MIN = 0.8
 # A ball candidate present in this share of the keyframes of the static window is scenery.
 STATIC_SHARE_MIN = 0.8
 # Among frames sampled across the whole video, a ball spot in this share of them is scenery.
