@@ -164,8 +164,12 @@ def draw_court(size: tuple[int, int], court: NetballCourt = DEFAULT_COURT) -> np
 class _Writer:
     """Writes BGR frames with OpenCV (mp4v, mjpg) or PyAV (h264)."""
 
-    def __init__(self, path: Path, codec: str, fps: float, size: tuple[int, int]) -> None:
+    def __init__(
+        self, path: Path, codec: str, fps: float, size: tuple[int, int], rotation_deg: int = 0
+    ) -> None:
         self.codec = codec.lower()
+        if rotation_deg and self.codec not in ("h264", "libx264", "ffv1"):
+            raise ValueError("a display rotation needs codec h264 or ffv1")
         if self.codec in ("h264", "libx264", "ffv1"):
             # ffv1 (lossless, 4:4:4) is the one that takes odd frame sizes.
             lossless = self.codec == "ffv1"
@@ -177,6 +181,9 @@ class _Writer:
             self.stream.pix_fmt = "yuv444p" if lossless else "yuv420p"
             if not lossless:
                 self.stream.options = {"preset": "ultrafast", "crf": "18"}
+            if rotation_deg:
+                # Stored like a phone does: counter-clockwise angle in the display matrix.
+                self.stream.set_display_rotation(-rotation_deg)
             self.cv = None
         else:
             fourcc = {"mp4v": "mp4v", "mjpg": "MJPG", "xvid": "XVID"}.get(self.codec)
@@ -397,16 +404,22 @@ def make_plain_clip(
     fps: float = 25,
     size: tuple[int, int] = (320, 180),
     codec: str = "mp4v",
+    rotation_deg: int = 0,
 ) -> Path:
-    """A valid video with `frames` frames (a moving square) for tests that need any video."""
+    """A valid video with `frames` frames (a moving square) for tests that need any video.
+
+    A white marker sits in the top-left corner of the stored picture; with `rotation_deg`
+    the file asks players to turn it that many degrees clockwise for display.
+    """
     path = Path(path)
     w, h = size
-    writer = _Writer(path, codec, fps, size)
+    writer = _Writer(path, codec, fps, size, rotation_deg)
     try:
         for i in range(frames):
             frame = np.full((h, w, 3), 40, np.uint8)
             x = (i * 7) % max(1, w - 20)
             cv2.rectangle(frame, (x, h // 3), (x + 20, h // 3 + 20), (0, 200, 255), -1)
+            frame[:12, :12] = 255
             writer.write(frame)
     finally:
         writer.close()

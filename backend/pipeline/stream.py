@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from backend.pipeline.errors import OutputError, VideoError
+from backend.pipeline.video import rotate_upright, upright_rotation
 
 _END = object()
 QUEUE_FRAMES = 8
@@ -53,7 +54,8 @@ class FrameReader:
             for frame in self.container.decode(self.stream):
                 if self._stop.is_set():
                     return
-                self._put(frame.to_ndarray(format="bgr24"))
+                image = frame.to_ndarray(format="bgr24")
+                self._put(rotate_upright(image, upright_rotation(frame)))
         except av.error.FFmpegError as exc:
             self._error = VideoError(
                 f"{self.path.name} could not be decoded after frame {self.frames_decoded} ({exc})."
@@ -210,7 +212,8 @@ def sample_frames(
                 continue
             if chosen is not None and (chosen.pts not in seen_pts):
                 seen_pts.add(chosen.pts)
-                frames.append(chosen.to_ndarray(format="bgr24"))
+                image = chosen.to_ndarray(format="bgr24")
+                frames.append(rotate_upright(image, upright_rotation(chosen)))
     finally:
         container.close()
     return frames

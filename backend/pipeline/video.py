@@ -7,6 +7,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
+import numpy as np
 
 from backend.pipeline.errors import VideoError
 
@@ -27,6 +29,9 @@ class VideoInfo:
     duration_s: float
     codec: str
     container: str
+    # Clockwise turn applied to every decoded frame to show it upright (phones store portrait
+    # video as landscape plus a display rotation); width and height are after the turn.
+    rotation_deg: int = 0
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -72,6 +77,9 @@ def probe_video(path: str | Path) -> VideoInfo:
             raise VideoError(f"{path.name} has no decodable frames.")
         if duration_s <= 0:
             duration_s = frames_total / fps
+        rotation_deg = upright_rotation(first)
+        if rotation_deg in (90, 270):
+            width, height = height, width
         return VideoInfo(
             path=path,
             frames_total=frames_total,
@@ -81,9 +89,30 @@ def probe_video(path: str | Path) -> VideoInfo:
             duration_s=duration_s,
             codec=stream.codec_context.name,
             container=container.format.name,
+            rotation_deg=rotation_deg,
         )
     finally:
         container.close()
+
+
+def upright_rotation(frame: av.VideoFrame) -> int:
+    """Clockwise degrees (0, 90, 180, 270) that show `frame` upright.
+
+    PyAV reports the display matrix rotation counter-clockwise, as FFmpeg does; FFmpeg's own
+    players turn the picture clockwise by the negated angle, and so do we.
+    """
+    angle = getattr(frame, "rotation", 0) or 0
+    return round(-float(angle) / 90.0) % 4 * 90
+
+
+def rotate_upright(image: np.ndarray, rotation_deg: int) -> np.ndarray:
+    if rotation_deg == 90:
+        return cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+    if rotation_deg == 180:
+        return cv2.rotate(image, cv2.ROTATE_180)
+    if rotation_deg == 270:
+        return cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return image
 
 
 def _duration_s(container: av.container.InputContainer, stream: av.video.VideoStream) -> float:

@@ -42,3 +42,19 @@ def test_containers_orientations_and_rates(tmp_path, name, codec, size, fps, fra
     assert summary["video"]["frames_processed"] == frames
     assert summary["counts"]["player_tracks"] == 0
     assert (result.out_dir / "heatmap_A.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("rotation_deg", "corner"), [(90, "top_right"), (270, "bottom_left")])
+def test_phone_rotation_is_applied_before_analysis(tmp_path, rotation_deg, corner):
+    clip = make_plain_clip(
+        tmp_path / "phone.mp4", frames=6, size=(320, 180), codec="h264", rotation_deg=rotation_deg
+    )
+    result = analyze_video(clip, tmp_path / "out", FAST)
+    assert result.summary["video"]["rotation_deg"] == rotation_deg
+    assert (result.summary["video"]["width"], result.summary["video"]["height"]) == (180, 320)
+    with av.open(str(result.out_dir / "annotated.mp4")) as container:
+        image = next(container.decode(video=0)).to_ndarray(format="bgr24")
+    assert image.shape[:2] == (320, 180)
+    # The stored picture's top-left marker, turned clockwise for display.
+    patch = image[:8, -8:] if corner == "top_right" else image[-8:, :8]
+    assert patch.mean() > 200
