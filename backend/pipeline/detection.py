@@ -189,14 +189,16 @@ class Detector:
     def has_ball_class(self) -> bool:
         return BALL in self.mapping.values()
 
-    def detect(self, frame: np.ndarray, ball_conf_min: float | None = None) -> Detections:
-        """Players and balls above their thresholds; `ball_conf_min` overrides the setting."""
+    def detect(
+        self, frame: np.ndarray, ball_conf_min: float | None = None, imgsz: int | None = None
+    ) -> Detections:
+        """Players and balls above their thresholds; the arguments override the settings."""
         s = self.settings
         ball_min = s.ball_conf_min if ball_conf_min is None else ball_conf_min
         try:
             result = self.model.predict(
                 frame,
-                imgsz=s.imgsz,
+                imgsz=imgsz or s.imgsz,
                 conf=min(s.player_conf_min, ball_min),
                 classes=self.classes,
                 device=s.device,

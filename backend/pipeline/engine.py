@@ -15,7 +15,7 @@ import numpy as np
 from backend.analytics.court import DEFAULT_COURT
 from backend.analytics.possession import PossessionTracker
 from backend.pipeline.annotate import Annotator, FrameDrawing
-from backend.pipeline.detection import BALL, PLAYER, Detector, drop_part_boxes
+from backend.pipeline.detection import BALL, PLAYER, Detections, Detector, drop_part_boxes
 from backend.pipeline.errors import PipelineCancelled, VideoError
 from backend.pipeline.outputs import (
     BALL_COLUMNS,
@@ -94,10 +94,12 @@ class Engine:
         self.last_ball: tuple[int, np.ndarray, float] | None = None
         self.prev_ball: tuple[int, np.ndarray] | None = None
         self._prev_raw_ball: tuple[int, np.ndarray] | None = None
+        self._last_zoom_frame = -(10**9)
         self.trail: deque[tuple[float, float]] = deque(maxlen=BALL_TRAIL_FRAMES)
         self.counts = dict.fromkeys(
             ("ball_frames_detected", "ball_frames_interpolated", "ball_frames_missing",
-             "ball_held_frames", "ball_flight_frames", "keyframes", "track_rows"), 0,
+             "ball_held_frames", "ball_flight_frames", "keyframes", "track_rows",
+             "ball_zoom_looks"), 0,
         )  # fmt: skip
         self.frames_done = 0
         self.warnings: list[str] = []
@@ -238,7 +240,10 @@ class Engine:
                         False,
                     )
             self.last_seen[tid] = (state.index, box, conf)
-        point = self.ball_selector.select(state.index, dets[dets.class_id == BALL])
+        balls = dets[dets.class_id == BALL]
+        if len(balls) == 0:
+            balls = self._zoom_for_ball(state)
+        point = self.ball_selector.select(state.index, balls)
         if point is not None:
             state.ball = (point.xy, point.confidence, True)
             last = self.last_ball
@@ -251,6 +256,37 @@ class Engine:
                         False,
                     )
             self.last_ball = (state.index, point.xy, point.confidence)
+
+    def _zoom_for_ball(self, state: FrameState):
+        """Look again, at full resolution, around where a recently seen ball should be.
+
+        At the detector's input size a ball is only a few pixels wide in a wide shot; a crop
+        of `ball_zoom_px` around its predicted position shows it at its real size.
+        """
+        side = self.s.ball_zoom_px
+        history = self.ball_selector.history
+        if not side or not history or state.index - history[-1].frame > self.delay:
+            return Detections.empty()
+        # Every other keyframe is enough: the path is interpolated across the one between.
+        if state.index - self._last_zoom_frame <= self.s.frame_stride:
+            return Detections.empty()
+        self._last_zoom_frame = state.index
+        centre = history[-1].xy
+        if len(history) >= 2:
+            velocity = (history[-1].xy - history[-2].xy) / max(
+                1, history[-1].frame - history[-2].frame
+            )
+            centre = centre + velocity * (state.index - history[-1].frame)
+        h, w = state.image.shape[:2]
+        side = min(side, w, h)
+        x0 = int(np.clip(centre[0] - side / 2, 0, w - side))
+        y0 = int(np.clip(centre[1] - side / 2, 0, h - side))
+        crop = np.ascontiguousarray(state.image[y0 : y0 + side, x0 : x0 + side])
+        found = self.detector.detect(crop, imgsz=side)
+        balls = found[found.class_id == BALL]
+        balls.xyxy = balls.xyxy + np.array([x0, y0, x0, y0], dtype=np.float32)
+        self.counts["ball_zoom_looks"] += 1
+        return balls
 
     # ------------------------------------------------------------- per frame out
     def _finish(self, st: FrameState) -> None:
