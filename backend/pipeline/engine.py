@@ -15,7 +15,8 @@ import numpy as np
 from backend.analytics.court import DEFAULT_COURT
 from backend.analytics.possession import PossessionTracker
 from backend.pipeline.annotate import Annotator, FrameDrawing
-from backend.pipeline.detection import BALL, PLAYER, Detections, Detector, drop_part_boxes
+from backend.pipeline.ball import BallPath
+from backend.pipeline.detection import BALL, PLAYER, Detector, drop_part_boxes
 from backend.pipeline.errors import PipelineCancelled, VideoError
 from backend.pipeline.outputs import (
     BALL_COLUMNS,
@@ -29,7 +30,7 @@ from backend.pipeline.outputs import (
 from backend.pipeline.settings import PipelineSettings, Progress
 from backend.pipeline.stream import FrameReader, H264Writer, sample_frames
 from backend.pipeline.teams import OTHER, TeamClassifier, TeamVotes, bgr_to_hex, torso_features
-from backend.pipeline.tracking import BallSelector, PlayerTracker, ball_holder
+from backend.pipeline.tracking import PlayerTracker
 from backend.pipeline.video import VideoInfo
 from backend.pipeline.view import ViewTransformer
 
@@ -38,8 +39,6 @@ FRAME_BUFFER_MAX_BYTES = 256 * 1024 * 1024
 BALL_TRAIL_FRAMES = 12
 # tracks.csv holds boxes; the ball's is a fixed square around its centre.
 BALL_BOX_HALF_PX = 5.0
-# Ball candidates within this fraction of the frame width count as the same spot.
-BALL_STATIC_CELL_FRAC = 0.015
 STATIC_LEARN_BALL_CONF_MIN = 0.05
 # Fewer decoded frames than this share of those the container announces means a cut-off file.
 TRUNCATED_SHARE = 0.95
@@ -79,32 +78,23 @@ class Engine:
         self.tracker = PlayerTracker(
             settings.player_conf_min, lost_keyframes, self.fps / settings.frame_stride
         )
-        self.ball_selector = BallSelector(
-            settings.ball_max_speed_frac_per_s * info.width / self.fps,
-            reacquire_after_frames=self.delay,
-            static_window_frames=round(settings.ball_static_s * self.fps),
-            static_cell_px=BALL_STATIC_CELL_FRAC * info.width,
-        )
+        self.ball = BallPath(settings, self.detector, self.fps, info.width, self.delay)
         self.teams = TeamClassifier()
         self.votes = TeamVotes()
         self.stats = StatsCollector(self.size, calibrated=view is not None)
         self.possession = PossessionTracker(fps=self.fps)
         self.buffer: deque[FrameState] = deque()
         self.last_seen: dict[int, tuple[int, np.ndarray, float]] = {}
-        self.last_ball: tuple[int, np.ndarray, float] | None = None
-        self.prev_ball: tuple[int, np.ndarray] | None = None
-        self._prev_raw_ball: tuple[int, np.ndarray] | None = None
-        self._last_zoom_frame = -(10**9)
         self.trail: deque[tuple[float, float]] = deque(maxlen=BALL_TRAIL_FRAMES)
         self.counts = dict.fromkeys(
             ("ball_frames_detected", "ball_frames_interpolated", "ball_frames_missing",
-             "ball_held_frames", "ball_flight_frames", "keyframes", "track_rows",
-             "ball_zoom_looks"), 0,
+             "ball_held_frames", "ball_flight_frames", "keyframes", "track_rows"), 0,
         )  # fmt: skip
         self.frames_done = 0
         self.warnings: list[str] = []
         self.background: np.ndarray | None = None
         self._last_progress = 0.0
+        self._logged_decile = 0
         self._t0 = 0.0
 
     # ----------------------------------------------------------------- main pass
@@ -181,7 +171,7 @@ class Engine:
             ball_samples.append(dets[dets.class_id == BALL].centers)
             players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
             feats.append(torso_features(frame, players.xyxy))
-        spots = self.ball_selector.learn_static_spots(ball_samples)
+        spots = self.ball.selector.learn_static_spots(ball_samples)
         if spots:
             self.log.info("ignoring %d spot(s) where a 'ball' never moves (court markings)", spots)
         all_feats = np.concatenate(feats) if feats else np.empty((0, 3))
@@ -240,53 +230,7 @@ class Engine:
                         False,
                     )
             self.last_seen[tid] = (state.index, box, conf)
-        balls = dets[dets.class_id == BALL]
-        if len(balls) == 0:
-            balls = self._zoom_for_ball(state)
-        point = self.ball_selector.select(state.index, balls)
-        if point is not None:
-            state.ball = (point.xy, point.confidence, True)
-            last = self.last_ball
-            if last is not None and state.index - last[0] <= self.delay:
-                for f in range(max(last[0] + 1, first), state.index):
-                    a = (f - last[0]) / (state.index - last[0])
-                    self.buffer[f - first].ball = (
-                        last[1] + a * (point.xy - last[1]),
-                        min(last[2], point.confidence),
-                        False,
-                    )
-            self.last_ball = (state.index, point.xy, point.confidence)
-
-    def _zoom_for_ball(self, state: FrameState):
-        """Look again, at full resolution, around where a recently seen ball should be.
-
-        At the detector's input size a ball is only a few pixels wide in a wide shot; a crop
-        of `ball_zoom_px` around its predicted position shows it at its real size.
-        """
-        side = self.s.ball_zoom_px
-        history = self.ball_selector.history
-        if not side or not history or state.index - history[-1].frame > self.delay:
-            return Detections.empty()
-        # Every other keyframe is enough: the path is interpolated across the one between.
-        if state.index - self._last_zoom_frame <= self.s.frame_stride:
-            return Detections.empty()
-        self._last_zoom_frame = state.index
-        centre = history[-1].xy
-        if len(history) >= 2:
-            velocity = (history[-1].xy - history[-2].xy) / max(
-                1, history[-1].frame - history[-2].frame
-            )
-            centre = centre + velocity * (state.index - history[-1].frame)
-        h, w = state.image.shape[:2]
-        side = min(side, w, h)
-        x0 = int(np.clip(centre[0] - side / 2, 0, w - side))
-        y0 = int(np.clip(centre[1] - side / 2, 0, h - side))
-        crop = np.ascontiguousarray(state.image[y0 : y0 + side, x0 : x0 + side])
-        found = self.detector.detect(crop, imgsz=side)
-        balls = found[found.class_id == BALL]
-        balls.xyxy = balls.xyxy + np.array([x0, y0, x0, y0], dtype=np.float32)
-        self.counts["ball_zoom_looks"] += 1
-        return balls
+        self.ball.on_keyframe(state, dets[dets.class_id == BALL], self.buffer)
 
     # ------------------------------------------------------------- per frame out
     def _finish(self, st: FrameState) -> None:
@@ -294,8 +238,8 @@ class Engine:
         if self.background is None:
             self.background = st.image.copy()
         drawing = FrameDrawing()
-        ball_xy = self._smoothed_ball(st)
-        holder = self._holder(st, ball_xy)
+        ball_xy = self.ball.position(st, self.buffer[0] if self.buffer else None)
+        holder = self.ball.holder(st, ball_xy)
         tids = list(st.players)
         boxes = np.array([st.players[k][0] for k in tids]).reshape(-1, 4)
         feet = np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]]
@@ -326,37 +270,6 @@ class Engine:
         self.frames_done += 1
         self._report()
 
-    def _smoothed_ball(self, st: FrameState) -> np.ndarray | None:
-        """The ball centre averaged 1-2-1 with its neighbouring frames when both have one.
-
-        Straight interpolated stretches are unchanged; detection jitter and the corners where
-        two interpolated stretches meet are softened. Uses the raw, unsmoothed neighbours.
-        """
-        raw = st.ball[0] if st.ball is not None else None
-        prev = self._prev_raw_ball
-        self._prev_raw_ball = (st.index, raw) if raw is not None else None
-        nxt = self.buffer[0] if self.buffer else None
-        if (
-            raw is None
-            or prev is None
-            or prev[0] != st.index - 1
-            or nxt is None
-            or nxt.index != st.index + 1
-            or nxt.ball is None
-        ):
-            return raw
-        return (prev[1] + 2 * raw + nxt.ball[0]) / 4
-
-    def _holder(self, st: FrameState, ball_xy: np.ndarray | None) -> int | None:
-        if ball_xy is None or not st.players:
-            return None
-        if self.prev_ball is not None:
-            dt = max(1, st.index - self.prev_ball[0])
-            speed = np.linalg.norm(ball_xy - self.prev_ball[1]) / dt * self.fps / self.size[0]
-            if speed > self.s.ball_held_speed_max_frac_per_s:
-                return None
-        return ball_holder(ball_xy, {tid: box for tid, (box, _, _) in st.players.items()})
-
     def _finish_ball(
         self, st: FrameState, t: float, ball_xy, holder: int | None, drawing: FrameDrawing
     ) -> None:
@@ -369,7 +282,7 @@ class Engine:
         _, conf, detected = st.ball
         self.counts["ball_frames_detected" if detected else "ball_frames_interpolated"] += 1
         self.counts["ball_held_frames" if holder is not None else "ball_flight_frames"] += 1
-        self.prev_ball = (st.index, ball_xy)
+        self.ball.prev_out = (st.index, ball_xy)
         cx = cy = None
         zone = ""
         if self.view is not None:
@@ -403,18 +316,26 @@ class Engine:
 
     def _report(self, force: bool = False) -> None:
         now = time.perf_counter()
-        if self.on_progress is None or (
-            not force and now - self._last_progress < PROGRESS_INTERVAL_S
-        ):
+        if not force and now - self._last_progress < PROGRESS_INTERVAL_S:
             return
         self._last_progress = now
         elapsed = max(now - self._t0, 1e-9)
         fps = self.frames_done / elapsed
         total = max(self.info.frames_total, self.frames_done)
         eta = (total - self.frames_done) / fps if fps > 0 else None
-        self.on_progress(
-            Progress(self.frames_done, total, round(fps, 2), None if eta is None else round(eta, 1))
-        )
+        decile = self.frames_done * 10 // max(1, total)
+        if decile > self._logged_decile:  # run.log gets a line every 10 %
+            self._logged_decile = decile
+            self.log.info(
+                "%d%%: %d/%d frames, %.1f fps, %d tracks so far",
+                decile * 10, self.frames_done, total, fps, len(self.stats.tracks),
+            )  # fmt: skip
+        if self.on_progress is not None:
+            self.on_progress(
+                Progress(
+                    self.frames_done, total, round(fps, 2), None if eta is None else round(eta, 1)
+                )
+            )
 
     # ------------------------------------------------------------------ outputs
     def _write_outputs(self) -> dict:
@@ -448,6 +369,7 @@ class Engine:
                 **self.counts,
                 "track_rows": rows,
                 "events": len(events),
+                "ball_zoom_looks": self.ball.zoom_looks,
             },
             "teams": [
                 {"label": k, "name": names[k], "color": hexes[k], "players": by_team[k]}

@@ -38,7 +38,8 @@ summary.json keys:
                       realtime_factor (video seconds / processing seconds)
   counts              frames, keyframes, player_tracks, players_by_team {A, B, other, ""},
                       track_rows, ball_frames_detected, ball_frames_interpolated,
-                      ball_frames_missing, ball_held_frames, ball_flight_frames, events
+                      ball_frames_missing, ball_held_frames, ball_flight_frames, events,
+                      ball_zoom_looks (full-resolution second looks for the ball)
   teams               [{label, name, color, players}] for A, B and other (hex colours)
   possession          {A, B}: share of frames the team held the ball (null when never held)
   warnings            messages about a result that is usable but not whole (e.g. truncated

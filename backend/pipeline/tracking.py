@@ -1,9 +1,6 @@
-"""Player IDs across keyframes (ByteTrack), and the ball chosen from its recent path."""
+"""Player IDs across keyframes: ByteTrack, plus stitching a lost player back to their ID."""
 
 from __future__ import annotations
-
-from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,13 +21,6 @@ STITCH_HEIGHT_RATIO_MAX = 2.6
 STITCH_COLOR_HEIGHT_FRAC_MIN = 0.8
 STITCH_COLOR_DISTANCE_MAX_LAB = 30.0
 COLOR_EMA = 0.2
-# A ball candidate present in this share of the keyframes of the static window is scenery.
-STATIC_SHARE_MIN = 0.8
-# Among frames sampled across the whole video, a ball spot in this share of them is scenery.
-STATIC_SAMPLE_SHARE_MIN = 0.34
-STATIC_SAMPLES_MIN = 4
-# A ball inside a player's box widened by this fraction of its width can be in their hands.
-HOLD_BOX_MARGIN_FRAC = 0.25
 
 
 class PlayerTracker:
@@ -168,129 +158,3 @@ class PlayerTracker:
         self._heights.clear()
         self._colors.clear()
         self._keyframe = 0
-
-
-@dataclass
-class BallPoint:
-    frame: int
-    xy: np.ndarray
-    confidence: float
-
-
-class BallSelector:
-    """Keeps one ball per keyframe: the candidate that best continues the recent path.
-
-    A candidate farther from the predicted position than the ball could travel
-    (`max_speed_px_per_frame`) is a false ball (a head, a light) unless the path has been
-    lost for longer than `reacquire_after_frames`, when the most confident one restarts it.
-    """
-
-    def __init__(
-        self,
-        max_speed_px_per_frame: float,
-        reacquire_after_frames: int,
-        static_window_frames: int,
-        static_cell_px: float,
-    ) -> None:
-        self.max_speed = max_speed_px_per_frame
-        self.reacquire_after = reacquire_after_frames
-        self.static_window = static_window_frames
-        self.static_cell = max(1.0, static_cell_px)
-        self.history: list[BallPoint] = []
-        self.static_spots: set[tuple[int, int]] = set()
-        self._seen: deque[tuple[int, set[tuple[int, int]]]] = deque()
-
-    def _static_mask(self, frame: int, centers: np.ndarray) -> np.ndarray:
-        """True for candidates where a 'ball' has sat for the whole static window.
-
-        A real ball is never still that long (a player must release it within 3 s and is
-        rarely motionless meanwhile), but court markings and lights are.
-        """
-        cells = {(int(x // self.static_cell), int(y // self.static_cell)) for x, y in centers}
-        self._seen.append((frame, cells))
-        while self._seen and self._seen[0][0] < frame - self.static_window:
-            self._seen.popleft()
-        if len(self._seen) < 4 or frame - self._seen[0][0] < self.static_window * 0.9:
-            return np.zeros(len(centers), dtype=bool)
-        out = np.zeros(len(centers), dtype=bool)
-        for i, (x, y) in enumerate(centers):
-            cx, cy = int(x // self.static_cell), int(y // self.static_cell)
-            near = {(cx + dx, cy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
-            hits = sum(1 for _, seen in self._seen if seen & near)
-            out[i] = hits >= STATIC_SHARE_MIN * len(self._seen)
-        return out
-
-    def learn_static_spots(self, samples: list[np.ndarray]) -> int:
-        """Mark spots where a 'ball' shows in most frames sampled across the video as scenery.
-
-        The real ball moves around the court, so it cannot be in the same place in frames
-        minutes apart; returns how many spots were marked.
-        """
-        if len(samples) < STATIC_SAMPLES_MIN:
-            return 0
-        counts: dict[tuple[int, int], int] = {}
-        for centers in samples:
-            cells = {self._cell(x, y) for x, y in np.asarray(centers).reshape(-1, 2)}
-            for cell in cells:
-                counts[cell] = counts.get(cell, 0) + 1
-        for cell, n in counts.items():
-            near = sum(
-                counts.get((cell[0] + dx, cell[1] + dy), 0)
-                for dx in (-1, 0, 1)
-                for dy in (-1, 0, 1)
-            )
-            if min(n * 2, near) >= STATIC_SAMPLE_SHARE_MIN * len(samples):
-                self.static_spots.add(cell)
-        return len(self.static_spots)
-
-    def _cell(self, x: float, y: float) -> tuple[int, int]:
-        return int(x // self.static_cell), int(y // self.static_cell)
-
-    def _in_static_spot(self, x: float, y: float) -> bool:
-        cx, cy = self._cell(x, y)
-        return any(
-            (cx + dx, cy + dy) in self.static_spots for dx in (-1, 0, 1) for dy in (-1, 0, 1)
-        )
-
-    def select(self, frame: int, balls: Detections) -> BallPoint | None:
-        centers = balls.centers
-        static = self._static_mask(frame, centers)
-        if self.static_spots:
-            static |= np.array([self._in_static_spot(x, y) for x, y in centers], dtype=bool)
-        if static.any():
-            balls, centers = balls[~static], centers[~static]
-        if len(balls) == 0:
-            return None
-        last = self.history[-1] if self.history else None
-        if last is None or frame - last.frame > self.reacquire_after:
-            best = int(np.argmax(balls.confidence))
-        else:
-            predicted = last.xy
-            if len(self.history) >= 2:
-                prev = self.history[-2]
-                velocity = (last.xy - prev.xy) / max(1, last.frame - prev.frame)
-                predicted = last.xy + velocity * (frame - last.frame)
-            dist = np.linalg.norm(centers - predicted, axis=1)
-            reach = self.max_speed * (frame - last.frame)
-            near_last = np.linalg.norm(centers - last.xy, axis=1) <= reach
-            if not near_last.any():
-                return None
-            # Closeness to the prediction, weighted by confidence so a clear ball wins.
-            score = np.where(near_last, dist / (0.5 + balls.confidence), np.inf)
-            best = int(np.argmin(score))
-        point = BallPoint(frame, centers[best].astype(np.float64), float(balls.confidence[best]))
-        self.history = [*self.history[-1:], point]
-        return point
-
-
-def ball_holder(ball_xy: np.ndarray, boxes: dict[int, np.ndarray]) -> int | None:
-    """The player whose hands can be on the ball: it is inside their box (widened by
-    HOLD_BOX_MARGIN_FRAC for outstretched arms); the nearest chest wins among several."""
-    best, best_d = None, np.inf
-    for tid, (x1, y1, x2, y2) in boxes.items():
-        m = HOLD_BOX_MARGIN_FRAC * (x2 - x1)
-        if x1 - m <= ball_xy[0] <= x2 + m and y1 <= ball_xy[1] <= y2:
-            d = np.hypot(ball_xy[0] - (x1 + x2) / 2, ball_xy[1] - (y1 + 0.4 * (y2 - y1)))
-            if d < best_d:
-                best, best_d = tid, d
-    return best

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from backend.analytics.possession import PossessionTracker
+from backend.pipeline.ball import BallSelector
 from backend.pipeline.detection import BALL, PLAYER, Detections, class_map, drop_part_boxes
 from backend.pipeline.errors import ModelError
 from backend.pipeline.teams import TeamClassifier, TeamVotes, torso_features
-from backend.pipeline.tracking import BallSelector, PlayerTracker
+from backend.pipeline.tracking import PlayerTracker
 
 
 def mock_detections(boxes, conf=0.9, class_id=PLAYER) -> Detections:

@@ -1,0 +1,260 @@
+"""The ball: one per keyframe from its recent path, looked for again when missing, filled in
+between keyframes, smoothed, and marked as held by a player or in flight."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from backend.pipeline.detection import BALL, Detections, Detector
+from backend.pipeline.settings import PipelineSettings
+
+if TYPE_CHECKING:
+    from backend.pipeline.engine import FrameState
+
+# A ball candidate present in this share of the keyframes of the static window is scenery.
+STATIC_SHARE_MIN = 0.8
+# Among frames sampled across the whole video, a ball spot in this share of them is scenery.
+STATIC_SAMPLE_SHARE_MIN = 0.34
+STATIC_SAMPLES_MIN = 4
+# A ball inside a player's box widened by this fraction of its width can be in their hands.
+HOLD_BOX_MARGIN_FRAC = 0.25
+# Ball candidates within this fraction of the frame width count as the same spot.
+BALL_STATIC_CELL_FRAC = 0.015
+
+
+@dataclass
+class BallPoint:
+    frame: int
+    xy: np.ndarray
+    confidence: float
+
+
+class BallSelector:
+    """Keeps one ball per keyframe: the candidate that best continues the recent path.
+
+    A candidate farther from the predicted position than the ball could travel
+    (`max_speed_px_per_frame`) is a false ball (a head, a light) unless the path has been
+    lost for longer than `reacquire_after_frames`, when the most confident one restarts it.
+    """
+
+    def __init__(
+        self,
+        max_speed_px_per_frame: float,
+        reacquire_after_frames: int,
+        static_window_frames: int,
+        static_cell_px: float,
+    ) -> None:
+        self.max_speed = max_speed_px_per_frame
+        self.reacquire_after = reacquire_after_frames
+        self.static_window = static_window_frames
+        self.static_cell = max(1.0, static_cell_px)
+        self.history: list[BallPoint] = []
+        self.static_spots: set[tuple[int, int]] = set()
+        self._seen: deque[tuple[int, set[tuple[int, int]]]] = deque()
+
+    def _static_mask(self, frame: int, centers: np.ndarray) -> np.ndarray:
+        """True for candidates where a 'ball' has sat for the whole static window.
+
+        A real ball is never still that long (a player must release it within 3 s and is
+        rarely motionless meanwhile), but court markings and lights are.
+        """
+        cells = {(int(x // self.static_cell), int(y // self.static_cell)) for x, y in centers}
+        self._seen.append((frame, cells))
+        while self._seen and self._seen[0][0] < frame - self.static_window:
+            self._seen.popleft()
+        if len(self._seen) < 4 or frame - self._seen[0][0] < self.static_window * 0.9:
+            return np.zeros(len(centers), dtype=bool)
+        out = np.zeros(len(centers), dtype=bool)
+        for i, (x, y) in enumerate(centers):
+            cx, cy = int(x // self.static_cell), int(y // self.static_cell)
+            near = {(cx + dx, cy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+            hits = sum(1 for _, seen in self._seen if seen & near)
+            out[i] = hits >= STATIC_SHARE_MIN * len(self._seen)
+        return out
+
+    def learn_static_spots(self, samples: list[np.ndarray]) -> int:
+        """Mark spots where a 'ball' shows in most frames sampled across the video as scenery.
+
+        The real ball moves around the court, so it cannot be in the same place in frames
+        minutes apart; returns how many spots were marked.
+        """
+        if len(samples) < STATIC_SAMPLES_MIN:
+            return 0
+        counts: dict[tuple[int, int], int] = {}
+        for centers in samples:
+            cells = {self._cell(x, y) for x, y in np.asarray(centers).reshape(-1, 2)}
+            for cell in cells:
+                counts[cell] = counts.get(cell, 0) + 1
+        for cell, n in counts.items():
+            near = sum(
+                counts.get((cell[0] + dx, cell[1] + dy), 0)
+                for dx in (-1, 0, 1)
+                for dy in (-1, 0, 1)
+            )
+            if min(n * 2, near) >= STATIC_SAMPLE_SHARE_MIN * len(samples):
+                self.static_spots.add(cell)
+        return len(self.static_spots)
+
+    def _cell(self, x: float, y: float) -> tuple[int, int]:
+        return int(x // self.static_cell), int(y // self.static_cell)
+
+    def _in_static_spot(self, x: float, y: float) -> bool:
+        cx, cy = self._cell(x, y)
+        return any(
+            (cx + dx, cy + dy) in self.static_spots for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+        )
+
+    def select(self, frame: int, balls: Detections) -> BallPoint | None:
+        centers = balls.centers
+        static = self._static_mask(frame, centers)
+        if self.static_spots:
+            static |= np.array([self._in_static_spot(x, y) for x, y in centers], dtype=bool)
+        if static.any():
+            balls, centers = balls[~static], centers[~static]
+        if len(balls) == 0:
+            return None
+        last = self.history[-1] if self.history else None
+        if last is None or frame - last.frame > self.reacquire_after:
+            best = int(np.argmax(balls.confidence))
+        else:
+            predicted = last.xy
+            if len(self.history) >= 2:
+                prev = self.history[-2]
+                velocity = (last.xy - prev.xy) / max(1, last.frame - prev.frame)
+                predicted = last.xy + velocity * (frame - last.frame)
+            dist = np.linalg.norm(centers - predicted, axis=1)
+            reach = self.max_speed * (frame - last.frame)
+            near_last = np.linalg.norm(centers - last.xy, axis=1) <= reach
+            if not near_last.any():
+                return None
+            # Closeness to the prediction, weighted by confidence so a clear ball wins.
+            score = np.where(near_last, dist / (0.5 + balls.confidence), np.inf)
+            best = int(np.argmin(score))
+        point = BallPoint(frame, centers[best].astype(np.float64), float(balls.confidence[best]))
+        self.history = [*self.history[-1:], point]
+        return point
+
+
+def ball_holder(ball_xy: np.ndarray, boxes: dict[int, np.ndarray]) -> int | None:
+    """The player whose hands can be on the ball: it is inside their box (widened by
+    HOLD_BOX_MARGIN_FRAC for outstretched arms); the nearest chest wins among several."""
+    best, best_d = None, np.inf
+    for tid, (x1, y1, x2, y2) in boxes.items():
+        m = HOLD_BOX_MARGIN_FRAC * (x2 - x1)
+        if x1 - m <= ball_xy[0] <= x2 + m and y1 <= ball_xy[1] <= y2:
+            d = np.hypot(ball_xy[0] - (x1 + x2) / 2, ball_xy[1] - (y1 + 0.4 * (y2 - y1)))
+            if d < best_d:
+                best, best_d = tid, d
+    return best
+
+
+class BallPath:
+    """Per-video ball state between the detector and the output rows."""
+
+    def __init__(
+        self,
+        settings: PipelineSettings,
+        detector: Detector,
+        fps: float,
+        frame_width: int,
+        delay_frames: int,
+    ) -> None:
+        self.s, self.detector, self.fps, self.width = settings, detector, fps, frame_width
+        self.delay = delay_frames
+        self.selector = BallSelector(
+            settings.ball_max_speed_frac_per_s * frame_width / fps,
+            reacquire_after_frames=delay_frames,
+            static_window_frames=round(settings.ball_static_s * fps),
+            static_cell_px=BALL_STATIC_CELL_FRAC * frame_width,
+        )
+        self.last: tuple[int, np.ndarray, float] | None = None  # last keyframe with a ball
+        self.prev_out: tuple[int, np.ndarray] | None = None  # last position written out
+        self._prev_raw: tuple[int, np.ndarray] | None = None
+        self._last_zoom_frame = -(10**9)
+        self.zoom_looks = 0
+
+    def on_keyframe(self, state: FrameState, balls: Detections, buffer: deque[FrameState]) -> None:
+        """Choose this keyframe's ball and fill the buffered frames since the last one."""
+        if len(balls) == 0:
+            balls = self._zoom(state)
+        point = self.selector.select(state.index, balls)
+        if point is None:
+            return
+        state.ball = (point.xy, point.confidence, True)
+        last = self.last
+        if last is not None and state.index - last[0] <= self.delay:
+            first = buffer[0].index
+            for f in range(max(last[0] + 1, first), state.index):
+                a = (f - last[0]) / (state.index - last[0])
+                buffer[f - first].ball = (
+                    last[1] + a * (point.xy - last[1]),
+                    min(last[2], point.confidence),
+                    False,
+                )
+        self.last = (state.index, point.xy, point.confidence)
+
+    def _zoom(self, state: FrameState) -> Detections:
+        """Look again, at full resolution, around where a recently seen ball should be.
+
+        At the detector's input size a ball is only a few pixels wide in a wide shot; a crop
+        of `ball_zoom_px` around its predicted position shows it at its real size.
+        """
+        side = self.s.ball_zoom_px
+        history = self.selector.history
+        if not side or not history or state.index - history[-1].frame > self.delay:
+            return Detections.empty()
+        # Every other keyframe is enough: the path is interpolated across the one between.
+        if state.index - self._last_zoom_frame <= self.s.frame_stride:
+            return Detections.empty()
+        self._last_zoom_frame = state.index
+        centre = history[-1].xy
+        if len(history) >= 2:
+            velocity = (history[-1].xy - history[-2].xy) / max(
+                1, history[-1].frame - history[-2].frame
+            )
+            centre = centre + velocity * (state.index - history[-1].frame)
+        h, w = state.image.shape[:2]
+        side = min(side, w, h)
+        x0 = int(np.clip(centre[0] - side / 2, 0, w - side))
+        y0 = int(np.clip(centre[1] - side / 2, 0, h - side))
+        crop = np.ascontiguousarray(state.image[y0 : y0 + side, x0 : x0 + side])
+        found = self.detector.detect(crop, imgsz=side)
+        balls = found[found.class_id == BALL]
+        balls.xyxy = balls.xyxy + np.array([x0, y0, x0, y0], dtype=np.float32)
+        self.zoom_looks += 1
+        return balls
+
+    def position(self, st: FrameState, nxt: FrameState | None) -> np.ndarray | None:
+        """The ball centre averaged 1-2-1 with its neighbouring frames when both have one.
+
+        Straight interpolated stretches are unchanged; detection jitter and the corners where
+        two interpolated stretches meet are softened. Uses the raw, unsmoothed neighbours.
+        """
+        raw = st.ball[0] if st.ball is not None else None
+        prev = self._prev_raw
+        self._prev_raw = (st.index, raw) if raw is not None else None
+        if (
+            raw is None
+            or prev is None
+            or prev[0] != st.index - 1
+            or nxt is None
+            or nxt.index != st.index + 1
+            or nxt.ball is None
+        ):
+            return raw
+        return (prev[1] + 2 * raw + nxt.ball[0]) / 4
+
+    def holder(self, st: FrameState, ball_xy: np.ndarray | None) -> int | None:
+        """The track holding the ball in this frame, or None while it flies or is unseen."""
+        if ball_xy is None or not st.players:
+            return None
+        if self.prev_out is not None:
+            dt = max(1, st.index - self.prev_out[0])
+            speed = np.linalg.norm(ball_xy - self.prev_out[1]) / dt * self.fps / self.width
+            if speed > self.s.ball_held_speed_max_frac_per_s:
+                return None
+        return ball_holder(ball_xy, {tid: box for tid, (box, _, _) in st.players.items()})
