@@ -130,3 +130,32 @@ def score(truth: ClipTruth, tracks_csv: Path, short_gap_frames: int = 6) -> Scor
         ball_short_gap_error_median_px=float(np.median(short_err)),
         ball_short_gap_error_p90_px=float(np.percentile(short_err, 90)),
     )
+
+
+def track_people(truth: ClipTruth, tracks_csv: Path) -> dict[int, int]:
+    """Each track's person: the one its boxes overlap (IoU >= 0.5) most often."""
+    votes: dict[int, Counter] = {}
+    for f, objs in player_boxes_by_frame(read_tracks(tracks_csv)).items():
+        for tid, box, _ in objs:
+            ious = iou(box, truth.boxes[f])
+            p = int(ious.argmax())
+            if ious[p] >= MATCH_IOU_MIN:
+                votes.setdefault(tid, Counter())[p] += 1
+    return {tid: c.most_common(1)[0][0] for tid, c in votes.items()}
+
+
+def matched_passes(
+    truth: ClipTruth, tracks_csv: Path, events: list[dict], tolerance_frames: int
+) -> int:
+    """True passes found as an event from the passer's track to the receiver's, on time."""
+    person = track_people(truth, tracks_csv)
+    found = 0
+    for _, catch, passer, receiver in truth.passes:
+        found += any(
+            e["to_track_id"] is not None
+            and person.get(e["track_id"]) == passer
+            and person.get(e["to_track_id"]) == receiver
+            and abs(e["frame"] - catch) <= tolerance_frames
+            for e in events
+        )
+    return found

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from backend.pipeline import PipelineSettings, analyze_video
-from tests.pipeline.evaluate import score
+from tests.pipeline.evaluate import matched_passes, score
 from tests.synthetic import make_match_clip
 
 
@@ -26,3 +26,7 @@ def test_twenty_seconds_keep_ids_and_teams(tmp_path):
     assert summary["counts"]["frames"] == truth.frames == 500
     assert summary["counts"]["events"] >= 10  # a pass every ~0.9 s
     assert summary["counts"]["players_by_team"]["other"] == 1
+    # Passes: the event names the passer's and the receiver's tracks within half a second.
+    events = json.loads((result.out_dir / "events.json").read_text())["events"]
+    found = matched_passes(truth, result.out_dir / "tracks.csv", events, tolerance_frames=12)
+    assert found >= 0.7 * len(truth.passes)
