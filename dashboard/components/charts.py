@@ -331,7 +331,15 @@ def storage_breakdown_figure(bytes_by_kind: dict[str, int]) -> go.Figure:
             hole=0.5,
             hovertemplate="%{label}: %{value:.1f} MB<extra></extra>",
             textinfo="label+percent",
+            # Outside labels of tiny slices (logs, JSON) were clipped by the chart's edge;
+            # inside, those that don't fit are hidden and the legend still names them.
+            textposition="inside",
+            insidetextorientation="horizontal",
         )
     )
-    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    figure.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        uniformtext={"minsize": 11, "mode": "hide"},
+    )
     return figure
