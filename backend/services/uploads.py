@@ -6,6 +6,7 @@ in from the inbox is moved back.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
@@ -162,6 +163,17 @@ def _store_stream(stream: BinaryIO, target: Path, *, name: str) -> _Stored:
     return _Stored(written, digest.hexdigest())
 
 
+def _storing_failed(original_name: str, exc: OSError) -> StorageError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        free_mb = shutil.disk_usage(get_settings().data_dir).free / 1024**2
+        return StorageError(
+            f"{original_name} could not be stored: the disk is full ({free_mb:.0f} MB free). "
+            "Free space with the Admin page's clean-up (or `python -m backend storage cleanup`), "
+            "then try again; nothing was kept."
+        )
+    return StorageError(f"{original_name} could not be stored ({exc.strerror or exc}).")
+
+
 def _ingest(
     *,
     session: Session,
@@ -184,7 +196,10 @@ def _ingest(
     input_path = folder / "input" / safe_name
     input_path.parent.mkdir(parents=True)
     try:
-        stored = place_input(input_path)
+        try:
+            stored = place_input(input_path)
+        except OSError as exc:
+            raise _storing_failed(original_name, exc) from exc
         try:
             info = probe_video(input_path)
         except VideoError as exc:

@@ -17,6 +17,7 @@ from backend.services.errors import (
     InvalidArgument,
     JobNotFound,
     JobStateError,
+    StorageError,
     UploadRejected,
 )
 from backend.services.files import job_dir
@@ -329,4 +330,18 @@ def test_refused_upload_names_the_file_once(session, tmp_path, original_name, ex
             session=session, stream=bad.open("rb"), original_name=original_name
         )
     assert str(refused.value).startswith(expected)
+    assert _nothing_stored(session)
+
+
+def test_a_full_disk_during_upload_says_so_and_keeps_nothing(session, clip, monkeypatch):
+    from backend.services import uploads
+
+    def store_on_full_disk(stream, target, *, name):
+        target.write_bytes(b"partial")  # what an interrupted copy leaves behind
+        with open("/dev/full", "wb", buffering=0) as full:  # the kernel answers ENOSPC
+            full.write(stream.read(1 << 16))
+
+    monkeypatch.setattr(uploads, "_store_stream", store_on_full_disk)
+    with pytest.raises(StorageError, match=r"clip\.mp4 could not be stored: the disk is full"):
+        job_service.submit_upload(session=session, stream=clip.open("rb"), original_name="clip.mp4")
     assert _nothing_stored(session)
