@@ -137,7 +137,8 @@ def tracks_figure(
         team = str(track["team"].mode().iat[0]) if not track["team"].empty else ""
         style = styles.get(team)
         colour = style.colour if style else DEFAULT_TEAM_COLOURS.get(team, "#9ca3af")
-        legend_name = style.name if style else "unassigned"
+        # Tracks outside both teams are mostly umpires; the pipeline labels them "other".
+        legend_name = style.name if style else "Officials / other"
         figure.add_trace(
             go.Scatter(
                 x=track["x"],
