@@ -21,6 +21,11 @@ BALL_CLASS_NAMES = ("sports ball", "ball", "netball")
 # the bigger box's height, is a part of that person (see drop_part_boxes).
 PART_INSIDE_FRAC_MIN = 0.85
 PART_BOTTOM_TOLERANCE_FRAC = 0.15
+# A box shorter than this share of a whole person standing at the same image row is a part
+# of a person (see PersonHeights); whole boxes measured 0.92-1.10, legs ~0.5, upper bodies ~0.65.
+PART_HEIGHT_FRAC_MAX = 0.8
+PERSON_HEIGHT_FIT_BOXES_MIN = 8
+PERSON_HEIGHT_FIT_ROUNDS = 4
 
 
 @dataclass
@@ -115,6 +120,61 @@ def drop_part_boxes(players: Detections) -> Detections:
                 keep[i] = False
                 break
     return players[keep]
+
+
+class PersonHeights:
+    """How tall a whole person's box is, from the image row of its bottom edge.
+
+    Seen from a fixed camera, people standing on a flat floor are taller in the image the
+    lower their feet are, linearly in the row. The detector sometimes boxes only part of a
+    player (the legs, or the upper body with the feet hidden) with no whole box around it
+    for drop_part_boxes to find; such a box is much shorter than the line predicts, and its
+    "torso" crop is trousers or a face, not the shirt. Fitted on the boxes of frames sampled
+    across the video; part boxes are only ever shorter, so they are trimmed away in rounds.
+    With fewer than PERSON_HEIGHT_FIT_BOXES_MIN boxes every box counts as whole.
+    """
+
+    def __init__(self) -> None:
+        self.coef: tuple[float, float] | None = None  # height_px = coef[0] + coef[1] * row_px
+
+    @property
+    def fitted(self) -> bool:
+        return self.coef is not None
+
+    def fit(self, xyxy: np.ndarray) -> PersonHeights:
+        b = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        rows, heights = b[:, 3], b[:, 3] - b[:, 1]
+        self.coef = None
+        keep = np.ones(len(b), dtype=bool)
+        for _ in range(PERSON_HEIGHT_FIT_ROUNDS):
+            if keep.sum() < PERSON_HEIGHT_FIT_BOXES_MIN:
+                break
+            if np.ptp(rows[keep]) > 0:
+                slope, intercept = np.polyfit(rows[keep], heights[keep], 1)
+            else:  # everyone at one row (a single frame, say): one height fits all
+                slope, intercept = 0.0, float(np.mean(heights[keep]))
+            self.coef = (float(intercept), float(slope))
+            again = self.whole(b)
+            if (again == keep).all():
+                break
+            keep = again
+        return self
+
+    def expected_px(self, xyxy: np.ndarray) -> np.ndarray:
+        """Whole-person height at each box's bottom row; NaN before fit."""
+        b = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        if self.coef is None:
+            return np.full(len(b), np.nan)
+        return self.coef[0] + self.coef[1] * b[:, 3]
+
+    def whole(self, xyxy: np.ndarray) -> np.ndarray:
+        """True for boxes of a whole person; every box is whole where nothing is known."""
+        b = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        expected = self.expected_px(b)
+        # Where the line predicts no height at all (far above the fitted rows) it knows nothing.
+        known = np.isfinite(expected) & (expected > 0)
+        short = b[:, 3] - b[:, 1] < PART_HEIGHT_FRAC_MAX * np.where(known, expected, 0.0)
+        return ~(known & short)
 
 
 def class_map(names: dict[int, str]) -> dict[int, int]:

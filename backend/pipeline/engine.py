@@ -16,7 +16,7 @@ from backend.analytics.court import DEFAULT_COURT
 from backend.analytics.possession import PossessionTracker
 from backend.pipeline.annotate import Annotator, FrameDrawing
 from backend.pipeline.ball import BallPath
-from backend.pipeline.detection import BALL, PLAYER, Detector, drop_part_boxes
+from backend.pipeline.detection import BALL, PLAYER, Detector, PersonHeights, drop_part_boxes
 from backend.pipeline.errors import PipelineCancelled, VideoError
 from backend.pipeline.outputs import (
     BALL_COLUMNS,
@@ -80,6 +80,7 @@ class Engine:
         )
         self.ball = BallPath(settings, self.detector, self.fps, info.width, self.delay)
         self.teams = TeamClassifier()
+        self.heights = PersonHeights()
         self.votes = TeamVotes()
         self.stats = StatsCollector(self.size, calibrated=view is not None)
         self.possession = PossessionTracker(fps=self.fps)
@@ -161,7 +162,7 @@ class Engine:
         n = self.s.team_sample_frames
         duration = max(self.info.duration_s, 1 / self.fps)
         times = [duration * (i + 0.5) / n for i in range(n)]
-        feats = []
+        feats, boxes = [np.empty((0, 3))], [np.empty((0, 4))]
         ball_samples = []
         for frame in sample_frames(self.info.path, times):
             self._check_cancel()
@@ -171,12 +172,17 @@ class Engine:
             ball_samples.append(dets[dets.class_id == BALL].centers)
             players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
             feats.append(torso_features(frame, players.xyxy))
+            boxes.append(players.xyxy)
         spots = self.ball.selector.learn_static_spots(ball_samples)
         if spots:
             self.log.info("ignoring %d spot(s) where a 'ball' never moves (court markings)", spots)
-        all_feats = np.concatenate(feats) if feats else np.empty((0, 3))
+        all_boxes = np.concatenate(boxes)
+        frame_ids = np.repeat(np.arange(len(boxes)), [len(b) for b in boxes])
+        # Part boxes' crops are legs or faces: they would pass for a third kit (officials).
+        whole = self.heights.fit(all_boxes).whole(all_boxes)
+        all_feats = np.concatenate(feats)[whole]
         try:
-            self.teams.fit(all_feats)
+            self.teams.fit(all_feats, frame_ids[whole])
             self.log.info(
                 "team colours from %d crops: A %s, B %s", len(all_feats),
                 bgr_to_hex(self.teams.colors_bgr()["A"]), bgr_to_hex(self.teams.colors_bgr()["B"]),
@@ -211,7 +217,9 @@ class Engine:
         players.data["color"] = torso_features(state.image, players.xyxy)
         players = self.tracker.update_with_detections(players)
         if self.teams.fitted and len(players):
-            labels = self.teams.predict(players.data["color"])
+            # A part box does not vote: its "torso" crop is not the shirt (PersonHeights).
+            whole = self.heights.whole(players.xyxy)[:, None]
+            labels = self.teams.predict(np.where(whole, players.data["color"], np.nan))
             for tid, label in zip(players.tracker_id.tolist(), labels, strict=True):
                 self.votes.add(tid, label)
         first = self.buffer[0].index

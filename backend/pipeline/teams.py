@@ -65,14 +65,21 @@ class TeamClassifier:
     def fitted(self) -> bool:
         return self.centers is not None
 
-    def fit(self, features: np.ndarray) -> TeamClassifier:
-        feats = np.asarray(features, dtype=np.float32)
-        feats = feats[np.isfinite(feats).all(axis=1)]
+    def fit(self, features: np.ndarray, frame_ids: np.ndarray | None = None) -> TeamClassifier:
+        """Learn the team colours from crops; `frame_ids` says which frame each came from
+        (without it, all from different frames), so a kit is counted by how many people wear
+        it at once, not by how often the detector boxed them whole."""
+        feats = np.asarray(features, dtype=np.float32).reshape(-1, 3)
+        frames = np.arange(len(feats)) if frame_ids is None else np.asarray(frame_ids)
+        if len(frames) != len(feats):
+            raise ValueError(f"Need one frame id per crop: {len(frames)} for {len(feats)}.")
+        finite = np.isfinite(feats).all(axis=1)
+        feats, frames = feats[finite], frames[finite]
         if len(feats) < 2:
             raise ValueError(
                 f"Need at least 2 player crops to learn team colours, got {len(feats)}."
             )
-        centers, _ = self._kmeans(feats, 2)
+        centers = self._team_centers(feats, frames)
         # Refit without the outliers, so officials do not drag a team's colour towards theirs
         # before being recognised as outliers themselves.
         for _ in range(FIT_ROUNDS):
@@ -94,6 +101,28 @@ class TeamClassifier:
         ]
         self.other_center = np.median(outliers, axis=0) if len(outliers) else None
         return self
+
+    def _team_centers(self, feats: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        """First guess of the two team colours.
+
+        With officials in a third kit, k=2 pairs the three colours by how close they are,
+        not by how many wear them, and can make a team the outlier. So look for three kits
+        first: when every two of three clusters are as far apart as a team and an official
+        must be (see _limit), the teams are the two kits the most people wear in one frame
+        (then the most crops); otherwise there are two kits.
+        """
+        if len(np.unique(feats, axis=0)) >= 3:
+            centers, labels = self._kmeans(feats, 3)
+            gaps = np.linalg.norm(centers[:, None] - centers[None], axis=2)
+            closest = gaps[np.triu_indices(3, 1)].min()
+            if closest > max(OTHER_DISTANCE_MIN_LAB, OTHER_RELATIVE_DISTANCE * gaps.max()):
+                worn = [
+                    (max(Counter(frames[labels == k].tolist()).values()), int(np.sum(labels == k)))
+                    for k in range(3)
+                ]
+                most_worn = sorted(range(3), key=lambda k: worn[k], reverse=True)[:2]
+                return centers[most_worn]
+        return self._kmeans(feats, 2)[0]
 
     @staticmethod
     def _limit(centers: np.ndarray) -> float:
