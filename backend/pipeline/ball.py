@@ -24,6 +24,9 @@ STATIC_SAMPLES_MIN = 4
 HOLD_BOX_MARGIN_FRAC = 0.25
 # Ball candidates within this fraction of the frame width count as the same spot.
 BALL_STATIC_CELL_FRAC = 0.015
+# A faint ball (ball_path_conf_min <= confidence < ball_conf_min) counts only this close to
+# where the recent path predicts the ball, as a fraction of the frame width.
+BALL_PATH_RADIUS_FRAC = 0.06
 
 
 @dataclass
@@ -178,7 +181,19 @@ class BallPath:
         self.zoom_looks = 0
 
     def on_keyframe(self, state: FrameState, balls: Detections, buffer: deque[FrameState]) -> None:
-        """Choose this keyframe's ball and fill the buffered frames since the last one."""
+        """Choose this keyframe's ball and fill the buffered frames since the last one.
+
+        `balls` may hold faint candidates (down to ball_path_conf_min): a small ball often
+        scores under ball_conf_min, and right where the path predicts it, that is the ball.
+        """
+        sure = balls.confidence >= self.s.ball_conf_min
+        predicted = self._predicted(state.index)
+        if predicted is not None:
+            near = np.linalg.norm(balls.centers - predicted, axis=1)
+            sure |= (balls.confidence >= self.s.ball_path_conf_min) & (
+                near <= BALL_PATH_RADIUS_FRAC * self.width
+            )
+        balls = balls[sure]
         if len(balls) == 0:
             balls = self._zoom(state)
         point = self.selector.select(state.index, balls)
@@ -204,19 +219,13 @@ class BallPath:
         of `ball_zoom_px` around its predicted position shows it at its real size.
         """
         side = self.s.ball_zoom_px
-        history = self.selector.history
-        if not side or not history or state.index - history[-1].frame > self.delay:
+        centre = self._predicted(state.index)
+        if not side or centre is None:
             return Detections.empty()
         # Every other keyframe is enough: the path is interpolated across the one between.
         if state.index - self._last_zoom_frame <= self.s.frame_stride:
             return Detections.empty()
         self._last_zoom_frame = state.index
-        centre = history[-1].xy
-        if len(history) >= 2:
-            velocity = (history[-1].xy - history[-2].xy) / max(
-                1, history[-1].frame - history[-2].frame
-            )
-            centre = centre + velocity * (state.index - history[-1].frame)
         h, w = state.image.shape[:2]
         side = min(side, w, h)
         x0 = int(np.clip(centre[0] - side / 2, 0, w - side))
@@ -227,6 +236,17 @@ class BallPath:
         balls.xyxy = balls.xyxy + np.array([x0, y0, x0, y0], dtype=np.float32)
         self.zoom_looks += 1
         return balls
+
+    def _predicted(self, frame: int) -> np.ndarray | None:
+        """Where the recent path puts the ball at `frame`; None when it is lost or too old."""
+        history = self.selector.history
+        if not history or frame - history[-1].frame > self.delay:
+            return None
+        last = history[-1]
+        if len(history) < 2:
+            return last.xy
+        velocity = (last.xy - history[-2].xy) / max(1, last.frame - history[-2].frame)
+        return last.xy + velocity * (frame - last.frame)
 
     def position(self, st: FrameState, nxt: FrameState | None) -> np.ndarray | None:
         """The ball centre averaged 1-2-1 with its neighbouring frames when both have one.

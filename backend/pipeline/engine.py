@@ -212,7 +212,9 @@ class Engine:
         self._check_cancel()
         state.keyframe = True
         self.counts["keyframes"] += 1
-        dets = self.detector.detect(state.image)
+        dets = self.detector.detect(
+            state.image, ball_conf_min=min(self.s.ball_conf_min, self.s.ball_path_conf_min)
+        )
         players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
         players.data["color"] = torso_features(state.image, players.xyxy)
         players = self.tracker.update_with_detections(players)

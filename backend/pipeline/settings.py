@@ -13,6 +13,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "frame_stride": (1, 10),
     "player_conf_min": (0.01, 0.99),
     "ball_conf_min": (0.01, 0.99),
+    "ball_path_conf_min": (0.01, 0.99),
     "torch_threads": (1, 256),
     "track_lost_buffer_s": (0.1, 30.0),
     "ball_gap_max_s": (0.0, 3.0),
@@ -36,6 +37,9 @@ class PipelineSettings:
     frame_stride: run the detector on every Nth frame; frames between carry interpolated
         boxes. Higher is faster; fast direction changes between keyframes are smoothed away.
     player_conf_min / ball_conf_min: detector confidence needed to count a person / ball.
+    ball_path_conf_min: lower confidence enough for a ball right where its recent path
+        predicts it (a small ball often scores under ball_conf_min); equal to
+        ball_conf_min turns this off, lower finds more of a small ball but risks heads.
     track_lost_buffer_s: how long a track that lost its detection may come back with its ID.
     ball_gap_max_s: longest gap without a ball detection that is filled by interpolation.
     ball_max_speed_frac_per_s: fastest plausible ball, in frame widths per second; a
@@ -58,6 +62,7 @@ class PipelineSettings:
     frame_stride: int = 3
     player_conf_min: float = 0.30
     ball_conf_min: float = 0.15
+    ball_path_conf_min: float = 0.05
     device: str = "cpu"
     model_path: Path | None = None
     torch_threads: int | None = None
