@@ -107,10 +107,15 @@ class Engine:
         self._t0 = time.perf_counter()
         reader = FrameReader(self.info.path)
         annotator = Annotator(self.size, with_minimap=self.view is not None)
-        writer = H264Writer(
-            self.dir / "annotated.mp4", self.fps, self.size, preset=self.s.encode_preset,
-            crf=self.s.encode_crf, prepare=annotator,
-        )  # fmt: skip
+        try:
+            writer = H264Writer(
+                self.dir / "annotated.mp4", self.fps, self.size, preset=self.s.encode_preset,
+                crf=self.s.encode_crf, prepare=annotator,
+            )  # fmt: skip
+        except BaseException:
+            # Else the decode thread waits forever on its full queue inside a worker process.
+            reader.close()
+            raise
         self.raw_path = self.dir / "tracks.raw.csv"
         ok = False
         try:

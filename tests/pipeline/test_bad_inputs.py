@@ -150,3 +150,20 @@ def test_truncated_video_is_analysed_as_far_as_it_goes_with_a_warning(tmp_path):
     summary = result.summary
     assert 0 < summary["video"]["frames_processed"] < 40
     assert any("truncated" in w for w in summary["warnings"])
+
+
+def test_encoder_that_cannot_start_stops_the_decoder(tmp_path, plain_clip, monkeypatch):
+    """A worker process analyses job after job: a failed run must not leave a decode thread."""
+    import threading
+
+    from backend.pipeline import engine
+
+    def refuse(path, *args, **kwargs):
+        raise OutputError(f"Cannot write {path}: disk full")
+
+    monkeypatch.setattr(engine, "H264Writer", refuse)
+    out = tmp_path / "out"
+    with pytest.raises(OutputError, match="disk full"):
+        analyze_video(plain_clip, out, PipelineSettings(imgsz=320, team_sample_frames=1))
+    assert [t.name for t in threading.enumerate() if t.name == "decode"] == []
+    assert_nothing_left(out)
