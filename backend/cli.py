@@ -75,15 +75,20 @@ def cmd_init(args: argparse.Namespace) -> Any:
     }
 
 
+def _setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """--stride/--imgsz as given; `is not None`, so `--stride 0` is refused, not ignored."""
+    given = {"frame_stride": args.stride, "imgsz": args.imgsz}
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def cmd_analyze(args: argparse.Namespace) -> Any:
     from backend.pipeline import analyze_video
     from backend.pipeline.errors import PipelineError
     from backend.pipeline.settings import PipelineSettings
 
     out_dir = Path(args.out)
-    overrides = {"frame_stride": args.stride, "imgsz": args.imgsz}
     try:
-        settings = PipelineSettings.from_dict({k: v for k, v in overrides.items() if v})
+        settings = PipelineSettings.from_dict(_setting_overrides(args))
     except ValueError as exc:
         raise CliError(str(exc)) from None
     try:
@@ -152,15 +157,13 @@ def cmd_submit(args: argparse.Namespace) -> Any:
     from backend.services.jobs import submit_path
 
     started = time.perf_counter()
-    settings: dict[str, Any] = {}
-    if args.imgsz:
-        settings["imgsz"] = args.imgsz
-    if args.stride:
-        settings["frame_stride"] = args.stride
     init_db()
     with session_scope() as session:
         job = submit_path(
-            session=session, source_path=Path(args.video), priority=args.priority, settings=settings
+            session=session,
+            source_path=Path(args.video),
+            priority=args.priority,
+            settings=_setting_overrides(args),
         )
     return {
         "job_id": job.id,

@@ -147,6 +147,8 @@ def test_analyze_runs_the_pipeline_with_progress_and_log(tmp_path):
     [
         ([], "not a readable video"),
         (["--imgsz", "300"], "imgsz must be a multiple of 32"),
+        (["--stride", "0"], "frame_stride must be between 1 and 10, got 0"),
+        (["--imgsz", "0"], "imgsz must be between 128 and 1920, got 0"),
     ],
 )
 def test_analyze_refuses_bad_input(tmp_path, extra, message):
@@ -154,3 +156,11 @@ def test_analyze_refuses_bad_input(tmp_path, extra, message):
     out_dir = tmp_path / "result"
     code, out, err = run_cli("analyze", str(bad), "--out", str(out_dir), *extra)
     assert code == EXIT_FAILED and message in err and out == ""
+
+
+def test_submit_refuses_a_zero_stride_instead_of_ignoring_it(data_dir, tmp_path):
+    clip = make_plain_clip(tmp_path / "game.mp4", frames=8)
+    code, out, err = run_cli("submit", str(clip), "--stride", "0")
+    assert code == EXIT_FAILED and out == ""
+    assert "frame_stride must be between 1 and 10, got 0" in err
+    assert run_json("jobs")["total"] == 0
