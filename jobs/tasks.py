@@ -51,24 +51,46 @@ def run_analysis(job_id: str) -> None:
         log.info("job %s skipped: no longer queued (cancelled or deleted)", job_id)
         return
     log.info("job %s started (attempt %d, pid %d)", job_id, job.attempts, os.getpid())
-    recorder = runner.ProgressRecorder(job_id)
-    job_log, handler = _open_job_log(job_id)
+    try:
+        outcome = _run_claimed(job)
+        _record(job_id, outcome)
+    except Exception as exc:
+        # Recovery never takes a job from a live worker process, so a row left 'running' by an
+        # error outside the analysis (run.log not writable, database locked) would stay so.
+        log.exception("job %s: worker error around the analysis", job_id)
+        with session_scope() as session:
+            if runner.still_owned(session=session, job_id=job_id):
+                runner.fail_job(
+                    session=session,
+                    job_id=job_id,
+                    reason=f"worker error: {type(exc).__name__}: {exc}",
+                )
+        return
+    log.info("job %s %s%s", job_id, outcome.status, f": {outcome.reason}" if outcome.reason else "")
+
+
+def _run_claimed(job: Job) -> Outcome:
+    recorder = runner.ProgressRecorder(job.id)
+    job_log, handler = _open_job_log(job.id)
     beat = _Heartbeat(recorder)
     beat.start()
     try:
-        outcome = _analyse(job, recorder, job_log)
+        return _analyse(job, recorder, job_log)
     except KeyboardInterrupt:
         # The consumer is stopping (Ctrl-C / SIGTERM): hand the job to the next worker start.
         job_log.warning("worker shutting down; job returned to the queue")
         beat.stop()
         handler.close()
         with session_scope() as session:
-            runner.return_to_queue(session=session, job_id=job_id, note="worker stopped; re-queued")
+            runner.return_to_queue(session=session, job_id=job.id, note="worker stopped; re-queued")
         raise
     finally:
         beat.stop()
-    handler.close()
-    job_log.removeHandler(handler)
+        handler.close()
+        job_log.removeHandler(handler)
+
+
+def _record(job_id: str, outcome: Outcome) -> None:
     with session_scope() as session:
         if not runner.still_owned(session=session, job_id=job_id):
             log.warning("job %s was recovered by another worker meanwhile; result dropped", job_id)
@@ -79,7 +101,6 @@ def run_analysis(job_id: str) -> None:
             runner.cancel_running_job(session=session, job_id=job_id)
         else:
             runner.fail_job(session=session, job_id=job_id, reason=outcome.reason or "failed")
-    log.info("job %s %s%s", job_id, outcome.status, f": {outcome.reason}" if outcome.reason else "")
 
 
 def _analyse(job: Job, recorder: runner.ProgressRecorder, job_log: logging.Logger) -> Outcome:

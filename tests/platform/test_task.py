@@ -69,3 +69,17 @@ def test_interrupted_worker_returns_the_job_to_the_queue(session, queued_job, mo
     job = _job(session, queued_job.id)
     assert (job.status, job.error) == ("queued", "worker stopped; re-queued")
     assert job.queue_task_id in get_queue().pending_task_ids()
+
+
+def test_worker_error_around_the_analysis_fails_the_job(session, queued_job, monkeypatch):
+    """Recovery leaves jobs of a live worker alone, so the task itself must not leave 'running'."""
+    import jobs.tasks
+
+    def unwritable(job_id):
+        raise PermissionError(13, "Permission denied", "run.log")
+
+    monkeypatch.setattr(jobs.tasks, "_open_job_log", unwritable)
+    run_analysis(queued_job.id)
+    job = _job(session, queued_job.id)
+    assert job.status == "failed"
+    assert job.error == "worker error: PermissionError: [Errno 13] Permission denied: 'run.log'"
