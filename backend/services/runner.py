@@ -132,7 +132,13 @@ class ProgressRecorder:
         return self._cancel
 
 
-def _finish(session: Session, job_id: str, status: JobStatus, error: str | None) -> Job | None:
+def _finish(
+    session: Session,
+    job_id: str,
+    status: JobStatus,
+    error: str | None,
+    summary: dict | None = None,
+) -> Job | None:
     job = session.get(Job, job_id)
     if job is None:
         return None
@@ -145,23 +151,21 @@ def _finish(session: Session, job_id: str, status: JobStatus, error: str | None)
     job.eta_s = 0.0 if status is JobStatus.completed else None
     if status is JobStatus.completed:
         job.progress = 1.0
-    session.add(job)
-    session.commit()
-    return job
-
-
-def complete_job(*, session: Session, job_id: str, summary: dict | None = None) -> Job | None:
-    job = _finish(session, job_id, JobStatus.completed, None)
-    if job is not None and summary is not None:
+    if summary is not None:
         job.summary = summary
         if job.frames_total:
             job.frames_done = job.frames_total
         processing_fps = (summary.get("timings") or {}).get("processing_fps")
         if isinstance(processing_fps, int | float):
             job.fps = float(processing_fps)
-        session.add(job)
-        session.commit()
+    session.add(job)
+    session.commit()
     return job
+
+
+def complete_job(*, session: Session, job_id: str, summary: dict | None = None) -> Job | None:
+    # One commit with the summary: the dashboard must never see 'completed' without results.
+    return _finish(session, job_id, JobStatus.completed, None, summary)
 
 
 def fail_job(*, session: Session, job_id: str, reason: str) -> Job | None:

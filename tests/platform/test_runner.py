@@ -123,6 +123,24 @@ def test_finishing_registers_outputs(session, finish, status, error):
         assert (stored.progress, stored.frames_done, stored.fps) == (1.0, 50, 42.5)
 
 
+def test_completed_status_and_summary_are_written_together(session):
+    """A reader between two commits saw 'completed' with no summary and frames_done behind."""
+    from sqlalchemy import event
+
+    job = make_job(session, status=JobStatus.running, frames_total=50)
+    seen = []
+
+    def on_update(_mapper, _connection, target):
+        seen.append((target.status, target.summary, target.frames_done))
+
+    event.listen(Job, "after_update", on_update)
+    try:
+        runner.complete_job(session=session, job_id=job.id, summary={"counts": {"frames": 50}})
+    finally:
+        event.remove(Job, "after_update", on_update)
+    assert seen == [("completed", {"counts": {"frames": 50}}, 50)]
+
+
 def job_service_files(session, job_id):
     from backend.services.files import list_job_files
 
