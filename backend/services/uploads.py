@@ -194,7 +194,11 @@ def _ingest(
     job_id = new_job_id()
     folder = job_dir(job_id)
     input_path = folder / "input" / safe_name
-    input_path.parent.mkdir(parents=True)
+    try:
+        # Outside the clean-up below: on an id collision it would delete the other job's files.
+        input_path.parent.mkdir(parents=True)
+    except OSError as exc:
+        raise _storing_failed(original_name, exc) from exc
     try:
         try:
             stored = place_input(input_path)

@@ -345,3 +345,13 @@ def test_a_full_disk_during_upload_says_so_and_keeps_nothing(session, clip, monk
     with pytest.raises(StorageError, match=r"clip\.mp4 could not be stored: the disk is full"):
         job_service.submit_upload(session=session, stream=clip.open("rb"), original_name="clip.mp4")
     assert _nothing_stored(session)
+
+
+def test_an_unusable_jobs_folder_is_a_storage_error(session, clip):
+    """A raw OSError from creating the job folder reached the dashboard as a traceback."""
+    jobs_dir = get_settings().jobs_dir
+    jobs_dir.rmdir()
+    jobs_dir.write_text("not a folder")  # a mistyped NETBALL_DATA_DIR, a botched restore
+    with pytest.raises(StorageError, match=r"^clip\.mp4 could not be stored \(Not a directory\)"):
+        job_service.submit_path(session=session, source_path=clip)
+    assert session.exec(select(Job)).all() == []
