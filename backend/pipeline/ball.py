@@ -36,6 +36,16 @@ class BallPoint:
     confidence: float
 
 
+def extrapolate(history: list[BallPoint], frame: int) -> np.ndarray:
+    """The ball at `frame`, continuing the velocity of the last two points (one: standing)."""
+    last = history[-1]
+    if len(history) < 2:
+        return last.xy
+    prev = history[-2]
+    velocity = (last.xy - prev.xy) / max(1, last.frame - prev.frame)
+    return last.xy + velocity * (frame - last.frame)
+
+
 class BallSelector:
     """Keeps one ball per keyframe: the candidate that best continues the recent path.
 
@@ -65,7 +75,7 @@ class BallSelector:
         A real ball is never still that long (a player must release it within 3 s and is
         rarely motionless meanwhile), but court markings and lights are.
         """
-        cells = {(int(x // self.static_cell), int(y // self.static_cell)) for x, y in centers}
+        cells = {self._cell(x, y) for x, y in centers}
         self._seen.append((frame, cells))
         while self._seen and self._seen[0][0] < frame - self.static_window:
             self._seen.popleft()
@@ -73,7 +83,7 @@ class BallSelector:
             return np.zeros(len(centers), dtype=bool)
         out = np.zeros(len(centers), dtype=bool)
         for i, (x, y) in enumerate(centers):
-            cx, cy = int(x // self.static_cell), int(y // self.static_cell)
+            cx, cy = self._cell(x, y)
             near = {(cx + dx, cy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
             hits = sum(1 for _, seen in self._seen if seen & near)
             out[i] = hits >= STATIC_SHARE_MIN * len(self._seen)
@@ -124,12 +134,7 @@ class BallSelector:
         if last is None or frame - last.frame > self.reacquire_after:
             best = int(np.argmax(balls.confidence))
         else:
-            predicted = last.xy
-            if len(self.history) >= 2:
-                prev = self.history[-2]
-                velocity = (last.xy - prev.xy) / max(1, last.frame - prev.frame)
-                predicted = last.xy + velocity * (frame - last.frame)
-            dist = np.linalg.norm(centers - predicted, axis=1)
+            dist = np.linalg.norm(centers - extrapolate(self.history, frame), axis=1)
             reach = self.max_speed * (frame - last.frame)
             near_last = np.linalg.norm(centers - last.xy, axis=1) <= reach
             if not near_last.any():
@@ -242,11 +247,7 @@ class BallPath:
         history = self.selector.history
         if not history or frame - history[-1].frame > self.delay:
             return None
-        last = history[-1]
-        if len(history) < 2:
-            return last.xy
-        velocity = (last.xy - history[-2].xy) / max(1, last.frame - history[-2].frame)
-        return last.xy + velocity * (frame - last.frame)
+        return extrapolate(history, frame)
 
     def position(self, st: FrameState, nxt: FrameState | None) -> np.ndarray | None:
         """The ball centre averaged 1-2-1 with its neighbouring frames when both have one.
