@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from backend.config import get_settings
 from backend.models import FileKind, FileRole, Job, JobFile, utcnow
+from backend.pipeline.model import sha256_of
 from backend.services.errors import JobNotFound, StorageError
 
 HASH_CHUNK_BYTES = 1 << 20
@@ -55,11 +56,7 @@ def file_kind(path: Path) -> FileKind:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_of(path, HASH_CHUNK_BYTES)
 
 
 def describe_file(job_id: str, path: Path, *, role: FileRole, sha256: str | None = None) -> JobFile:
