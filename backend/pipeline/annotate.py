@@ -12,6 +12,8 @@ from backend.analytics.court import DEFAULT_COURT, NetballCourt
 BALL_BGR = (0, 215, 255)
 LINE_BGR = (235, 235, 235)
 FLOOR_BGR = (60, 120, 170)
+# Grass around the minimap's court; its dots must be placed with the same margin.
+MINIMAP_PAD_M = 1.0
 
 
 @dataclass
@@ -70,8 +72,8 @@ class Annotator:
         self.court = court
         self.minimap = None
         if with_minimap:
-            self.mm_px_per_m = max(4.0, width * 0.28 / (court.length_m + 2))
-            self.minimap = court_diagram(self.mm_px_per_m, court)
+            self.mm_px_per_m = max(4.0, width * 0.28 / (court.length_m + 2 * MINIMAP_PAD_M))
+            self.minimap = court_diagram(self.mm_px_per_m, court, pad_m=MINIMAP_PAD_M)
             self.mm_origin = (width - self.minimap.shape[1] - 8, 8)
 
     def __call__(self, frame: np.ndarray, drawing: FrameDrawing | None) -> np.ndarray:
@@ -110,7 +112,7 @@ class Annotator:
         s = self.mm_px_per_m
 
         def p(x: float, y: float) -> tuple[int, int]:
-            return round((x + 1.0) * s), round((y + 1.0) * s)
+            return round((x + MINIMAP_PAD_M) * s), round((y + MINIMAP_PAD_M) * s)
 
         for x, y, color in drawing.minimap_points:
             cv2.circle(mm, p(x, y), max(2, round(s * 0.45)), color, -1, cv2.LINE_AA)
