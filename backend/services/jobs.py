@@ -124,10 +124,16 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
             return job
         session.refresh(job)
     if job.status_enum is JobStatus.running:
-        job.cancel_requested = True
-        session.add(job)
+        # Conditional too: a job the worker finished a moment ago must not show a pending cancel.
+        flagged = session.execute(
+            update(Job)
+            .where(col(Job.id) == job.id, col(Job.status) == JobStatus.running.value)
+            .values(cancel_requested=True)
+        )
         session.commit()
-        return job
+        session.refresh(job)
+        if flagged.rowcount == 1:  # type: ignore[attr-defined]
+            return job
     raise JobStateError(
         f"job {job.id} is already {job.status}; only queued or running jobs can be cancelled"
     )

@@ -246,6 +246,26 @@ def test_cancel_running_job_sets_the_flag(session):
     assert job.status == "running" and job.cancel_requested
 
 
+def test_cancel_of_a_job_that_just_finished_is_refused(session, monkeypatch):
+    """The worker completes the job between the status read and the flag being written."""
+    from backend.db import session_scope
+
+    job = make_job(session, status=JobStatus.running)
+    read_job = job_service.get_job
+
+    def read_then_worker_finishes(*, session, job_id):
+        seen = read_job(session=session, job_id=job_id)
+        with session_scope() as worker:
+            worker.get(Job, job_id).status = JobStatus.completed.value
+        return seen
+
+    monkeypatch.setattr(job_service, "get_job", read_then_worker_finishes)
+    with pytest.raises(JobStateError, match="already completed"):
+        job_service.cancel_job(session=session, job_id=job.id)
+    stored = read_job(session=session, job_id=job.id)
+    assert (stored.status, stored.cancel_requested) == ("completed", False)
+
+
 @pytest.mark.parametrize(
     ("status", "action", "message"),
     [
