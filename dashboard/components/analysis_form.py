@@ -14,6 +14,13 @@ from backend.services.jobs import check_calibration, default_analysis_settings
 IMGSZ_CHOICES_PX = (320, 416, 480, 640, 800, 960)
 PRIORITIES = ("normal", "high", "low")
 _DEFAULTS = default_analysis_settings()
+# The pipeline learns the two shirt colours from the video and calls A the one it sees on more
+# players (the lighter one on a tie): nobody can know before the run which team that will be.
+TEAM_NAME_HELP = (
+    "Which shirt colour becomes Team A is only decided during the analysis, so the names may "
+    "land on the wrong teams. The Results page shows each team's colour and swaps the names "
+    "in one click."
+)
 
 
 # The court corners an analyst reads off a video frame, in the order and court position the
@@ -59,8 +66,12 @@ def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
         key=f"{key_prefix}_priority",
     )
     team_a, team_b = st.columns(2)
-    name_a = team_a.text_input("Team A name", placeholder="Team A", key=f"{key_prefix}_team_a")
-    name_b = team_b.text_input("Team B name", placeholder="Team B", key=f"{key_prefix}_team_b")
+    name_a = team_a.text_input(
+        "Team A name", placeholder="Team A", help=TEAM_NAME_HELP, key=f"{key_prefix}_team_a"
+    )
+    name_b = team_b.text_input(
+        "Team B name", placeholder="Team B", help=TEAM_NAME_HELP, key=f"{key_prefix}_team_b"
+    )
     settings: dict[str, Any] = {"frame_stride": int(frame_stride), "imgsz": int(imgsz)}
     team_names = {
         label: name.strip() for label, name in (("A", name_a), ("B", name_b)) if name.strip()

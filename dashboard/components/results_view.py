@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from dashboard.components.outputs import JobOutputs
 VIDEO_IN_BROWSER_MAX_MB = 1024
 DOWNLOAD_IN_BROWSER_MAX_MB = 1024
 EVENT_TYPE_COLUMNS = ("type", "event", "kind")
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def video_facts(job: JobView, summary: dict) -> dict[str, str]:
@@ -49,6 +51,17 @@ def summary_ui(job: JobView, outputs: JobOutputs) -> None:
     match = job.settings.get("match") or {}
     if match:
         st.caption(" · ".join(str(value) for value in match.values() if value))
+
+
+def team_swatch(style: TeamStyle) -> str:
+    """Markdown (with a little HTML) of a colour square and the team's label.
+
+    The colour comes from summary.json, a file on disk: anything but '#rrggbb' is not put into
+    HTML and shows as a plain square.
+    """
+    colour = style.colour if HEX_COLOUR.fullmatch(style.colour) else None
+    square = f'<span style="color:{colour}">■</span>' if colour else "■"
+    return f"{square} **Team {style.label}** shirts"
 
 
 def video_ui(outputs: JobOutputs) -> None:

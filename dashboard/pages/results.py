@@ -76,21 +76,46 @@ def waiting_ui(job_id: str) -> None:
     st.progress(job.progress, text=f"{job.progress:.0%} · {job.progress_text}")
 
 
-def team_names_ui(job: JobView) -> None:
-    with st.expander("Rename teams"), st.form(f"{PREFIX}_names_form", border=False):
-        left, right = st.columns(2)
-        name_a = left.text_input("Team A", value=job.team_names["A"])
-        name_b = right.text_input("Team B", value=job.team_names["B"])
-        if st.form_submit_button("Save names"):
-            saved = False
-            with shown_errors("Renaming the teams"), session_scope() as session:
-                job_service.update_job_labels(
-                    session=session, job_id=job.id, team_names={"A": name_a, "B": name_b}
-                )
-                saved = True
-            if saved:
-                st.session_state[f"{PREFIX}_notice"] = "Team names saved."
-                st.rerun()
+def _save_team_names(job_id: str, names: dict[str, str], notice: str) -> None:
+    saved = False
+    with shown_errors("Renaming the teams"), session_scope() as session:
+        job_service.update_job_labels(session=session, job_id=job_id, team_names=names)
+        saved = True
+    if saved:
+        st.session_state[f"{PREFIX}_notice"] = notice
+        st.rerun()
+
+
+def team_names_ui(job: JobView, styles: dict[str, charts.TeamStyle]) -> None:
+    """Each team's shirt colour beside its name, a one-click swap and free renaming.
+
+    The pipeline, not the analyst, decides which shirt colour is Team A, so names typed before
+    the run can land on the wrong shirts.
+    """
+    name_a, name_b = job.team_names["A"], job.team_names["B"]
+    with st.expander("Team names and shirt colours"):
+        st.caption(
+            "The analysis decides which shirt colour is Team A. If the names sit on the wrong "
+            "colours (compare with the annotated video), swap them."
+        )
+        if st.button(
+            f"Swap names: {name_b} ↔ {name_a}",
+            key=f"{PREFIX}_swap_names",
+            icon=":material/swap_horiz:",
+        ):
+            _save_team_names(
+                job.id,
+                {"A": name_b, "B": name_a},
+                f"Swapped: {name_b} is now Team A, {name_a} Team B.",
+            )
+        with st.form(f"{PREFIX}_names_form", border=False):
+            columns = st.columns(2)
+            typed = {}
+            for column, label in zip(columns, ("A", "B"), strict=True):
+                column.markdown(results_view.team_swatch(styles[label]), unsafe_allow_html=True)
+                typed[label] = column.text_input(f"Team {label}", value=job.team_names[label])
+            if st.form_submit_button("Save names"):
+                _save_team_names(job.id, typed, "Team names saved.")
 
 
 def results_ui(job: JobView) -> None:
@@ -98,11 +123,11 @@ def results_ui(job: JobView) -> None:
     for problem in outputs.problems:
         st.warning(problem, icon=":material/warning:")
     results_view.summary_ui(job, outputs)
-    team_names_ui(job)
+    styles = charts.team_styles(outputs.summary, job.team_names)
+    team_names_ui(job, styles)
     if outputs.summary:
         with st.expander("Analysis details (settings, timings, counts, versions)"):
             st.json(outputs.summary, expanded=1)
-    styles = charts.team_styles(outputs.summary, job.team_names)
 
     video_tab, heat_tab, move_tab, possession_tab, events_tab, files_tab = st.tabs(
         ["Video", "Heatmaps", "Tracks & ball", "Possession", "Events & players", "Downloads"]

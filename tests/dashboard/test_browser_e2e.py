@@ -202,8 +202,8 @@ def upload_step(page: Page, product: str, clip: ClipTruth, tmp_path: Path) -> st
 
     page.goto(f"{product}/new_analysis")  # a fresh session: the uploader is empty again
     expect(page.get_by_role("heading", name="New analysis")).to_be_visible()
-    page.get_by_label("Team A name").fill("Lightning")
-    page.get_by_label("Team B name").fill("Firebirds")
+    page.get_by_label("Team A name", exact=True).fill("Lightning")
+    page.get_by_label("Team B name", exact=True).fill("Firebirds")
     page.get_by_text("Court calibration (optional)").click()
     corners_px = clip.court_to_pixels(CORNERS_M)
     for label, (x, y) in zip(CORNER_LABELS, corners_px, strict=True):
@@ -299,6 +299,12 @@ def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Video").click()
     page.evaluate("document.querySelector('video').pause()")
     shoot(page, "08-results-video")
+
+    # The names typed before the run may sit on the wrong shirts: one click swaps them.
+    page.get_by_text("Team names and shirt colours").click()
+    page.get_by_role("button", name="Swap names: Firebirds ↔ Lightning").click()
+    expect(page.get_by_role("button", name="Swap names: Lightning ↔ Firebirds")).to_be_visible()
+    shoot(page, "08b-results-team-names")
 
 
 def admin_and_overview_step(page: Page, product: str) -> None:

@@ -271,6 +271,21 @@ def test_players_table_shows_current_team_names():
     assert list(players_table(players, styles)["team_name"]) == ["Lightning", "Firebirds", "Ref"]
 
 
+@pytest.mark.parametrize(
+    ("colour", "expected"),
+    [
+        ("#dd2222", '<span style="color:#dd2222">■</span> **Team A** shirts'),
+        # Anything but #rrggbb from summary.json stays out of the HTML.
+        ('red"><script>x</script>', "■ **Team A** shirts"),
+        ("#dd22221", "■ **Team A** shirts"),
+    ],
+)
+def test_team_swatch_embeds_only_hex_colours(colour, expected):
+    from dashboard.components.results_view import team_swatch
+
+    assert team_swatch(charts.TeamStyle("A", "Lightning", colour)) == expected
+
+
 def test_events_on_court_one_trace_per_type_coloured_by_team():
     events = pd.DataFrame(
         {

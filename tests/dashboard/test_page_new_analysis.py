@@ -136,3 +136,11 @@ def test_inbox_can_move_the_file_into_storage(data_dir):
     app.run()  # the moved file has left the inbox list without upsetting the page
     assert not app.exception
     assert any("holds no videos yet" in text for text in texts(app, "info"))
+
+
+def test_team_name_help_says_the_colours_are_decided_later(data_dir):
+    app = open_page("new_analysis.py")
+    for key in ("new_team_a", "new_team_b"):
+        help_text = app.text_input(key=key).help
+        assert "decided during the analysis" in help_text
+        assert "Results page" in help_text

@@ -118,3 +118,31 @@ def test_results_of_an_unknown_job_say_so(data_dir, tmp_path):
     app = open_page("results.py", job="doesnotexist")
     assert not app.exception
     assert "job not found: 'doesnotexist'" in texts(app, "error")
+
+
+def test_results_swap_team_names_in_one_click(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "final.mp4")
+    complete(job_id, tracks=sample_track_rows())
+    with session_scope() as session:
+        job_service.update_job_labels(
+            session=session, job_id=job_id, team_names={"A": "Lightning", "B": "Firebirds"}
+        )
+    app = open_page("results.py", job=job_id)
+    # Each name sits beside its team's shirt colour from summary.json.
+    swatches = [text for text in texts(app, "markdown") if "shirts" in text]
+    assert swatches == [
+        '<span style="color:#dd2222">■</span> **Team A** shirts',
+        '<span style="color:#2255dd">■</span> **Team B** shirts',
+    ]
+    swap = app.button(key="results_swap_names")
+    assert swap.label == "Swap names: Firebirds ↔ Lightning"
+    swap.click().run()
+    with session_scope() as session:
+        job = job_service.get_job(session=session, job_id=job_id)
+    assert job.settings["team_names"] == {"A": "Firebirds", "B": "Lightning"}
+    assert [text_input.value for text_input in app.text_input[:2]] == ["Firebirds", "Lightning"]
+    assert any("Swapped: Firebirds is now Team A" in toast.value for toast in app.toast)
+    app.button(key="results_swap_names").click().run()
+    with session_scope() as session:
+        job = job_service.get_job(session=session, job_id=job_id)
+    assert job.settings["team_names"] == {"A": "Lightning", "B": "Firebirds"}
