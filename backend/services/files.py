@@ -7,6 +7,7 @@ import json
 import mimetypes
 import os
 import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -161,7 +162,13 @@ def build_archive(*, session: Session, job_id: str) -> Path:
     fingerprint = _archive_fingerprint(outputs)
     if target.is_file() and _read_archive_comment(target) == fingerprint:
         return target
-    partial = target.with_suffix(".zip.part")
+    try:
+        # A name of its own: two downloads building at once must not write into one file.
+        handle, name = tempfile.mkstemp(prefix=f".{job_id}-", suffix=".zip.part", dir=target.parent)
+    except OSError as exc:
+        raise StorageError(f"could not write the archive of job {job_id}: {exc}") from exc
+    os.close(handle)
+    partial = Path(name)
     try:
         with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
             for f in outputs:

@@ -52,6 +52,29 @@ def test_archive_is_cached_until_outputs_change(session):
                 if f.role == "archive"]) == 1  # fmt: skip
 
 
+def test_two_archive_builds_at_once_both_give_a_whole_zip(session, monkeypatch):
+    """Two downloads clicked together (Streamlit serves each in its own thread)."""
+    job = make_job(session, status=JobStatus.completed, outputs=OUTPUT_FILES)
+    write = zipfile.ZipFile.write
+    inner: list[str] = []
+
+    def write_while_another_builds(self, filename, *args, **kwargs):
+        write(self, filename, *args, **kwargs)
+        if not inner:
+            inner.append("started")
+            from backend.db import session_scope
+
+            with session_scope() as other:
+                inner.append(str(build_archive(session=other, job_id=job.id)))
+
+    monkeypatch.setattr(zipfile.ZipFile, "write", write_while_another_builds)
+    path = build_archive(session=session, job_id=job.id)
+    assert inner[1] == str(path)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None and sorted(archive.namelist()) == sorted(OUTPUT_FILES)
+    assert not list(path.parent.glob("*.part"))
+
+
 def test_archive_refuses_missing_outputs(session):
     job = make_job(session, status=JobStatus.completed, outputs=OUTPUT_FILES)
     (job_dir(job.id) / "outputs" / "tracks.csv").unlink()
