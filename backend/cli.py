@@ -418,6 +418,8 @@ def main(
         return int(exc.code or 0) and EXIT_USAGE
     as_json = getattr(args, "json", False)
     args.err_stream = err
+    from sqlalchemy.exc import SQLAlchemyError
+
     from backend.services.errors import ServiceError
 
     try:
@@ -427,8 +429,12 @@ def main(
 
             init_db()
         result = COMMANDS[args.command](args)
-    except (ServiceError, CliError, ValueError, OSError) as exc:
+    except (ServiceError, CliError, ValueError, OSError, SQLAlchemyError) as exc:
         message = str(exc)
+        if isinstance(exc, SQLAlchemyError):
+            # The driver's own text, without SQLAlchemy's statement dump and help link.
+            reason = getattr(exc, "orig", None) or exc
+            message = f"the job database ({get_settings().database_url}) failed: {reason}"
         if as_json:
             print(json.dumps({"error": message, "type": type(exc).__name__}), file=err)
         else:

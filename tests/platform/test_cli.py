@@ -164,3 +164,17 @@ def test_submit_refuses_a_zero_stride_instead_of_ignoring_it(data_dir, tmp_path)
     assert code == EXIT_FAILED and out == ""
     assert "frame_stride must be between 1 and 10, got 0" in err
     assert run_json("jobs")["total"] == 0
+
+
+def test_an_unopenable_database_is_a_message_not_a_traceback(data_dir, monkeypatch, tmp_path):
+    from backend.config import get_settings
+    from backend.db import reset_engines
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}")  # a folder, not a file
+    get_settings.cache_clear()
+    reset_engines()
+    code, out, err = run_cli("jobs")
+    assert code == EXIT_FAILED and out == ""
+    assert err == f"error: the job database (sqlite:///{tmp_path}) failed: " + (
+        "unable to open database file\n"
+    )
