@@ -13,6 +13,17 @@ from backend.services.errors import ServiceError
 logger = logging.getLogger("courtside.dashboard")
 
 
+def error_message(action: str, exc: Exception) -> str:
+    """What to tell the analyst about a failure: a service's own words, else a short note.
+
+    Unexpected failures are logged with their traceback so the message can stay short.
+    """
+    if isinstance(exc, ServiceError):
+        return str(exc)
+    logger.exception("%s failed", action, exc_info=exc)
+    return f"{action} failed unexpectedly: {exc}. The dashboard log has the details."
+
+
 @contextmanager
 def shown_errors(action: str) -> Iterator[None]:
     """Run a block; a ServiceError shows its own message, anything else a short one.
@@ -21,11 +32,5 @@ def shown_errors(action: str) -> Iterator[None]:
     """
     try:
         yield
-    except ServiceError as exc:
-        st.error(str(exc), icon=":material/error:")
     except Exception as exc:
-        logger.exception("%s failed", action)
-        st.error(
-            f"{action} failed unexpectedly: {exc}. The dashboard log has the details.",
-            icon=":material/error:",
-        )
+        st.error(error_message(action, exc), icon=":material/error:")

@@ -9,7 +9,7 @@ from backend.db import session_scope
 from backend.services import jobs as job_service
 from backend.services.errors import ServiceError
 from dashboard.components.analysis_form import AnalysisChoices, analysis_settings_ui
-from dashboard.components.feedback import shown_errors
+from dashboard.components.feedback import error_message, shown_errors
 from dashboard.components.formatting import human_bytes, human_time
 
 PREFIX = "new"
@@ -131,17 +131,33 @@ def inbox_ui(choices: AnalysisChoices) -> None:
             return
         by_name = {video.name: video for video in videos}
         queued: list[tuple[str, str]] = []
+        problems: list[str] = []
         for name in names:
-            with shown_errors(f"Queuing {name}"), session_scope() as session:
-                job = job_service.submit_path(
-                    session=session,
-                    source_path=by_name[name].path,
-                    priority=choices.priority,
-                    settings=choices.settings,
-                    move=move,
-                )
+            try:
+                with session_scope() as session:
+                    job = job_service.submit_path(
+                        session=session,
+                        source_path=by_name[name].path,
+                        priority=choices.priority,
+                        settings=choices.settings,
+                        move=move,
+                    )
+            except Exception as exc:
+                problems.append(error_message(f"Queuing {name}", exc))
+            else:
                 queued.append((name, job.id))
-        show_queued(queued)
+        # A copied file stays in the inbox: an emptied selection keeps a second click from
+        # queuing it again. The outcome is shown after the rerun.
+        st.session_state[f"{PREFIX}_inbox_outcome"] = (queued, problems)
+        del st.session_state[f"{PREFIX}_inbox_pick"]
+        st.rerun()
+
+
+def inbox_outcome_ui() -> None:
+    queued, problems = st.session_state.pop(f"{PREFIX}_inbox_outcome", ([], []))
+    for problem in problems:
+        st.error(problem, icon=":material/error:")
+    show_queued(queued)
 
 
 upload_tab, inbox_tab = st.tabs(["Upload from this computer", "File already on the server"])
@@ -149,4 +165,5 @@ with upload_tab:
     show_queued(st.session_state.pop(f"{PREFIX}_queued", []))
     upload_ui(choices)
 with inbox_tab:
+    inbox_outcome_ui()
     inbox_ui(choices)

@@ -144,3 +144,22 @@ def test_team_name_help_says_the_colours_are_decided_later(data_dir):
         help_text = app.text_input(key=key).help
         assert "decided during the analysis" in help_text
         assert "Results page" in help_text
+
+
+def test_inbox_selection_empties_after_queuing_so_nothing_is_queued_twice(data_dir):
+    inbox = get_settings().inbox_dir
+    make_plain_clip(inbox / "final.mp4", frames=6)
+    make_corrupt_file(inbox / "broken.mp4")
+    app = open_page("new_analysis.py")
+    app.multiselect(key="new_inbox_pick").set_value(["broken.mp4", "final.mp4"]).run()
+    app.button(key="new_inbox_submit").click().run()
+    [job] = all_jobs()
+    assert job.original_name == "final.mp4"
+    assert any(f"Queued **final.mp4** as job `{job.id}`" in t for t in texts(app, "success"))
+    assert any("broken.mp4" in t and "not a readable video" in t for t in texts(app, "error"))
+    assert app.multiselect(key="new_inbox_pick").value == []
+    assert app.button(key="new_inbox_submit").disabled
+    app.run()  # the outcome was said once; the files are still in the inbox to pick again
+    assert not app.error
+    assert len(app.multiselect(key="new_inbox_pick").options) == 2
+    assert [j.id for j in all_jobs()] == [job.id]
