@@ -10,6 +10,7 @@ import streamlit as st
 
 from backend.services.errors import InvalidArgument
 from backend.services.jobs import check_calibration, default_analysis_settings
+from dashboard.components.remembered import remembered
 
 IMGSZ_CHOICES_PX = (320, 416, 480, 640, 800, 960)
 PRIORITIES = ("normal", "high", "low")
@@ -47,30 +48,34 @@ def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
         "Detect on every Nth frame",
         min_value=1,
         max_value=10,
-        value=_DEFAULTS["frame_stride"],
         help="Higher is faster; the frames in between get interpolated positions. "
         "1 follows fast movement most closely.",
-        key=f"{key_prefix}_stride",
+        key=remembered(f"{key_prefix}_stride", _DEFAULTS["frame_stride"]),
     )
     imgsz = middle.selectbox(
         "Detector input size (px)",
         IMGSZ_CHOICES_PX,
-        index=IMGSZ_CHOICES_PX.index(_DEFAULTS["imgsz"]),
         help="Larger finds small, distant players better but is slower.",
-        key=f"{key_prefix}_imgsz",
+        key=remembered(f"{key_prefix}_imgsz", _DEFAULTS["imgsz"]),
     )
     priority = right.selectbox(
         "Priority",
         PRIORITIES,
         help="High-priority jobs start before normal and low ones waiting in the queue.",
-        key=f"{key_prefix}_priority",
+        key=remembered(f"{key_prefix}_priority"),
     )
     team_a, team_b = st.columns(2)
     name_a = team_a.text_input(
-        "Team A name", placeholder="Team A", help=TEAM_NAME_HELP, key=f"{key_prefix}_team_a"
+        "Team A name",
+        placeholder="Team A",
+        help=TEAM_NAME_HELP,
+        key=remembered(f"{key_prefix}_team_a"),
     )
     name_b = team_b.text_input(
-        "Team B name", placeholder="Team B", help=TEAM_NAME_HELP, key=f"{key_prefix}_team_b"
+        "Team B name",
+        placeholder="Team B",
+        help=TEAM_NAME_HELP,
+        key=remembered(f"{key_prefix}_team_b"),
     )
     settings: dict[str, Any] = {"frame_stride": int(frame_stride), "imgsz": int(imgsz)}
     team_names = {
@@ -130,7 +135,9 @@ def calibration_ui(*, key_prefix: str) -> tuple[dict | None, str | None]:
         )
         columns = st.columns(len(COURT_CORNERS_M))
         texts = [
-            column.text_input(label, placeholder="x, y", key=f"{key_prefix}_corner_{index}")
+            column.text_input(
+                label, placeholder="x, y", key=remembered(f"{key_prefix}_corner_{index}")
+            )
             for index, (column, (label, _)) in enumerate(zip(columns, COURT_CORNERS_M, strict=True))
         ]
         try:
@@ -146,11 +153,13 @@ def calibration_ui(*, key_prefix: str) -> tuple[dict | None, str | None]:
 def match_details_ui(*, key_prefix: str) -> dict[str, str]:
     """Optional: date, competition and the home/away teams. Empty fields are left out."""
     with st.expander("Match details (optional)"):
-        when: date | None = st.date_input("Match date", value=None, key=f"{key_prefix}_date")
-        competition = st.text_input("Competition", key=f"{key_prefix}_competition")
+        when: date | None = st.date_input(
+            "Match date", value=None, key=remembered(f"{key_prefix}_date")
+        )
+        competition = st.text_input("Competition", key=remembered(f"{key_prefix}_competition"))
         home_col, away_col = st.columns(2)
-        home = home_col.text_input("Home team", key=f"{key_prefix}_home")
-        away = away_col.text_input("Away team", key=f"{key_prefix}_away")
+        home = home_col.text_input("Home team", key=remembered(f"{key_prefix}_home"))
+        away = away_col.text_input("Away team", key=remembered(f"{key_prefix}_away"))
     details = {
         "date": when.isoformat() if when else "",
         "competition": competition.strip(),

@@ -12,6 +12,7 @@ from dashboard.components.feedback import shown_errors
 from dashboard.components.formatting import human_time
 from dashboard.components.job_view import JobView
 from dashboard.components.outputs import load_job_outputs
+from dashboard.components.remembered import remembered
 
 PREFIX = "results"
 CHOOSER_JOBS = 50
@@ -44,7 +45,7 @@ def job_chooser_ui() -> str | None:
         by_id[wanted] = None  # older than the list: still selectable
     completed = [job.id for job in jobs if job.status == "completed"]
     options = list(by_id)
-    key = f"{PREFIX}_job"
+    key = remembered(f"{PREFIX}_job")
     # The link (?job=...) wins when it differs: the Jobs page's "Open results" sets it. A choice
     # made here updates the link in the callback, before this script runs again.
     if wanted and st.session_state.get(key) != wanted:
