@@ -17,6 +17,9 @@ from dashboard.components.remembered import remembered
 PREFIX = "results"
 CHOOSER_JOBS = 50
 PROGRESS_REFRESH_S = 2.0
+# Choices that only make sense for one job: another job has other track IDs and event types,
+# and a carried-over filter showed its events table empty.
+PER_JOB_KEYS = ("results_player", "results_event_types", "results_event_teams")
 
 
 def _label(job_id: str, job: JobView | None) -> str:
@@ -119,7 +122,15 @@ def team_names_ui(job: JobView, styles: dict[str, charts.TeamStyle]) -> None:
                 _save_team_names(job.id, typed, "Team names saved.")
 
 
+def forget_choices_of_other_jobs(job_id: str) -> None:
+    if st.session_state.get(f"{PREFIX}_shown_job") != job_id:
+        for key in PER_JOB_KEYS:
+            st.session_state.pop(key, None)
+        st.session_state[f"{PREFIX}_shown_job"] = job_id
+
+
 def results_ui(job: JobView) -> None:
+    forget_choices_of_other_jobs(job.id)
     outputs = load_job_outputs(file_service.job_outputs_dir(job.id))
     for problem in outputs.problems:
         st.warning(problem, icon=":material/warning:")

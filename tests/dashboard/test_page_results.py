@@ -146,3 +146,25 @@ def test_results_swap_team_names_in_one_click(data_dir, tmp_path):
     with session_scope() as session:
         job = job_service.get_job(session=session, job_id=job_id)
     assert job.settings["team_names"] == {"A": "Lightning", "B": "Firebirds"}
+
+
+def test_results_filters_start_afresh_for_another_job(data_dir, tmp_path):
+    first = submit_clip(tmp_path, "first.mp4")
+    complete(first, tracks=sample_track_rows(), events_csv=EVENTS_CSV)
+    renumbered = [
+        {**row, "track_id": row["track_id"] + 10} if row["class"] == "player" else row
+        for row in sample_track_rows()
+    ]
+    second = submit_clip(tmp_path, "second.mp4")
+    complete(second, tracks=renumbered, events_csv="frame,time_s,type,team\n5,0.2,intercept,A\n")
+    app = open_page("results.py", job=first)
+    app.selectbox(key="results_player").set_value(2).run()
+    app.multiselect(key="results_event_types").set_value(["possession_change"]).run()
+    assert len(app.dataframe[0].value) == 1
+    app.selectbox(key="results_job").set_value(second).run()
+    assert app.multiselect(key="results_event_types").value == ["intercept"]
+    assert len(app.dataframe[0].value) == 1
+    assert app.selectbox(key="results_player").value == 11
+    app.selectbox(key="results_job").set_value(first).run()
+    assert app.multiselect(key="results_event_types").value == ["pass", "possession_change"]
+    assert len(app.dataframe[0].value) == 4
