@@ -98,6 +98,12 @@ class JobView:
         return (self.finished_at - self.started_at).total_seconds()
 
     @property
+    def choice_label(self) -> str:
+        """How a job reads in a select box. No status: a select box keeps showing the label it
+        was first drawn with, so a live status would go stale on screen."""
+        return f"{self.name} · {human_time(self.created_at)} · {self.id}"
+
+    @property
     def team_names(self) -> dict[str, str]:
         names = self.settings.get("team_names") or {}
         return {"A": names.get("A") or "Team A", "B": names.get("B") or "Team B"}

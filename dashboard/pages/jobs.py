@@ -188,10 +188,7 @@ def live_jobs_ui(filters: JobFilters) -> None:
         selected = st.selectbox(
             "Job",
             list(by_id),
-            # No status in the label: the live refresh would leave a stale one on screen.
-            format_func=lambda job_id: (
-                f"{by_id[job_id].name} · {human_time(by_id[job_id].created_at)} · {job_id}"
-            ),
+            format_func=lambda job_id: by_id[job_id].choice_label,
             key=f"{PREFIX}_selected",
         )
         if selected:

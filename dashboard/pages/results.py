@@ -9,7 +9,6 @@ from backend.services import files as file_service
 from backend.services import jobs as job_service
 from dashboard.components import analysis, charts, results_view
 from dashboard.components.feedback import shown_errors
-from dashboard.components.formatting import human_time
 from dashboard.components.job_view import JobView
 from dashboard.components.outputs import load_job_outputs
 from dashboard.components.remembered import remembered
@@ -23,10 +22,7 @@ PER_JOB_KEYS = ("results_player", "results_event_types", "results_event_teams")
 
 
 def _label(job_id: str, job: JobView | None) -> str:
-    if job is None:
-        return f"job {job_id}"
-    # No status here: a select box keeps showing the label it was first drawn with.
-    return f"{job.name} · {human_time(job.created_at)} · {job_id}"
+    return f"job {job_id}" if job is None else job.choice_label
 
 
 def job_chooser_ui() -> str | None:
