@@ -260,15 +260,15 @@ def events_on_court_figure(
 
 
 def throughput_figure(series: list[dict]) -> go.Figure:
-    """Completed and failed jobs per hour, with the failure rate on a second axis."""
+    """Completed and failed jobs per hour, with the failure rate on a second axis.
+
+    `series` is metrics.throughput_series(): [{"hour", "completed", "failed"}, ...].
+    """
     frame = pd.DataFrame(series)
     figure = go.Figure()
     if frame.empty:
         return figure
-    hour_column = next((c for c in ("hour", "start", "time", "hour_start") if c in frame), None)
-    hours = frame[hour_column] if hour_column else frame.index
-    completed = frame.get("completed", pd.Series(0, index=frame.index)).fillna(0)
-    failed = frame.get("failed", pd.Series(0, index=frame.index)).fillna(0)
+    hours, completed, failed = frame["hour"], frame["completed"], frame["failed"]
     finished = completed + failed
     # Hours without finished jobs have no failure rate: a gap, not a misleading 0 %.
     failure_rate = failed / finished.where(finished > 0) * 100

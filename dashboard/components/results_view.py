@@ -21,7 +21,8 @@ from dashboard.components.outputs import JobOutputs
 # shows it, so files above these sizes are offered from disk / the ZIP instead.
 VIDEO_IN_BROWSER_MAX_MB = 1024
 DOWNLOAD_IN_BROWSER_MAX_MB = 1024
-EVENT_TYPE_COLUMNS = ("type", "event", "kind")
+# events.csv column naming the event (pass, possession_change, ...); see backend/pipeline/run.py.
+EVENT_TYPE_COLUMN = "type"
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
@@ -190,7 +191,7 @@ def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None
         st.caption("No events were detected.")
         return
     shown = events
-    type_column = next((c for c in EVENT_TYPE_COLUMNS if c in events.columns), None)
+    type_column = EVENT_TYPE_COLUMN if EVENT_TYPE_COLUMN in events.columns else None
     left, right = st.columns(2)
     if type_column:
         kinds = sorted(events[type_column].dropna().astype(str).unique())
