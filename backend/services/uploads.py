@@ -284,6 +284,12 @@ def submit_path(
         with source_path.open("rb") as stream:
             return _store_stream(stream, target, name=name)
 
+    def give_back(target: Path) -> None:
+        # A move across disks that failed half-way (disk full) left the source whole and a
+        # partial copy here: moving that back would overwrite the analyst's video with it.
+        if not source_path.exists():
+            shutil.move(target, source_path)
+
     return _ingest(
         session=session,
         original_name=name,
@@ -291,7 +297,7 @@ def submit_path(
         priority=priority,
         settings=settings,
         place_input=place,
-        undo_input=(lambda target: shutil.move(target, source_path)) if move else None,
+        undo_input=give_back if move else None,
     )
 
 

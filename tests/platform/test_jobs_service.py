@@ -169,6 +169,32 @@ def test_submit_path_move_gives_a_refused_file_back(session, tmp_path):
     assert _nothing_stored(session)
 
 
+def test_a_move_that_fails_half_way_keeps_the_original_video(session, clip, monkeypatch):
+    """Inbox on another disk: shutil.move copies, and the copy ran out of space."""
+    import errno
+    import shutil
+
+    from backend.services import uploads
+
+    original = clip.read_bytes()
+    real_move = shutil.move
+    calls = []
+
+    def move_across_a_full_disk(src, dst):
+        calls.append((Path(src), Path(dst)))
+        if len(calls) > 1:
+            return real_move(src, dst)
+        Path(dst).write_bytes(original[:100])  # the partial copy; the source is not removed
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(uploads.shutil, "move", move_across_a_full_disk)
+    with pytest.raises(StorageError, match="the disk is full"):
+        job_service.submit_path(session=session, source_path=clip, move=True)
+    assert clip.read_bytes() == original
+    assert len(calls) == 1
+    assert _nothing_stored(session)
+
+
 def test_submit_path_move_takes_the_file(session, clip):
     job = job_service.submit_path(session=session, source_path=clip, move=True)
     assert not clip.exists()
