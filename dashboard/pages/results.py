@@ -64,16 +64,21 @@ def job_chooser_ui() -> str | None:
 
 @st.fragment(run_every=PROGRESS_REFRESH_S)
 def waiting_ui(job_id: str) -> None:
-    """Progress while the job runs; the full page reloads once it has finished."""
-    with session_scope() as session:
-        job = JobView.from_job(job_service.get_job(session=session, job_id=job_id))
-    if not job.is_active:
-        st.rerun(scope="app")
-    st.info(
-        "This analysis is not finished yet; its results appear here when it completes.",
-        icon=":material/hourglass_top:",
-    )
-    st.progress(job.progress, text=f"{job.progress:.0%} · {job.progress_text}")
+    """Progress while the job runs; the full page reloads once it has finished.
+
+    Its timed reruns are outside the page's error handling, so it has its own: a job deleted
+    from the Jobs page meanwhile gets a message, not a traceback every two seconds.
+    """
+    with shown_errors("Checking the progress"):
+        with session_scope() as session:
+            job = JobView.from_job(job_service.get_job(session=session, job_id=job_id))
+        if not job.is_active:
+            st.rerun(scope="app")
+        st.info(
+            "This analysis is not finished yet; its results appear here when it completes.",
+            icon=":material/hourglass_top:",
+        )
+        st.progress(job.progress, text=f"{job.progress:.0%} · {job.progress_text}")
 
 
 def _save_team_names(job_id: str, names: dict[str, str], notice: str) -> None:

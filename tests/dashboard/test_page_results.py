@@ -168,3 +168,22 @@ def test_results_filters_start_afresh_for_another_job(data_dir, tmp_path):
     app.selectbox(key="results_job").set_value(first).run()
     assert app.multiselect(key="results_event_types").value == ["pass", "possession_change"]
     assert len(app.dataframe[0].value) == 4
+
+
+def test_results_waiting_for_a_job_deleted_meanwhile_says_so(data_dir, tmp_path, monkeypatch):
+    job_id = submit_clip(tmp_path, "live.mp4")
+    real_get_job = job_service.get_job
+    reads = []
+
+    def get_job_then_delete(*, session, job_id):
+        # The page reads the job, then the progress part reads it again: delete in between,
+        # as a second browser tab on the Jobs page would.
+        reads.append(job_id)
+        if len(reads) == 2:
+            job_service.delete_job(session=session, job_id=job_id)
+        return real_get_job(session=session, job_id=job_id)
+
+    monkeypatch.setattr(job_service, "get_job", get_job_then_delete)
+    app = open_page("results.py", job=job_id)
+    assert not app.exception
+    assert f"job not found: '{job_id}'" in texts(app, "error")
