@@ -322,8 +322,6 @@ class Engine:
             st.index, fmt(t, 3), fmt(x, 1), fmt(y, 1), source, state,
             "" if holder is None else holder, fmt(cx), fmt(cy),
         ])  # fmt: skip
-        if holder is not None and holder in self.stats.tracks:
-            self.stats.tracks[holder].possession_frames += 1
         self.possession.update(st.index, holder, (cx, cy) if cx is not None else None)
         self.trail.append((float(ball_xy[0]), float(ball_xy[1])))
         drawing.ball_xy, drawing.ball_held = ball_xy, holder is not None
@@ -359,7 +357,9 @@ class Engine:
         names = self.s.team_display_names()
         rows = finalize_tracks_csv(self.raw_path, self.dir / "tracks.csv", teams, keep)
         self.raw_path.unlink()
-        self.stats.write_players(self.dir / "players.csv", teams, names, self.fps, keep)
+        self.stats.write_players(
+            self.dir / "players.csv", teams, names, self.fps, keep, self.possession.held_frames
+        )
         self.stats.write_heatmaps(self.dir, teams, names, keep, self.background)
         events = self.possession.events(teams)
         self.possession.write(self.dir, events, self.fps)

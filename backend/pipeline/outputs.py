@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +54,6 @@ class TrackStats:
     last_frame: int = -1
     distance_px: float = 0.0
     distance_m: float = 0.0
-    possession_frames: int = 0
     court_sum: np.ndarray = field(default_factory=lambda: np.zeros(2))
     court_n: int = 0
     last_foot_px: np.ndarray | None = None
@@ -114,8 +114,15 @@ class StatsCollector:
         return {tid for tid, st in self.tracks.items() if st.frames_detected >= min_detections}
 
     def write_players(
-        self, path: Path, teams: dict[int, str], names: dict[str, str], fps: float, keep: set[int]
+        self,
+        path: Path,
+        teams: dict[int, str],
+        names: dict[str, str],
+        fps: float,
+        keep: set[int],
+        held_frames: Mapping[int, int],
     ) -> int:
+        """`held_frames`: frames each track held the ball (PossessionTracker.held_frames)."""
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(PLAYERS_COLUMNS)
@@ -127,7 +134,7 @@ class StatsCollector:
                     tid, team, names.get(team, ""), st.frames_seen, st.frames_detected,
                     st.first_frame, st.last_frame, fmt(st.first_frame / fps, 3),
                     fmt(st.last_frame / fps, 3), fmt(st.distance_px, 1),
-                    fmt(st.distance_m, 2) if self.calibrated else "", st.possession_frames,
+                    fmt(st.distance_m, 2) if self.calibrated else "", held_frames.get(tid, 0),
                     fmt(mean[0]), fmt(mean[1]),
                 ])  # fmt: skip
         return len(keep)

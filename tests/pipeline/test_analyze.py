@@ -131,6 +131,8 @@ def test_players_summary_events_and_heatmaps(run):
     assert summary == result.summary
     assert summary["video"]["frames_processed"] == truth.frames
     assert summary["counts"]["player_tracks"] == truth.people
+    held = sum(int(p["possession_frames"]) for p in players)
+    assert 0 < held <= summary["counts"]["ball_held_frames"]
     assert (
         summary["counts"]["players_by_team"]["A"] == summary["counts"]["players_by_team"]["B"] == 2
     )
