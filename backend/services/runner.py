@@ -188,6 +188,8 @@ def return_to_queue(*, session: Session, job_id: str, note: str) -> Job | None:
     job.error = note
     job.queued_at, job.started_at, job.heartbeat_at = utcnow(), None, None
     job.worker_pid = None
+    # Else a queued job shows the stopped attempt's "63 %, ETA 12 s" until it starts again.
+    job.progress, job.frames_done, job.fps, job.eta_s = 0.0, 0, None, None
     session.add(job)
     session.commit()
     requeue(session=session, job=job)

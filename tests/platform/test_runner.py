@@ -211,7 +211,16 @@ def test_requeue_lost_jobs_restores_missing_queue_messages(session, tmp_path):
 
 
 def test_return_to_queue_after_shutdown(session):
-    job = make_job(session, status=JobStatus.running, with_input=True)
+    job = make_job(
+        session,
+        status=JobStatus.running,
+        with_input=True,
+        progress=0.63,
+        frames_done=63,
+        frames_total=100,
+        fps=9.5,
+        eta_s=12.0,
+    )
     runner.return_to_queue(session=session, job_id=job.id, note="worker stopped; re-queued")
     stored = _fresh(session, job.id)
     assert (stored.status, stored.error, stored.started_at) == (
@@ -220,6 +229,8 @@ def test_return_to_queue_after_shutdown(session):
         None,
     )
     assert get_queue().pending_task_ids() == {stored.queue_task_id}
+    assert (stored.progress, stored.frames_done, stored.fps, stored.eta_s) == (0.0, 0, None, None)
+    assert stored.frames_total == 100
 
 
 def _clip(tmp_path, name):
