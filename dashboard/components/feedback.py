@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec
 
 import streamlit as st
 
 from backend.services.errors import ServiceError
 
 logger = logging.getLogger("courtside.dashboard")
+P = ParamSpec("P")
 
 
 def error_message(action: str, exc: Exception) -> str:
@@ -34,3 +37,19 @@ def shown_errors(action: str) -> Iterator[None]:
         yield
     except Exception as exc:
         st.error(error_message(action, exc), icon=":material/error:")
+
+
+def errors_shown(action: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """`shown_errors` around a whole function, for `st.fragment`s: Streamlit runs a fragment
+    apart from its page (on its own reruns, and catches its errors even on full runs), so the
+    page's own `shown_errors` never sees them and the analyst got a traceback."""
+
+    def decorate(function: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+            with shown_errors(action):
+                function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -13,6 +13,7 @@ from backend.db import session_scope
 from backend.services import files as file_service
 from dashboard.components import analysis, charts
 from dashboard.components.charts import TeamStyle
+from dashboard.components.feedback import errors_shown
 from dashboard.components.formatting import human_bytes, human_duration
 from dashboard.components.job_view import JobView
 from dashboard.components.outputs import JobOutputs
@@ -92,6 +93,7 @@ def seconds_per_row(tracks: pd.DataFrame, summary: dict) -> float:
 # Widgets in these parts rerun only their own fragment: choosing a player or an event filter
 # must not re-send the annotated video, which st.video reads from disk on every full rerun.
 @st.fragment
+@errors_shown("Drawing the heatmaps")
 def heatmaps_ui(
     points: pd.DataFrame,
     frame: analysis.Frame,
@@ -183,6 +185,7 @@ def possession_ui(
 
 
 @st.fragment
+@errors_shown("Showing the events")
 def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None:
     if events is None:
         st.caption("This job has no events file: the analysis version that made it had none.")

@@ -8,7 +8,7 @@ from backend.db import session_scope
 from backend.services import files as file_service
 from backend.services import jobs as job_service
 from dashboard.components import analysis, charts, results_view
-from dashboard.components.feedback import shown_errors
+from dashboard.components.feedback import errors_shown, shown_errors
 from dashboard.components.job_view import JobView
 from dashboard.components.outputs import load_job_outputs
 from dashboard.components.remembered import remembered
@@ -63,22 +63,18 @@ def job_chooser_ui() -> str | None:
 
 
 @st.fragment(run_every=PROGRESS_REFRESH_S)
+@errors_shown("Checking the progress")
 def waiting_ui(job_id: str) -> None:
-    """Progress while the job runs; the full page reloads once it has finished.
-
-    Its timed reruns are outside the page's error handling, so it has its own: a job deleted
-    from the Jobs page meanwhile gets a message, not a traceback every two seconds.
-    """
-    with shown_errors("Checking the progress"):
-        with session_scope() as session:
-            job = JobView.from_job(job_service.get_job(session=session, job_id=job_id))
-        if not job.is_active:
-            st.rerun(scope="app")
-        st.info(
-            "This analysis is not finished yet; its results appear here when it completes.",
-            icon=":material/hourglass_top:",
-        )
-        st.progress(job.progress, text=f"{job.progress:.0%} · {job.progress_text}")
+    """Progress while the job runs; the full page reloads once it has finished."""
+    with session_scope() as session:
+        job = JobView.from_job(job_service.get_job(session=session, job_id=job_id))
+    if not job.is_active:
+        st.rerun(scope="app")
+    st.info(
+        "This analysis is not finished yet; its results appear here when it completes.",
+        icon=":material/hourglass_top:",
+    )
+    st.progress(job.progress, text=f"{job.progress:.0%} · {job.progress_text}")
 
 
 def _save_team_names(job_id: str, names: dict[str, str], notice: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from backend.db import session_scope
 from backend.services import jobs as job_service
+from dashboard.components import charts
 from tests.dashboard.apptest import open_page, texts
 from tests.dashboard.factories import complete, fail, sample_track_rows, start, submit_clip
 from tests.synthetic import make_plain_clip
@@ -187,3 +188,22 @@ def test_results_waiting_for_a_job_deleted_meanwhile_says_so(data_dir, tmp_path,
     app = open_page("results.py", job=job_id)
     assert not app.exception
     assert f"job not found: '{job_id}'" in texts(app, "error")
+
+
+def test_results_a_failing_chart_part_says_so_and_the_rest_still_shows(
+    data_dir, tmp_path, monkeypatch
+):
+    job_id = submit_clip(tmp_path, "final.mp4")
+    complete(job_id, tracks=sample_track_rows(), events_csv=EVENTS_CSV)
+
+    def broken_heatmap(*args, **kwargs):
+        raise ValueError("bins must be positive")
+
+    monkeypatch.setattr(charts, "heatmap_figure", broken_heatmap)
+    app = open_page("results.py", job=job_id)
+    assert not app.exception
+    assert any(
+        text.startswith("Drawing the heatmaps failed unexpectedly: bins must be positive")
+        for text in texts(app, "error")
+    )
+    assert len(app.dataframe[0].value) == 4  # the events part is unaffected
