@@ -1,4 +1,4 @@
-"""Courtside dashboard entry point: page config, database schema, remembered choices, navigation."""
+"""Courtside dashboard entry point: page config, database schema, navigation. Nothing else."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import streamlit as st
 
 from backend.config import get_settings
 from backend.db import init_db
-from dashboard.components.remembered import keep_remembered
 
 st.set_page_config(page_title="Courtside", page_icon=":material/sports_basketball:", layout="wide")
 
@@ -30,5 +29,4 @@ PAGES = [
     st.Page("dashboard/pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
 ]
 
-keep_remembered()
 st.navigation(PAGES).run()

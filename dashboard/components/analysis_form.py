@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 import streamlit as st
 
 from backend.services.errors import InvalidArgument
 from backend.services.jobs import check_calibration, default_analysis_settings
-from dashboard.components.remembered import remembered
 
 IMGSZ_CHOICES_PX = (320, 416, 480, 640, 800, 960)
 PRIORITIES = ("normal", "high", "low")
 _DEFAULTS = default_analysis_settings()
+# Streamlit forgets a widget's value when a run does not draw it: without this, a half-filled
+# form was empty again after a look at the Jobs page.
+KEEP_ACROSS_PAGES: Final = "session"
 # The pipeline learns the two shirt colours from the video and calls A the one it sees on more
 # players (the lighter one on a tie): nobody can know before the run which team that will be.
 TEAM_NAME_HELP = (
@@ -48,34 +50,41 @@ def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
         "Detect on every Nth frame",
         min_value=1,
         max_value=10,
+        value=_DEFAULTS["frame_stride"],
         help="Higher is faster; the frames in between get interpolated positions. "
         "1 follows fast movement most closely.",
-        key=remembered(f"{key_prefix}_stride", _DEFAULTS["frame_stride"]),
+        key=f"{key_prefix}_stride",
+        persist_state=KEEP_ACROSS_PAGES,
     )
     imgsz = middle.selectbox(
         "Detector input size (px)",
         IMGSZ_CHOICES_PX,
+        index=IMGSZ_CHOICES_PX.index(_DEFAULTS["imgsz"]),
         help="Larger finds small, distant players better but is slower.",
-        key=remembered(f"{key_prefix}_imgsz", _DEFAULTS["imgsz"]),
+        key=f"{key_prefix}_imgsz",
+        persist_state=KEEP_ACROSS_PAGES,
     )
     priority = right.selectbox(
         "Priority",
         PRIORITIES,
         help="High-priority jobs start before normal and low ones waiting in the queue.",
-        key=remembered(f"{key_prefix}_priority"),
+        key=f"{key_prefix}_priority",
+        persist_state=KEEP_ACROSS_PAGES,
     )
     team_a, team_b = st.columns(2)
     name_a = team_a.text_input(
         "Team A name",
         placeholder="Team A",
         help=TEAM_NAME_HELP,
-        key=remembered(f"{key_prefix}_team_a"),
+        key=f"{key_prefix}_team_a",
+        persist_state=KEEP_ACROSS_PAGES,
     )
     name_b = team_b.text_input(
         "Team B name",
         placeholder="Team B",
         help=TEAM_NAME_HELP,
-        key=remembered(f"{key_prefix}_team_b"),
+        key=f"{key_prefix}_team_b",
+        persist_state=KEEP_ACROSS_PAGES,
     )
     settings: dict[str, Any] = {"frame_stride": int(frame_stride), "imgsz": int(imgsz)}
     team_names = {
@@ -136,7 +145,10 @@ def calibration_ui(*, key_prefix: str) -> tuple[dict | None, str | None]:
         columns = st.columns(len(COURT_CORNERS_M))
         texts = [
             column.text_input(
-                label, placeholder="x, y", key=remembered(f"{key_prefix}_corner_{index}")
+                label,
+                placeholder="x, y",
+                key=f"{key_prefix}_corner_{index}",
+                persist_state=KEEP_ACROSS_PAGES,
             )
             for index, (column, (label, _)) in enumerate(zip(columns, COURT_CORNERS_M, strict=True))
         ]
@@ -154,12 +166,18 @@ def match_details_ui(*, key_prefix: str) -> dict[str, str]:
     """Optional: date, competition and the home/away teams. Empty fields are left out."""
     with st.expander("Match details (optional)"):
         when: date | None = st.date_input(
-            "Match date", value=None, key=remembered(f"{key_prefix}_date")
+            "Match date", value=None, key=f"{key_prefix}_date", persist_state=KEEP_ACROSS_PAGES
         )
-        competition = st.text_input("Competition", key=remembered(f"{key_prefix}_competition"))
+        competition = st.text_input(
+            "Competition", key=f"{key_prefix}_competition", persist_state=KEEP_ACROSS_PAGES
+        )
         home_col, away_col = st.columns(2)
-        home = home_col.text_input("Home team", key=remembered(f"{key_prefix}_home"))
-        away = away_col.text_input("Away team", key=remembered(f"{key_prefix}_away"))
+        home = home_col.text_input(
+            "Home team", key=f"{key_prefix}_home", persist_state=KEEP_ACROSS_PAGES
+        )
+        away = away_col.text_input(
+            "Away team", key=f"{key_prefix}_away", persist_state=KEEP_ACROSS_PAGES
+        )
     details = {
         "date": when.isoformat() if when else "",
         "competition": competition.strip(),

@@ -12,7 +12,6 @@ from backend.services import jobs as job_service
 from dashboard.components.feedback import shown_errors
 from dashboard.components.formatting import human_duration, human_time
 from dashboard.components.job_view import JobView, jobs_table, progress_column
-from dashboard.components.remembered import remembered
 
 PREFIX = "jobs"
 PAGE_SIZE_ROWS = 20
@@ -40,9 +39,14 @@ def _day_bounds(days: tuple[date, ...]) -> tuple[datetime | None, datetime | Non
 
 def filters_ui() -> JobFilters:
     status_col, search_col, date_col = st.columns([1, 2, 2])
-    status = status_col.selectbox("Status", STATUS_CHOICES, key=remembered(f"{PREFIX}_status"))
+    status = status_col.selectbox(
+        "Status", STATUS_CHOICES, key=f"{PREFIX}_status", persist_state="session"
+    )
     search = search_col.text_input(
-        "Search", placeholder="video name or job ID", key=remembered(f"{PREFIX}_search")
+        "Search",
+        placeholder="video name or job ID",
+        key=f"{PREFIX}_search",
+        persist_state="session",
     )
     days = date_col.date_input(
         "Created between (UTC)", value=(), key=f"{PREFIX}_days", format="YYYY-MM-DD"

@@ -11,7 +11,6 @@ from dashboard.components import analysis, charts, results_view
 from dashboard.components.feedback import errors_shown, shown_errors
 from dashboard.components.job_view import JobView
 from dashboard.components.outputs import load_job_outputs
-from dashboard.components.remembered import remembered
 
 PREFIX = "results"
 CHOOSER_JOBS = 50
@@ -44,7 +43,7 @@ def job_chooser_ui() -> str | None:
         by_id[wanted] = None  # older than the list: still selectable
     completed = [job.id for job in jobs if job.status == "completed"]
     options = list(by_id)
-    key = remembered(f"{PREFIX}_job")
+    key = f"{PREFIX}_job"
     # The link (?job=...) wins when it differs: the Jobs page's "Open results" sets it. A choice
     # made here updates the link in the callback, before this script runs again.
     if wanted and st.session_state.get(key) != wanted:
@@ -57,6 +56,7 @@ def job_chooser_ui() -> str | None:
         format_func=lambda job_id: _label(job_id, by_id[job_id]),
         key=key,
         on_change=lambda: st.query_params.update(job=st.session_state[key]),
+        persist_state="session",  # back from another page, the same job is still shown
     )
     st.query_params["job"] = chosen
     return chosen
