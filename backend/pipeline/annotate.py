@@ -1,4 +1,4 @@
-"""Drawing: boxes, IDs and team colours, the ball and its trail, a court minimap, heatmaps."""
+"""Drawing: boxes, IDs and team colours, the ball and its trail, a court minimap."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import cv2
 import numpy as np
 
 from backend.analytics.court import DEFAULT_COURT, NetballCourt
+from backend.analytics.heatmaps import court_diagram
 
 BALL_BGR = (0, 215, 255)
-LINE_BGR = (235, 235, 235)
-FLOOR_BGR = (60, 120, 170)
 # Grass around the minimap's court; its dots must be placed with the same margin.
 MINIMAP_PAD_M = 1.0
 
@@ -26,38 +25,6 @@ class FrameDrawing:
     ball_trail: list[tuple[float, float]] = field(default_factory=list)
     minimap_points: list[tuple[float, float, tuple[int, int, int]]] = field(default_factory=list)
     minimap_ball: tuple[float, float] | None = None
-
-
-def court_diagram(
-    px_per_m: float, court: NetballCourt = DEFAULT_COURT, pad_m: float = 1.0
-) -> np.ndarray:
-    """A top-down court picture; court point (x, y) m is at ((x + pad) * s, (y + pad) * s)."""
-    s = px_per_m
-    w = round((court.length_m + 2 * pad_m) * s)
-    h = round((court.width_m + 2 * pad_m) * s)
-    img = np.full((h, w, 3), (50, 90, 50), np.uint8)
-
-    def p(x: float, y: float) -> tuple[int, int]:
-        return round((x + pad_m) * s), round((y + pad_m) * s)
-
-    thick = max(1, round(s / 12))
-    cv2.rectangle(img, p(0, 0), p(court.length_m, court.width_m), FLOOR_BGR, -1)
-    cv2.rectangle(img, p(0, 0), p(court.length_m, court.width_m), LINE_BGR, thick)
-    t = court.third_length_m
-    for x in (t, 2 * t):
-        cv2.line(img, p(x, 0), p(x, court.width_m), LINE_BGR, thick)
-    r = round(court.goal_circle_radius_m * s)
-    cy = court.width_m / 2
-    cv2.ellipse(img, p(0, cy), (r, r), 0, -90, 90, LINE_BGR, thick)
-    cv2.ellipse(img, p(court.length_m, cy), (r, r), 0, 90, 270, LINE_BGR, thick)
-    cv2.circle(
-        img,
-        p(court.length_m / 2, cy),
-        max(1, round(court.centre_circle_diameter_m / 2 * s)),
-        LINE_BGR,
-        thick,
-    )
-    return img
 
 
 class Annotator:
@@ -126,22 +93,3 @@ class Annotator:
             return
         roi = frame[y0 : y0 + h, x0 : x0 + w]
         cv2.addWeighted(mm, 0.8, roi, 0.2, 0, dst=roi)
-
-
-def render_heatmap(grid: np.ndarray, base: np.ndarray, title: str) -> np.ndarray:
-    """Blend a density grid (any shape) over `base`, stretched to its size."""
-    h, w = base.shape[:2]
-    img = base.copy()
-    if grid.max() > 0:
-        density = cv2.resize(grid.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-        density = cv2.GaussianBlur(density, (0, 0), sigmaX=max(2.0, w / 60))
-        norm = (density / density.max() * 255).astype(np.uint8)
-        colored = cv2.applyColorMap(norm, cv2.COLORMAP_JET)
-        alpha = (norm.astype(np.float32) / 255 * 0.75)[..., None]
-        alpha[norm < 8] = 0
-        img = (img * (1 - alpha) + colored * alpha).astype(np.uint8)
-    cv2.putText(img, title, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(
-        img, title, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA
-    )
-    return img

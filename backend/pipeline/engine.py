@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from collections import deque
@@ -13,20 +12,35 @@ from pathlib import Path
 import numpy as np
 
 from backend.analytics.court import DEFAULT_COURT
-from backend.analytics.possession import PossessionTracker
-from backend.pipeline.annotate import Annotator, FrameDrawing
+from backend.analytics.heatmaps import write_heatmaps
+from backend.pipeline.annotate import Annotator
 from backend.pipeline.ball import BallPath
-from backend.pipeline.detection import BALL, PLAYER, Detector, PersonHeights, drop_part_boxes
-from backend.pipeline.errors import PipelineCancelled, VideoError
-from backend.pipeline.outputs import (
-    BALL_COLUMNS,
-    BALL_TRACK_ID,
-    TRACKS_COLUMNS,
-    StatsCollector,
-    finalize_tracks_csv,
-    fmt,
-    software_versions,
+from backend.pipeline.consumers import (
+    AnnotatedVideo,
+    BackgroundFrame,
+    BallCsvWriter,
+    PossessionObserver,
+    TrackFigures,
+    TracksCsvWriter,
 )
+from backend.pipeline.detection import (
+    BALL,
+    PLAYER,
+    Detections,
+    Detector,
+    PersonHeights,
+    drop_part_boxes,
+)
+from backend.pipeline.errors import PipelineCancelled, VideoError
+from backend.pipeline.frames import (
+    SOURCE_DETECTED,
+    SOURCE_INTERPOLATED,
+    BallState,
+    FrameConsumer,
+    StreamEnd,
+    TrackedFrame,
+)
+from backend.pipeline.outputs import software_versions
 from backend.pipeline.settings import PipelineSettings, Progress
 from backend.pipeline.stream import FrameReader, H264Writer, sample_frames
 from backend.pipeline.teams import OTHER, TeamClassifier, TeamVotes, bgr_to_hex, torso_features
@@ -36,9 +50,8 @@ from backend.pipeline.view import ViewTransformer
 
 PROGRESS_INTERVAL_S = 0.5
 FRAME_BUFFER_MAX_BYTES = 256 * 1024 * 1024
-BALL_TRAIL_FRAMES = 12
-# tracks.csv holds boxes; the ball's is a fixed square around its centre.
-BALL_BOX_HALF_PX = 5.0
+# Sampled frames whose median becomes background.jpg (players moving about disappear).
+BACKGROUND_SAMPLE_FRAMES = 7
 STATIC_LEARN_BALL_CONF_MIN = 0.05
 # Fewer decoded frames than this share of those the container announces means a cut-off file.
 TRUNCATED_SHARE = 0.95
@@ -82,18 +95,18 @@ class Engine:
         self.teams = TeamClassifier()
         self.heights = PersonHeights()
         self.votes = TeamVotes()
-        self.stats = StatsCollector(self.size, calibrated=view is not None)
-        self.possession = PossessionTracker(fps=self.fps)
+        self.figures = TrackFigures(calibrated=view is not None)
+        self.possession = PossessionObserver(self.fps)
+        self.background_samples: list[np.ndarray] = []
         self.buffer: deque[FrameState] = deque()
         self.last_seen: dict[int, tuple[int, np.ndarray, float]] = {}
-        self.trail: deque[tuple[float, float]] = deque(maxlen=BALL_TRAIL_FRAMES)
         self.counts = dict.fromkeys(
             ("ball_frames_detected", "ball_frames_interpolated", "ball_frames_missing",
              "ball_held_frames", "ball_flight_frames", "keyframes", "track_rows"), 0,
         )  # fmt: skip
         self.frames_done = 0
         self.warnings: list[str] = []
-        self.background: np.ndarray | None = None
+        self.consumers: list[FrameConsumer] = []
         self._last_progress = 0.0
         self._logged_decile = 0
         self._t0 = 0.0
@@ -116,28 +129,30 @@ class Engine:
             # Else the decode thread waits forever on its full queue inside a worker process.
             reader.close()
             raise
-        self.raw_path = self.dir / "tracks.raw.csv"
+        try:
+            self.tracks_out = TracksCsvWriter(self.dir)
+            self.consumers = [
+                self.tracks_out, BallCsvWriter(self.dir), AnnotatedVideo(writer, self.colors),
+                self.figures, self.possession, BackgroundFrame(self.dir, self.background_samples),
+            ]  # fmt: skip
+        except BaseException:
+            reader.close()
+            writer.abort()
+            raise
+        self.background_samples = []
         ok = False
         try:
-            with (
-                self.raw_path.open("w", newline="") as tracks_f,
-                (self.dir / "ball.csv").open("w", newline="") as ball_f,
-            ):
-                self.tracks_csv, self.ball_csv = csv.writer(tracks_f), csv.writer(ball_f)
-                self.tracks_csv.writerow(TRACKS_COLUMNS)
-                self.ball_csv.writerow(BALL_COLUMNS)
-                self.writer = writer
-                for index, image in reader:
-                    state = FrameState(index, image)
-                    self.buffer.append(state)
-                    if index % self.s.frame_stride == 0:
-                        self._keyframe(state)
-                        while self.buffer and self.buffer[0].index <= index - self.delay:
-                            self._finish(self.buffer.popleft())
-                if self.buffer and not self.buffer[-1].keyframe:
-                    self._keyframe(self.buffer[-1])  # so trailing frames interpolate too
-                while self.buffer:
-                    self._finish(self.buffer.popleft())
+            for index, image in reader:
+                state = FrameState(index, image)
+                self.buffer.append(state)
+                if index % self.s.frame_stride == 0:
+                    self._keyframe(state)
+                    while self.buffer and self.buffer[0].index <= index - self.delay:
+                        self._finish(self.buffer.popleft())
+            if self.buffer and not self.buffer[-1].keyframe:
+                self._keyframe(self.buffer[-1])  # so trailing frames interpolate too
+            while self.buffer:
+                self._finish(self.buffer.popleft())
             if self.frames_done == 0:
                 raise VideoError(f"{self.info.path.name} has no decodable frames.")
             if self.frames_done < TRUNCATED_SHARE * self.info.frames_total:
@@ -145,12 +160,21 @@ class Engine:
                     f"Only {self.frames_done} of the {self.info.frames_total} frames the file "
                     "announces could be decoded: it is probably truncated."
                 )
-            writer.close()
+            self.end = StreamEnd(
+                frames=self.frames_done,
+                teams=self.votes.final(),
+                kept=self.figures.kept(self.s.track_min_detections),
+                team_names=self.s.team_display_names(),
+                colors_bgr=self.colors,
+            )
+            for consumer in self.consumers:
+                consumer.finish(self.end)
             ok = True
         finally:
             reader.close()
             if not ok:
-                writer.abort()
+                for consumer in self.consumers:
+                    consumer.abort()
         t_main = time.perf_counter() - self._t0
         self._report(force=True)
         t1 = time.perf_counter()
@@ -169,8 +193,11 @@ class Engine:
         times = [duration * (i + 0.5) / n for i in range(n)]
         feats, boxes = [np.empty((0, 3))], [np.empty((0, 4))]
         ball_samples = []
-        for frame in sample_frames(self.info.path, times):
+        every = max(1, n // BACKGROUND_SAMPLE_FRAMES)
+        for i, frame in enumerate(sample_frames(self.info.path, times)):
             self._check_cancel()
+            if i % every == 0 and len(self.background_samples) < BACKGROUND_SAMPLE_FRAMES:
+                self.background_samples.append(frame)
             # Faint "balls" count here: scenery often scores just under the threshold and
             # then now and again just over it.
             dets = self.detector.detect(frame, ball_conf_min=STATIC_LEARN_BALL_CONF_MIN)
@@ -249,83 +276,61 @@ class Engine:
 
     # ------------------------------------------------------------- per frame out
     def _finish(self, st: FrameState) -> None:
-        t = st.index / self.fps
-        if self.background is None:
-            self.background = st.image.copy()
-        drawing = FrameDrawing()
-        ball_xy = self.ball.position(st, self.buffer[0] if self.buffer else None)
-        holder = self.ball.holder(st, ball_xy)
-        tids = list(st.players)
-        boxes = np.array([st.players[k][0] for k in tids]).reshape(-1, 4)
-        feet = np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]]
-        court = self.view.transform_points(feet) if self.view is not None and len(tids) else None
-        for i, tid in enumerate(tids):
-            box, conf, detected = st.players[tid]
-            team = self.votes.team_of(tid)
-            cx = cy = None
-            zone = ""
-            if court is not None and np.isfinite(court[i]).all():
-                cx, cy = float(court[i][0]), float(court[i][1])
-                zone = DEFAULT_COURT.zone_of(cx, cy)
-                drawing.minimap_points.append(
-                    (cx, cy, self.colors.get(team or OTHER, (200, 200, 200)))
-                )
-            self.tracks_csv.writerow([
-                st.index, fmt(t, 3), tid, "player", team, *(fmt(v, 1) for v in box), fmt(conf, 3),
-                "detected" if detected else "interpolated", fmt(cx), fmt(cy), zone,
-            ])  # fmt: skip
-            self.counts["track_rows"] += 1
-            self.stats.add(
-                st.index, tid, feet[i], court[i] if court is not None else None, detected
-            )
-            color = self.colors.get(team, (200, 200, 200)) if team else (200, 200, 200)
-            drawing.boxes.append((box, tid, color, tid == holder))
-        self._finish_ball(st, t, ball_xy, holder, drawing)
-        self.writer.write(st.image, drawing)
+        frame = self._tracked_frame(st)
+        for consumer in self.consumers:
+            consumer.on_frame(frame)
         self.frames_done += 1
         self._report()
 
-    def _finish_ball(
-        self, st: FrameState, t: float, ball_xy, holder: int | None, drawing: FrameDrawing
-    ) -> None:
+    def _tracked_frame(self, st: FrameState) -> TrackedFrame:
+        """The buffered frame's final players and ball, in the form every consumer reads."""
+        tids = list(st.players)
+        n = len(tids)
+        boxes = np.array([st.players[k][0] for k in tids], dtype=np.float64).reshape(-1, 4)
+        feet = np.c_[(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]]
+        court = np.full((n, 2), np.nan)
+        if self.view is not None and n:
+            court = self.view.transform_points(feet)
+        zones = np.array([_zone(c) if self.view is not None else "" for c in court], dtype=object)
+        players = Detections(
+            boxes,
+            [st.players[k][1] for k in tids],
+            np.full(n, PLAYER),
+            np.array(tids, dtype=np.int64),
+            {
+                "team": np.array([self.votes.team_of(k) or "" for k in tids], dtype=object),
+                "source": np.array(
+                    [SOURCE_DETECTED if st.players[k][2] else SOURCE_INTERPOLATED for k in tids],
+                    dtype=object,
+                ),
+                "court_xy": court,
+                "zone": zones,
+            },
+        )
+        players.xyxy = boxes  # keep float64: tracks.csv rounds to 0.1 px itself
+        frame = TrackedFrame(st.index, st.index / self.fps, st.image, players)
+        ball_xy = self.ball.position(st, self.buffer[0] if self.buffer else None)
         if ball_xy is None:
             self.counts["ball_frames_missing"] += 1
-            self.trail.clear()
-            self.ball_csv.writerow([st.index, fmt(t, 3), "", "", "", "none", "", "", ""])
-            self.possession.update(st.index, None, None)
-            return
+            return frame
+        holder = self.ball.holder(st, ball_xy)
         _, conf, detected = st.ball
         self.counts["ball_frames_detected" if detected else "ball_frames_interpolated"] += 1
         self.counts["ball_held_frames" if holder is not None else "ball_flight_frames"] += 1
         self.ball.prev_out = (st.index, ball_xy)
-        cx = cy = None
-        zone = ""
+        ball = BallState(
+            ball_xy, conf, SOURCE_DETECTED if detected else SOURCE_INTERPOLATED, holder
+        )
         if self.view is not None:
             # The ball is in the air more often than not: its court position is where it would
             # be on the floor below, so only meaningful while held (then: the holder's feet).
-            src = st.players[holder][0] if holder is not None else None
-            foot = np.array([[(src[0] + src[2]) / 2, src[3]]]) if src is not None else ball_xy[None]
-            c = self.view.transform_points(foot)[0]
+            src = feet[tids.index(holder)][None] if holder is not None else ball_xy[None]
+            c = self.view.transform_points(src)[0]
             if np.isfinite(c).all():
-                cx, cy = float(c[0]), float(c[1])
-                zone = DEFAULT_COURT.zone_of(cx, cy)
-                drawing.minimap_ball = (cx, cy)
-        source = "detected" if detected else "interpolated"
-        x, y = float(ball_xy[0]), float(ball_xy[1])
-        r = BALL_BOX_HALF_PX
-        self.tracks_csv.writerow([
-            st.index, fmt(t, 3), BALL_TRACK_ID, "ball", "", fmt(x - r, 1), fmt(y - r, 1),
-            fmt(x + r, 1), fmt(y + r, 1), fmt(conf, 3), source, fmt(cx), fmt(cy), zone,
-        ])  # fmt: skip
-        state = "held" if holder is not None else "flight"
-        self.ball_csv.writerow([
-            st.index, fmt(t, 3), fmt(x, 1), fmt(y, 1), source, state,
-            "" if holder is None else holder, fmt(cx), fmt(cy),
-        ])  # fmt: skip
-        self.possession.update(st.index, holder, (cx, cy) if cx is not None else None)
-        self.trail.append((float(ball_xy[0]), float(ball_xy[1])))
-        drawing.ball_xy, drawing.ball_held = ball_xy, holder is not None
-        drawing.ball_trail = list(self.trail)
+                ball.court_xy = (float(c[0]), float(c[1]))
+                ball.zone = DEFAULT_COURT.zone_of(*ball.court_xy)
+        frame.ball = ball
+        return frame
 
     def _report(self, force: bool = False) -> None:
         now = time.perf_counter()
@@ -341,7 +346,7 @@ class Engine:
             self._logged_decile = decile
             self.log.info(
                 "%d%%: %d/%d frames, %.1f fps, %d tracks so far",
-                decile * 10, self.frames_done, total, fps, len(self.stats.tracks),
+                decile * 10, self.frames_done, total, fps, len(self.figures.stats.tracks),
             )  # fmt: skip
         if self.on_progress is not None:
             self.on_progress(
@@ -352,22 +357,24 @@ class Engine:
 
     # ------------------------------------------------------------------ outputs
     def _write_outputs(self) -> dict:
-        teams = self.votes.final()
-        keep = self.stats.kept(self.s.track_min_detections)
-        names = self.s.team_display_names()
-        rows = finalize_tracks_csv(self.raw_path, self.dir / "tracks.csv", teams, keep)
-        self.raw_path.unlink()
-        self.stats.write_players(
-            self.dir / "players.csv", teams, names, self.fps, keep, self.possession.held_frames
+        teams, keep, names = self.end.teams, self.end.kept, self.end.team_names
+        rows = self.tracks_out.rows
+        possession = self.possession.tracker
+        stats = self.figures.stats
+        stats.write_players(
+            self.dir / "players.csv", teams, names, self.fps, keep, possession.held_frames
         )
-        self.stats.write_heatmaps(self.dir, teams, names, keep, self.background)
-        events = self.possession.events(teams)
-        self.possession.write(self.dir, events, self.fps)
+        write_heatmaps(
+            self.dir, calibrated=self.view is not None, frame_size=self.size, team_of=teams,
+            team_names=names,
+        )  # fmt: skip
+        events = possession.events(teams)
+        possession.write(self.dir, events, self.fps)
         by_team = {k: 0 for k in ("A", "B", OTHER, "")}
         for tid in keep:
             by_team[teams.get(tid, "")] += 1
         hexes = {k: bgr_to_hex(v) for k, v in self.colors.items()}
-        held = self.possession.team_frames(teams)
+        held = possession.team_frames(teams)
         held_total = sum(held.values())
         return {
             "schema_version": 1,
@@ -396,3 +403,7 @@ class Engine:
                 for k in ("A", "B")
             },
         }
+
+
+def _zone(court_xy: np.ndarray) -> str:
+    return DEFAULT_COURT.zone_of(*court_xy) if np.isfinite(court_xy).all() else ""

@@ -1,4 +1,4 @@
-"""Data files of a run: tracks.csv (streamed), players.csv, ball.csv, heatmaps, per-track stats."""
+"""Data files of a run: tracks.csv (streamed), players.csv, ball.csv, per-track stats."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
-
-from backend.analytics.court import DEFAULT_COURT
-from backend.pipeline.annotate import court_diagram, render_heatmap
 
 TRACKS_COLUMNS = (
     "frame", "time_s", "track_id", "class", "team", "x1", "y1", "x2", "y2",
@@ -35,9 +31,6 @@ BALL_COLUMNS = (
     "court_y",
 )
 BALL_TRACK_ID = 0  # player IDs start at 1, so 0 marks the ball's rows in tracks.csv
-HEATMAP_CELL_M = 0.5
-HEATMAP_IMAGE_CELLS = 64
-HEATMAP_PX_PER_M = 20.0
 
 
 def fmt(value: float | None, digits: int = 2) -> str:
@@ -58,23 +51,13 @@ class TrackStats:
     court_n: int = 0
     last_foot_px: np.ndarray | None = None
     last_court_m: np.ndarray | None = None
-    grid: np.ndarray | None = None
 
 
 class StatsCollector:
-    """Per-track running figures, and the per-track occupancy grid the heatmaps are made of."""
+    """Per-track running figures: frames seen and detected, distance, mean court position."""
 
-    def __init__(self, frame_size: tuple[int, int], calibrated: bool) -> None:
-        self.frame_size = frame_size
+    def __init__(self, calibrated: bool) -> None:
         self.calibrated = calibrated
-        if calibrated:
-            self.grid_shape = (
-                math.ceil(DEFAULT_COURT.width_m / HEATMAP_CELL_M),
-                math.ceil(DEFAULT_COURT.length_m / HEATMAP_CELL_M),
-            )
-        else:
-            w, h = frame_size
-            self.grid_shape = (max(1, round(HEATMAP_IMAGE_CELLS * h / w)), HEATMAP_IMAGE_CELLS)
         self.tracks: dict[int, TrackStats] = {}
 
     def add(
@@ -88,27 +71,18 @@ class StatsCollector:
         st = self.tracks.get(track_id)
         if st is None:
             st = self.tracks[track_id] = TrackStats(first_frame=frame)
-            st.grid = np.zeros(self.grid_shape, np.float32)
         st.frames_seen += 1
         st.frames_detected += int(detected)
         st.last_frame = frame
         if st.last_foot_px is not None:
             st.distance_px += float(np.linalg.norm(foot_px - st.last_foot_px))
         st.last_foot_px = foot_px
-        rows, cols = self.grid_shape
         if court_m is not None and np.isfinite(court_m).all():
             if st.last_court_m is not None:
                 st.distance_m += float(np.linalg.norm(court_m - st.last_court_m))
             st.last_court_m = court_m
             st.court_sum += court_m
             st.court_n += 1
-            r = int(court_m[1] / DEFAULT_COURT.width_m * rows)
-            c = int(court_m[0] / DEFAULT_COURT.length_m * cols)
-        else:
-            w, h = self.frame_size
-            r, c = int(foot_px[1] / h * rows), int(foot_px[0] / w * cols)
-        if 0 <= r < rows and 0 <= c < cols:
-            st.grid[r, c] += 1
 
     def kept(self, min_detections: int) -> set[int]:
         return {tid for tid, st in self.tracks.items() if st.frames_detected >= min_detections}
@@ -138,34 +112,6 @@ class StatsCollector:
                     fmt(mean[0]), fmt(mean[1]),
                 ])  # fmt: skip
         return len(keep)
-
-    def write_heatmaps(
-        self,
-        out_dir: Path,
-        teams: dict[int, str],
-        names: dict[str, str],
-        keep: set[int],
-        background: np.ndarray | None,
-    ) -> list[Path]:
-        if self.calibrated:
-            base = court_diagram(HEATMAP_PX_PER_M, pad_m=0.0)
-        elif background is not None:
-            base = (background * 0.6).astype(np.uint8)
-        else:
-            w, h = self.frame_size
-            base = np.full((h, w, 3), 40, np.uint8)
-        paths = []
-        for team in ("A", "B"):
-            grid = np.zeros(self.grid_shape, np.float32)
-            for tid in keep:
-                if teams.get(tid) == team and self.tracks[tid].grid is not None:
-                    grid += self.tracks[tid].grid
-            img = render_heatmap(grid, base, f"{names.get(team, team)} positions")
-            path = out_dir / f"heatmap_{team}.png"
-            if not cv2.imwrite(str(path), img):
-                raise OSError(f"could not write {path}")
-            paths.append(path)
-        return paths
 
 
 def finalize_tracks_csv(raw: Path, final: Path, teams: dict[int, str], keep: set[int]) -> int:
