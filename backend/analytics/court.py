@@ -10,7 +10,54 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 ZONES = ("left_circle", "left_third", "centre_third", "right_third", "right_circle", "out")
+# The areas seen from a team: where it attacks (towards the goal it shoots at) and defends.
+AREAS = (
+    "attacking_circle",
+    "attacking_third",
+    "centre_third",
+    "defending_third",
+    "defending_circle",
+    "out",
+)
+ENDS = ("right", "left")
+_AREA_OF_ZONE = {
+    "right": {
+        "right_circle": "attacking_circle",
+        "right_third": "attacking_third",
+        "centre_third": "centre_third",
+        "left_third": "defending_third",
+        "left_circle": "defending_circle",
+        "out": "out",
+    },
+    "left": {
+        "left_circle": "attacking_circle",
+        "left_third": "attacking_third",
+        "centre_third": "centre_third",
+        "right_third": "defending_third",
+        "right_circle": "defending_circle",
+        "out": "out",
+    },
+}
+
+
+def other_end(end: str) -> str:
+    """The end the opponents attack: `right` <-> `left`."""
+    if end not in ENDS:
+        raise ValueError(f"An attacking end is 'right' or 'left', got {end!r}.")
+    return "left" if end == "right" else "right"
+
+
+def area_of_zone(zone: str, attacking: str) -> str:
+    """The AREAS name of a ZONES name for a team attacking towards `attacking`."""
+    if attacking not in ENDS:
+        raise ValueError(f"An attacking end is 'right' or 'left', got {attacking!r}.")
+    try:
+        return _AREA_OF_ZONE[attacking][zone]
+    except KeyError:
+        raise ValueError(f"Unknown zone {zone!r}; expected one of {', '.join(ZONES)}.") from None
 
 
 @dataclass(frozen=True)
@@ -61,7 +108,29 @@ class NetballCourt:
             "left_goal_post": self.left_goal_post_m,
             "right_goal_post": self.right_goal_post_m,
             "centre": self.centre_m,
+            **self.circle_goal_line_points_m(),
         }
+
+    def goal_post_m(self, end: str) -> tuple[float, float]:
+        """The post a team attacking towards `end` ('right' or 'left') shoots at."""
+        if end not in ENDS:
+            raise ValueError(f"An end is 'right' or 'left', got {end!r}.")
+        return self.right_goal_post_m if end == "right" else self.left_goal_post_m
+
+    def circle_goal_line_points_m(self) -> dict[str, tuple[float, float]]:
+        """Where each goal circle meets its goal line: four points a camera often sees."""
+        half_w, r = self.width_m / 2, self.goal_circle_radius_m
+        return {
+            "left_circle_far": (0.0, half_w - r),
+            "left_circle_near": (0.0, half_w + r),
+            "right_circle_far": (self.length_m, half_w - r),
+            "right_circle_near": (self.length_m, half_w + r),
+        }
+
+    def circle_top_m(self, end: str) -> tuple[float, float]:
+        """The point of a goal circle farthest from its goal line (on the court's long axis)."""
+        half_w, r = self.width_m / 2, self.goal_circle_radius_m
+        return (r, half_w) if end == "left" else (self.length_m - r, half_w)
 
     def contains(self, x_m: float, y_m: float, margin_m: float = 0.0) -> bool:
         return (
@@ -84,6 +153,24 @@ class NetballCourt:
         if x_m <= 2 * t:
             return "centre_third"
         return "right_third"
+
+    def area_of(self, x_m: float, y_m: float, attacking: str) -> str:
+        """One of AREAS for a team attacking towards `attacking` ('right' or 'left')."""
+        return area_of_zone(self.zone_of(x_m, y_m), attacking)
+
+    def zones_of(self, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
+        """Vectorised zone_of: an int8 index into ZONES per point (NaN -> 'out')."""
+        x = np.asarray(x_m, dtype=np.float64)
+        y = np.asarray(y_m, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            inside = (x >= 0) & (x <= self.length_m) & (y >= 0) & (y <= self.width_m)
+            t = self.third_length_m
+            idx = np.where(x < t, 1, np.where(x <= 2 * t, 2, 3)).astype(np.int8)
+            half_w, r = self.width_m / 2, self.goal_circle_radius_m
+            idx[np.hypot(self.length_m - x, y - half_w) <= r] = 4
+            idx[np.hypot(x, y - half_w) <= r] = 0
+        idx[~inside] = 5
+        return idx
 
 
 DEFAULT_COURT = NetballCourt()

@@ -1,112 +1,147 @@
-"""Ball possession per frame -> possession events (start, pass, change of team).
+"""Who holds the ball, frame by frame, and the possession spells that follow.
 
-Fed frame by frame with the player holding the ball (or None while it flies or is lost);
-teams are only known for sure at the end of a video, so events get their types then.
+The ball is held at the hands, not the feet: its distance is measured to a hands region of the
+player's box (upper body, box width), then turned into metres at the player, from the court
+mapping's local scale when calibrated and from the box height (an assumed standing height)
+otherwise. A catch needs the ball at the hands for `catch_min_s`; the holder keeps it while
+it stays within the larger `release_distance_m` (hysteresis), and while it is briefly unseen.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-from collections import Counter
-from dataclasses import asdict, dataclass
-from pathlib import Path
+import itertools
+from dataclasses import dataclass
 
-# A catch counts once the ball stays with the new player this long, so a ball flying past
-# a player's hands is not a possession.
-POSSESSION_MIN_HOLD_S = 0.12
-EVENT_COLUMNS = ("frame", "time_s", "type", "team", "track_id", "to_track_id", "court_x", "court_y")
+import numpy as np
 
+from backend.analytics.inputs import AnalyticsSettings
+from backend.analytics.legacy_possession import PossessionTracker
+from backend.analytics.tables import Tracks, metres_per_pixel
 
-@dataclass
-class Event:
-    frame: int
-    time_s: float
-    type: str  # possession_start | pass | possession_change
-    team: str
-    track_id: int | None
-    to_track_id: int | None
-    court_x: float | None
-    court_y: float | None
+__all__ = ["PossessionTracker", "Spell", "hand_distances_m", "holder_per_frame", "spells_of"]
+
+# The hands region of a standing player's box, as fractions of its height from the top:
+# from the shoulders to below the hips (a ball held low or overhead still touches it).
+HANDS_TOP_FRAC = 0.15
+HANDS_BOTTOM_FRAC = 0.65
+NO_HOLDER = 0
 
 
-@dataclass
-class _Change:
-    frame: int
-    from_tid: int | None
-    to_tid: int
-    court: tuple[float, float] | None
+@dataclass(frozen=True)
+class Spell:
+    """One player's uninterrupted hold, frames inclusive."""
+
+    start_frame: int
+    end_frame: int
+    track_id: int
+
+    def frames(self) -> int:
+        return self.end_frame - self.start_frame + 1
 
 
-class PossessionTracker:
-    def __init__(self, fps: float, min_hold_s: float = POSSESSION_MIN_HOLD_S) -> None:
-        self.fps = fps
-        self.min_hold_frames = max(1, round(min_hold_s * fps))
-        self.current: int | None = None
-        self._candidate: int | None = None
-        self._candidate_since = 0
-        self._candidate_court: tuple[float, float] | None = None
-        self._run = 0
-        self.changes: list[_Change] = []
-        self.held_frames: Counter = Counter()
+def frames_of(seconds: float, fps: float, minimum: int = 1) -> int:
+    return max(minimum, round(seconds * fps))
 
-    def update(self, frame: int, holder: int | None, court_xy: tuple[float, float] | None) -> None:
-        if holder is not None:
-            self.held_frames[holder] += 1
-        if holder is None or holder == self.current:
-            self._candidate, self._run = None, 0
-            return
-        if holder != self._candidate:
-            self._candidate, self._candidate_since, self._run = holder, frame, 0
-            self._candidate_court = court_xy
-        self._run += 1
-        if self._run >= self.min_hold_frames:
-            self.changes.append(
-                _Change(self._candidate_since, self.current, holder, self._candidate_court)
-            )
-            self.current, self._candidate, self._run = holder, None, 0
 
-    def events(self, teams: dict[int, str]) -> list[Event]:
-        out = []
-        for ch in self.changes:
-            to_team = teams.get(ch.to_tid, "")
-            from_team = teams.get(ch.from_tid, "") if ch.from_tid is not None else ""
-            if ch.from_tid is None:
-                kind = "possession_start"
-            elif from_team and from_team == to_team:
-                kind = "pass"
+def hand_distances_m(
+    tracks: Tracks,
+    ball_xy: np.ndarray,
+    settings: AnalyticsSettings,
+    homography: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per track row: metres from the ball (in that row's frame) to the player's hands region."""
+    x1, y1, x2, y2 = (tracks.xyxy[:, i].astype(np.float64) for i in range(4))
+    height = np.maximum(y2 - y1, 1.0)
+    ball = ball_xy[tracks.frame].astype(np.float64)
+    top, bottom = y1 + HANDS_TOP_FRAC * height, y1 + HANDS_BOTTOM_FRAC * height
+    dx = np.maximum.reduce([x1 - ball[:, 0], np.zeros_like(x1), ball[:, 0] - x2])
+    dy = np.maximum.reduce([top - ball[:, 1], np.zeros_like(x1), ball[:, 1] - bottom])
+    dist_px = np.hypot(dx, dy)
+    scale = settings.player_height_m / height
+    if homography is not None:
+        local = metres_per_pixel(homography, tracks.feet_px)
+        scale = np.where(np.isfinite(local) & (local > 0), local, scale)
+    return dist_px * scale
+
+
+def holder_per_frame(
+    tracks: Tracks,
+    ball_xy: np.ndarray,
+    n_frames: int,
+    fps: float,
+    settings: AnalyticsSettings,
+    homography: np.ndarray | None = None,
+) -> np.ndarray:
+    """(n_frames,) int32 track id holding the ball, NO_HOLDER (0) while it flies or is lost."""
+    dist = hand_distances_m(tracks, ball_xy, settings, homography)
+    starts = tracks.frame_starts(n_frames)
+    seen = np.isfinite(ball_xy).all(axis=1)
+    catch_n = frames_of(settings.catch_min_s, fps)
+    release_n = frames_of(settings.release_min_s, fps)
+    missing_n = frames_of(settings.ball_missing_max_s, fps, minimum=0)
+    hold_m, release_m = settings.hold_distance_m, settings.release_distance_m
+
+    holder = np.zeros(n_frames, np.int32)
+    current, missing, away = NO_HOLDER, 0, 0
+    candidate, candidate_since, candidate_run = NO_HOLDER, 0, 0
+    tids = tracks.track_id
+    for f in range(n_frames):
+        s, e = starts[f], starts[f + 1]
+        if not seen[f]:
+            missing += 1
+            candidate_run = 0
+            if current != NO_HOLDER and missing > missing_n:
+                holder[f - missing + 1 : f] = NO_HOLDER
+                current = NO_HOLDER
+            holder[f] = current
+            continue
+        missing = 0
+        row_d, row_t = dist[s:e], tids[s:e]
+        at_current = row_d[row_t == current] if current != NO_HOLDER else row_d[:0]
+        d_current = float(at_current.min()) if len(at_current) else np.inf
+        if current != NO_HOLDER:
+            if d_current <= release_m:
+                away = 0
             else:
-                kind = "possession_change"
-            cx, cy = ch.court if ch.court is not None else (None, None)
-            out.append(
-                Event(ch.frame, round(ch.frame / self.fps, 3), kind,
-                      from_team if kind == "pass" else to_team,
-                      ch.from_tid if ch.from_tid is not None else ch.to_tid,
-                      ch.to_tid if ch.from_tid is not None else None, cx, cy)
-            )  # fmt: skip
-        return out
+                away += 1
+                if away >= release_n:
+                    holder[f - away + 1 : f] = NO_HOLDER
+                    current, away = NO_HOLDER, 0
+        # Another player's hands take the ball only once it has left the holder's hands.
+        others = (row_t != current) & (row_d <= hold_m)
+        if others.any() and (current == NO_HOLDER or d_current > hold_m):
+            best = int(row_t[others][np.argmin(row_d[others])])
+            if best == candidate and candidate_run > 0:
+                candidate_run += 1
+            else:
+                candidate, candidate_since, candidate_run = best, f, 1
+            if candidate_run >= catch_n:
+                holder[candidate_since:f] = candidate
+                current, away, candidate_run = candidate, 0, 0
+        else:
+            candidate_run = 0
+        holder[f] = current
+    return holder
 
-    def team_frames(self, teams: dict[int, str]) -> dict[str, int]:
-        totals: Counter = Counter()
-        for tid, n in self.held_frames.items():
-            team = teams.get(tid, "")
-            if team in ("A", "B"):
-                totals[team] += n
-        return dict(totals)
 
-    @staticmethod
-    def write(out_dir: Path, events: list[Event], fps: float) -> None:
-        with (out_dir / "events.csv").open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(EVENT_COLUMNS)
-            for e in events:
-                writer.writerow([
-                    e.frame, f"{e.time_s:.3f}", e.type, e.team,
-                    "" if e.track_id is None else e.track_id,
-                    "" if e.to_track_id is None else e.to_track_id,
-                    "" if e.court_x is None else f"{e.court_x:.2f}",
-                    "" if e.court_y is None else f"{e.court_y:.2f}",
-                ])  # fmt: skip
-        (out_dir / "events.json").write_text(
-            json.dumps({"fps": fps, "events": [asdict(e) for e in events]}, indent=2)
-        )
+def spells_of(holder: np.ndarray, fps: float, settings: AnalyticsSettings) -> list[Spell]:
+    """Runs of one holder; a gap shorter than ball_missing_max_s back to the same player is
+    the same hold (the ball hidden by the body), so the 3-second clock keeps running."""
+    if len(holder) == 0:
+        return []
+    change = np.flatnonzero(np.diff(holder)) + 1
+    bounds = np.r_[0, change, len(holder)]
+    runs = [
+        Spell(int(a), int(b) - 1, int(holder[a]))
+        for a, b in itertools.pairwise(bounds)
+        if holder[a] != NO_HOLDER
+    ]
+    gap_n = frames_of(settings.ball_missing_max_s, fps, minimum=0)
+    merged: list[Spell] = []
+    for run in runs:
+        last = merged[-1] if merged else None
+        if last and last.track_id == run.track_id and run.start_frame - last.end_frame - 1 <= gap_n:
+            merged[-1] = Spell(last.start_frame, run.end_frame, run.track_id)
+        else:
+            merged.append(run)
+    return merged
