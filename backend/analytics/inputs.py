@@ -55,6 +55,9 @@ class AnalyticsSettings:
     # The holder keeps the ball while it stays within this (hysteresis: larger than the catch
     # distance, so a ball jiggling at the hands does not flicker between holders).
     release_distance_m: float = 1.0
+    # The ball this close to the hands region is in the hands: a hold starts and ends there
+    # (the catch and release distances above only decide whether it is held at all).
+    in_hands_m: float = 0.3
     # A catch counts once the ball stays at the new player's hands this long.
     catch_min_s: float = 0.12
     # The ball must be away from the holder this long before the holder lets go of it.

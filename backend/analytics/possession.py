@@ -80,9 +80,11 @@ def holder_per_frame(
     release_n = frames_of(settings.release_min_s, fps)
     missing_n = frames_of(settings.ball_missing_max_s, fps, minimum=0)
     hold_m, release_m = settings.hold_distance_m, settings.release_distance_m
+    in_hands_m = min(settings.in_hands_m, hold_m)
+    touch = -1
 
     holder = np.zeros(n_frames, np.int32)
-    current, missing, away = NO_HOLDER, 0, 0
+    current, missing, away, at_hands = NO_HOLDER, 0, 0, 0
     candidate, candidate_since, candidate_run = NO_HOLDER, 0, 0
     tids = tracks.track_id
     for f in range(n_frames):
@@ -100,24 +102,31 @@ def holder_per_frame(
         at_current = row_d[row_t == current] if current != NO_HOLDER else row_d[:0]
         d_current = float(at_current.min()) if len(at_current) else np.inf
         if current != NO_HOLDER:
+            if d_current <= in_hands_m:
+                at_hands = f
             if d_current <= release_m:
                 away = 0
             else:
                 away += 1
                 if away >= release_n:
-                    holder[f - away + 1 : f] = NO_HOLDER
+                    # The ball left the hands when it was last at them, not when it got far.
+                    holder[at_hands + 1 : f] = NO_HOLDER
                     current, away = NO_HOLDER, 0
         # Another player's hands take the ball only once it has left the holder's hands.
         others = (row_t != current) & (row_d <= hold_m)
         if others.any() and (current == NO_HOLDER or d_current > hold_m):
             best = int(row_t[others][np.argmin(row_d[others])])
+            best_d = float(row_d[others].min())
             if best == candidate and candidate_run > 0:
                 candidate_run += 1
             else:
-                candidate, candidate_since, candidate_run = best, f, 1
+                candidate, candidate_since, candidate_run, touch = best, f, 1, -1
+            if touch < 0 and best_d <= in_hands_m:
+                touch = f
             if candidate_run >= catch_n:
-                holder[candidate_since:f] = candidate
-                current, away, candidate_run = candidate, 0, 0
+                # The hold starts when the ball reached the hands, not when it came near.
+                holder[touch if touch >= 0 else candidate_since : f] = candidate
+                current, away, candidate_run, at_hands = candidate, 0, 0, f
         else:
             candidate_run = 0
         holder[f] = current

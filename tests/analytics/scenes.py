@@ -70,7 +70,9 @@ class Scene:
 
     def write(self, folder: Path, *, court_columns: bool = True) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        lines = ["frame,time_s,track_id,class,team,x1,y1,x2,y2,confidence,source,court_x,court_y,zone"]
+        lines = [
+            "frame,time_s,track_id,class,team,x1,y1,x2,y2,confidence,source,court_x,court_y,zone"
+        ]
         ball = self.ball_px()
         for f in range(self.n_frames):
             for tid in sorted(self.players):
@@ -80,25 +82,39 @@ class Scene:
                 u, v = court_to_px(path[f])
                 x1, x2 = u - PLAYER_WIDTH_PX / 2, u + PLAYER_WIDTH_PX / 2
                 cx, cy = (f"{path[f][0]:.2f}", f"{path[f][1]:.2f}") if court_columns else ("", "")
-                lines.append(f"{f},{f / self.fps:.3f},{tid},player,{team},{x1:.1f},"
-                             f"{v - PLAYER_HEIGHT_PX:.1f},{x2:.1f},{v:.1f},0.9,detected,{cx},{cy},")
+                lines.append(
+                    f"{f},{f / self.fps:.3f},{tid},player,{team},{x1:.1f},"
+                    f"{v - PLAYER_HEIGHT_PX:.1f},{x2:.1f},{v:.1f},0.9,detected,{cx},{cy},"
+                )
             if np.isfinite(ball[f]).all():
                 bx, by = ball[f]
-                lines.append(f"{f},{f / self.fps:.3f},0,ball,,{bx - 3:.1f},{by - 3:.1f},"
-                             f"{bx + 3:.1f},{by + 3:.1f},0.8,detected,,,")
+                lines.append(
+                    f"{f},{f / self.fps:.3f},0,ball,,{bx - 3:.1f},{by - 3:.1f},"
+                    f"{bx + 3:.1f},{by + 3:.1f},0.8,detected,,,"
+                )
         (folder / "tracks.csv").write_text("\n".join(lines) + "\n")
         rows = ["frame,time_s,x,y,source,state,holder_track_id,court_x,court_y"]
         for f in range(self.n_frames):
             if np.isfinite(ball[f]).all():
-                rows.append(f"{f},{f / self.fps:.3f},{ball[f][0]:.1f},{ball[f][1]:.1f},"
-                            "detected,flight,,,")
+                rows.append(
+                    f"{f},{f / self.fps:.3f},{ball[f][0]:.1f},{ball[f][1]:.1f},detected,flight,,,"
+                )
             else:
                 rows.append(f"{f},{f / self.fps:.3f},,,,none,,,")
         (folder / "ball.csv").write_text("\n".join(rows) + "\n")
-        summary = {"schema_version": 1, "status": "completed",
-                   "video": {"fps": self.fps, "frames_total": self.n_frames,
-                             "frames_processed": self.n_frames, "width": 660, "height": 345,
-                             "duration_s": self.n_frames / self.fps},
-                   "possession": {"A": None, "B": None}, "files": ["tracks.csv", "ball.csv"]}
+        summary = {
+            "schema_version": 1,
+            "status": "completed",
+            "video": {
+                "fps": self.fps,
+                "frames_total": self.n_frames,
+                "frames_processed": self.n_frames,
+                "width": 660,
+                "height": 345,
+                "duration_s": self.n_frames / self.fps,
+            },
+            "possession": {"A": None, "B": None},
+            "files": ["tracks.csv", "ball.csv"],
+        }
         (folder / "summary.json").write_text(json.dumps(summary, indent=2))
         return folder
