@@ -4,6 +4,7 @@ players at scripted court spots, and a ball held at a chosen player's hands or f
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ OFFSET_PX = 20.0
 PLAYER_HEIGHT_PX = 35.0  # 1.75 m at 20 px/m: both ways of measuring metres agree
 PLAYER_WIDTH_PX = 12.0
 # image pixel -> court metre, the inverse of court_to_px
-HOMOGRAPHY = [[1 / PX_PER_M, 0.0, -OFFSET_PX / PX_PER_M], [0.0, 1 / PX_PER_M, -OFFSET_PX / PX_PER_M],
+HOMOGRAPHY = [[1 / PX_PER_M, 0.0, -OFFSET_PX / PX_PER_M],
+              [0.0, 1 / PX_PER_M, -OFFSET_PX / PX_PER_M],
               [0.0, 0.0, 1.0]]  # fmt: skip
 
 
@@ -59,7 +61,7 @@ class Scene:
             path = self.players[tid][1]
             for f in range(start, min(end, self.n_frames - 1) + 1):
                 ball[f] = hands_px(path[f])
-        for (_, end, a), (start, _, b) in zip(holds, holds[1:], strict=False):
+        for (_, end, a), (start, _, b) in itertools.pairwise(holds):
             p, q = hands_px(self.players[a][1][end]), hands_px(self.players[b][1][start])
             for f in range(end + 1, start):
                 t = (f - end) / (start - end)

@@ -65,8 +65,14 @@ def test_zone_on_and_near_every_line(x: float, y: float, zone: str) -> None:
     ],
 )
 def test_areas_per_attacking_end(zone: str, right: str, left: str) -> None:
-    points = {"right_circle": (29.0, MID_Y), "right_third": (22.0, 1.0), "centre_third": (15, 7),
-              "left_third": (8.0, 1.0), "left_circle": (1.0, MID_Y), "out": (-1.0, 3.0)}  # fmt: skip
+    points = {
+        "right_circle": (29.0, MID_Y),
+        "right_third": (22.0, 1.0),
+        "centre_third": (15, 7),
+        "left_third": (8.0, 1.0),
+        "left_circle": (1.0, MID_Y),
+        "out": (-1.0, 3.0),
+    }
     x, y = points[zone]
     assert C.area_of(x, y, "right") == right
     assert C.area_of(x, y, "left") == left
@@ -75,7 +81,9 @@ def test_areas_per_attacking_end(zone: str, right: str, left: str) -> None:
 def test_vectorised_zones_match_scalar_on_a_grid() -> None:
     xs, ys = np.meshgrid(np.linspace(-0.5, 31, 157), np.linspace(-0.5, 15.8, 83))
     vec = C.zones_of(xs.ravel(), ys.ravel())
-    assert [ZONES[i] for i in vec] == [zone_of(x, y) for x, y in zip(xs.ravel(), ys.ravel())]
+    assert [ZONES[i] for i in vec] == [
+        zone_of(x, y) for x, y in zip(xs.ravel(), ys.ravel(), strict=True)
+    ]
 
 
 def test_landmarks_include_circle_goal_line_points_and_old_names() -> None:
