@@ -151,7 +151,7 @@ def test_inputs_round_trip_through_json() -> None:
 def test_missing_stage1_file_is_a_clear_error(tmp_path: Path) -> None:
     folder = _scene().write(tmp_path / "out")
     (folder / "ball.csv").unlink()
-    with pytest.raises(ValueError, match="no ball.csv"):
+    with pytest.raises(ValueError, match=r"no ball\.csv"):
         run_analytics(folder, AnalyticsInputs())
 
 
@@ -207,6 +207,9 @@ def test_analytics_imports_nothing_from_pipeline_db_queue_or_ui() -> None:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            bad += [f"{path.name}: {n}" for n in names
-                    if any(n == p or n.startswith(p + ".") for p in FORBIDDEN_PREFIXES)]  # fmt: skip
+            bad += [
+                f"{path.name}: {n}"
+                for n in names
+                if any(n == p or n.startswith(p + ".") for p in FORBIDDEN_PREFIXES)
+            ]
     assert bad == []
