@@ -82,7 +82,6 @@ def _setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_analyze(args: argparse.Namespace) -> Any:
-    from backend.pipeline import analyze_video
     from backend.pipeline.errors import PipelineError
     from backend.pipeline.settings import PipelineSettings
 
@@ -104,7 +103,9 @@ def cmd_analyze(args: argparse.Namespace) -> Any:
     bar = _ProgressBar(args.err_stream, enabled=not args.quiet)
     started = time.perf_counter()
     try:
-        result = analyze_video(
+        from backend.workflow import analyse_match
+
+        result = analyse_match(
             Path(args.video), out_dir, settings, on_progress=bar.update, logger=logger
         )
     except PipelineError as exc:
@@ -214,6 +215,14 @@ def cmd_transition(args: argparse.Namespace) -> Any:
     return {"job_id": job.id, "status": job.status, "cancel_requested": job.cancel_requested}
 
 
+def cmd_reanalyse(args: argparse.Namespace) -> Any:
+    from backend.db import session_scope
+    from backend.services.analysis import reanalyse_job
+
+    with session_scope() as session:
+        return reanalyse_job(session=session, job_id=args.job).to_dict()
+
+
 def cmd_files(args: argparse.Namespace) -> Any:
     from backend.db import session_scope
     from backend.services.files import list_job_files
@@ -299,6 +308,14 @@ def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) ->
         _print_table(rows, ["kind", "size", "path", "missing"], out)
     elif command == "archive":
         print(result["path"], file=out)
+    elif command == "reanalyse":
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result["counts"].items()) if n)
+        print(
+            f"job {result['job_id']} reanalysed in {result['seconds']} s: {counts or 'no events'}",
+            file=out,
+        )
+        for warning in result["warnings"]:
+            print(f"warning: {warning}", file=out)
     elif command == "storage" and args.storage_command == "stats":
         print(
             f"{_human_bytes(result['total_bytes'])} in {result['total_files']} files, "
@@ -376,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("delete", "delete a job and its files"),
         ("files", "the job's files with kind and size"),
         ("archive", "build the ZIP of the outputs, print its path"),
+        ("reanalyse", "rerun the netball analytics alone on a completed job (no detection)"),
     ):
         sub.add_parser(name, parents=[common], help=text).add_argument("job")
     p = sub.add_parser("storage", parents=[common], help="disk use and clean-up")
@@ -402,6 +420,7 @@ COMMANDS = {
     "delete": cmd_transition,
     "files": cmd_files,
     "archive": cmd_archive,
+    "reanalyse": cmd_reanalyse,
     "storage": cmd_storage,
     "health": cmd_health,
 }

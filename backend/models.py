@@ -145,3 +145,21 @@ class JobFile(SQLModel, table=True):
         data = self.model_dump()
         data["created_at"] = self.created_at.isoformat()
         return data
+
+
+class JobAnalysis(SQLModel, table=True):
+    """The analyst's inputs to the netball analytics stage of one job (stage 2).
+
+    Kept apart from Job.settings, which configure detection: these change after the analysis
+    (positions, quarters, attacking direction, event corrections), and each change reruns
+    only stage 2. `inputs` holds backend.analytics.inputs.AnalyticsInputs fields except the
+    homography (from the job's calibration) and team names (from its settings).
+    """
+
+    job_id: str = Field(foreign_key="job.id", primary_key=True, ondelete="CASCADE")
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+    # Last stage-2 run: when, how long, and its error when it failed (outputs then unchanged).
+    analysed_at: datetime | None = None
+    analysis_s: float | None = None
+    error: str | None = None

@@ -21,7 +21,7 @@ from backend.db import session_scope
 from backend.models import Job
 from backend.pipeline.errors import PipelineCancelled, PipelineError
 from backend.pipeline.settings import PipelineSettings, Progress
-from backend.services import runner
+from backend.services import analysis, runner
 from backend.services.files import job_outputs_dir
 
 TASK_NAME = "run_analysis"
@@ -106,7 +106,7 @@ def _record(job_id: str, outcome: Outcome) -> None:
 def _analyse(job: Job, recorder: runner.ProgressRecorder, job_log: logging.Logger) -> Outcome:
     job_log.info("job %s: %s (attempt %d)", job.id, job.original_name, job.attempts)
     try:
-        from backend.pipeline import analyze_video
+        from backend.workflow import analyse_match
 
         settings = PipelineSettings.from_dict(job.settings)
         if settings.torch_threads is None and os.environ.get("NETBALL_TORCH_THREADS"):
@@ -119,11 +119,14 @@ def _analyse(job: Job, recorder: runner.ProgressRecorder, job_log: logging.Logge
                 progress.frames_done, progress.frames_total, progress.fps, progress.eta_s
             )
 
-        result = analyze_video(
+        with session_scope() as session:
+            stored = analysis.stored_inputs(session=session, job_id=job.id)
+        result = analyse_match(
             runner.input_path(job),
             job_outputs_dir(job.id),
             settings,
             calibration=job.settings.get("calibration"),
+            inputs=analysis.inputs_for(job, stored),
             on_progress=on_progress,
             should_cancel=recorder.cancel_requested,
             logger=job_log,

@@ -15,10 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from backend.analytics.inputs import AnalyticsSettings
-from backend.analytics.legacy_possession import PossessionTracker
 from backend.analytics.tables import Tracks, metres_per_pixel
-
-__all__ = ["PossessionTracker", "Spell", "hand_distances_m", "holder_per_frame", "spells_of"]
 
 # The hands region of a standing player's box, as fractions of its height from the top:
 # from the shoulders to below the hips (a ball held low or overhead still touches it).

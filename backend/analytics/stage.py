@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.analytics import events as ev
-from backend.analytics import exports, passnet, periods, positions, stats
+from backend.analytics import exports, heatmaps, passnet, periods, positions, stats
 from backend.analytics.court import DEFAULT_COURT, ZONES
 from backend.analytics.inputs import AnalyticsInputs
 from backend.analytics.possession import holder_per_frame, spells_of
@@ -286,6 +286,16 @@ def run_analytics(
     rows = exports.timeline_rows(instances, inputs.team_names)
     _write_atomic(folder, "timeline.xml", exports.timeline_xml(instances, rows), written)
     _via_tmp(folder, "tracks_mot.txt", lambda p: exports.write_mot(p, tracks, set(keep)), written)
+    # Written in place: a heatmap is a picture of the data above, never read back by stage 2.
+    written.extend(
+        heatmaps.write_heatmaps(
+            folder,
+            calibrated=calibrated,
+            frame_size=(match.width, match.height),
+            team_of=team_of,
+            team_names=inputs.team_names,
+        )
+    )
 
     analytics = _analytics_summary(
         match,
@@ -305,6 +315,9 @@ def run_analytics(
     summary = dict(match.summary)
     summary["analytics"] = analytics
     summary["possession"] = analytics["possession"]
+    summary["files"] = sorted(
+        {*(summary.get("files") or []), *(p.name for p in written), "summary.json"}
+    )
     _write_atomic(folder, "summary.json", json.dumps(summary, indent=2), written)
     log.info(
         "analytics: %d events (%d automatic), %d spells, %d players in %.2f s",

@@ -7,7 +7,7 @@ video in finish(StreamEnd). None of them changes a frame's data.
 from __future__ import annotations
 
 import csv
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 
 import cv2
@@ -19,7 +19,6 @@ from backend.pipeline.outputs import (
     BALL_COLUMNS,
     BALL_TRACK_ID,
     TRACKS_COLUMNS,
-    StatsCollector,
     finalize_tracks_csv,
     fmt,
 )
@@ -141,26 +140,21 @@ class AnnotatedVideo:
 
 
 class TrackFigures:
-    """Per-track running figures (frames seen and detected, distance, mean court position)."""
+    """Frames each track was seen and detected on: which tracks are real and which noise."""
 
-    def __init__(self, calibrated: bool) -> None:
-        self.stats = StatsCollector(calibrated=calibrated)
+    def __init__(self) -> None:
+        self.seen: Counter[int] = Counter()
+        self.detected: Counter[int] = Counter()
 
     def on_frame(self, frame: TrackedFrame) -> None:
-        p = frame.players
-        feet = p.feet.astype(np.float64)
+        sources = frame.players.data["source"]
         for i, tid in enumerate(frame.player_ids):
-            court = p.data["court_xy"][i]
-            self.stats.add(
-                frame.index,
-                tid,
-                feet[i],
-                court if np.isfinite(court).all() else None,
-                p.data["source"][i] == SOURCE_DETECTED,
-            )
+            self.seen[tid] += 1
+            if sources[i] == SOURCE_DETECTED:
+                self.detected[tid] += 1
 
     def kept(self, min_detections: int) -> set[int]:
-        return self.stats.kept(min_detections)
+        return {tid for tid, n in self.detected.items() if n >= min_detections}
 
     def finish(self, end: StreamEnd) -> None:
         pass
@@ -199,25 +193,3 @@ def median_frame(frames: list[np.ndarray]) -> np.ndarray:
     if len(shapes) != 1:
         return frames[0].copy()
     return np.median(np.stack(frames), axis=0).astype(np.uint8)
-
-
-class PossessionObserver:
-    """Feeds the image-space holder of each frame to the possession events of stage 1."""
-
-    def __init__(self, fps: float) -> None:
-        from backend.analytics.possession import PossessionTracker
-
-        self.tracker = PossessionTracker(fps=fps)
-
-    def on_frame(self, frame: TrackedFrame) -> None:
-        ball = frame.ball
-        if ball is None:
-            self.tracker.update(frame.index, None, None)
-        else:
-            self.tracker.update(frame.index, ball.holder, ball.court_xy)
-
-    def finish(self, end: StreamEnd) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass

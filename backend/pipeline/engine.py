@@ -12,14 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from backend.analytics.court import DEFAULT_COURT
-from backend.analytics.heatmaps import write_heatmaps
 from backend.pipeline.annotate import Annotator
 from backend.pipeline.ball import BallPath
 from backend.pipeline.consumers import (
     AnnotatedVideo,
     BackgroundFrame,
     BallCsvWriter,
-    PossessionObserver,
     TrackFigures,
     TracksCsvWriter,
 )
@@ -95,8 +93,7 @@ class Engine:
         self.teams = TeamClassifier()
         self.heights = PersonHeights()
         self.votes = TeamVotes()
-        self.figures = TrackFigures(calibrated=view is not None)
-        self.possession = PossessionObserver(self.fps)
+        self.figures = TrackFigures()
         self.background_samples: list[np.ndarray] = []
         self.buffer: deque[FrameState] = deque()
         self.last_seen: dict[int, tuple[int, np.ndarray, float]] = {}
@@ -133,7 +130,7 @@ class Engine:
             self.tracks_out = TracksCsvWriter(self.dir)
             self.consumers = [
                 self.tracks_out, BallCsvWriter(self.dir), AnnotatedVideo(writer, self.colors),
-                self.figures, self.possession, BackgroundFrame(self.dir, self.background_samples),
+                self.figures, BackgroundFrame(self.dir, self.background_samples),
             ]  # fmt: skip
         except BaseException:
             reader.close()
@@ -346,7 +343,7 @@ class Engine:
             self._logged_decile = decile
             self.log.info(
                 "%d%%: %d/%d frames, %.1f fps, %d tracks so far",
-                decile * 10, self.frames_done, total, fps, len(self.figures.stats.tracks),
+                decile * 10, self.frames_done, total, fps, len(self.figures.seen),
             )  # fmt: skip
         if self.on_progress is not None:
             self.on_progress(
@@ -359,23 +356,10 @@ class Engine:
     def _write_outputs(self) -> dict:
         teams, keep, names = self.end.teams, self.end.kept, self.end.team_names
         rows = self.tracks_out.rows
-        possession = self.possession.tracker
-        stats = self.figures.stats
-        stats.write_players(
-            self.dir / "players.csv", teams, names, self.fps, keep, possession.held_frames
-        )
-        write_heatmaps(
-            self.dir, calibrated=self.view is not None, frame_size=self.size, team_of=teams,
-            team_names=names,
-        )  # fmt: skip
-        events = possession.events(teams)
-        possession.write(self.dir, events, self.fps)
         by_team = {k: 0 for k in ("A", "B", OTHER, "")}
         for tid in keep:
             by_team[teams.get(tid, "")] += 1
         hexes = {k: bgr_to_hex(v) for k, v in self.colors.items()}
-        held = possession.team_frames(teams)
-        held_total = sum(held.values())
         return {
             "schema_version": 1,
             "status": "completed",
@@ -390,7 +374,6 @@ class Engine:
                 "players_by_team": by_team,
                 **self.counts,
                 "track_rows": rows,
-                "events": len(events),
                 "ball_zoom_looks": self.ball.zoom_looks,
             },
             "teams": [
@@ -398,10 +381,6 @@ class Engine:
                 for k in ("A", "B", OTHER)
             ],
             "warnings": self.warnings,
-            "possession": {
-                k: (round(held.get(k, 0) / held_total, 4) if held_total else None)
-                for k in ("A", "B")
-            },
         }
 
 

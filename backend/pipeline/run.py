@@ -15,15 +15,13 @@ Files (names are a contract, see design.md section 4):
                       court_x,court_y,zone - one row per object per frame; class player|ball,
                       team A|B|other (empty for the ball), the ball's track_id is 0, source
                       detected|interpolated, court_* in metres and zone empty uncalibrated
-  players.csv         per track: team, team_name, frames_seen/detected, first/last frame and
-                      time, distance_px, distance_m (calibrated), possession_frames, mean court
   ball.csv            frame,time_s,x,y,source,state,holder_track_id,court_x,court_y - state is
-                      held|flight|none; court position is the holder's feet while held,
-                      in flight only approximate (the camera ray through the ball meets the
-                      floor beyond it)
-  events.csv/.json    frame,time_s,type,team,track_id,to_track_id,court_x,court_y with type
-                      possession_start | pass (same team) | possession_change (other team)
-  heatmap_A.png, heatmap_B.png   where each team's players were (court diagram if calibrated)
+                      held|flight|none from an image-space guess (stage 2 decides possession
+                      and rewrites the court columns); court position is the holder's feet
+  background.jpg      the court without players (median of sampled frames)
+
+players.csv, teams.csv, events, possession, heatmaps and the exchange formats come from
+stage 2 (backend/analytics, docs/analytics-contract.md), run on this folder afterwards.
 
 summary.json keys:
   schema_version      1
@@ -38,10 +36,9 @@ summary.json keys:
                       realtime_factor (video seconds / processing seconds)
   counts              frames, keyframes, player_tracks, players_by_team {A, B, other, ""},
                       track_rows, ball_frames_detected, ball_frames_interpolated,
-                      ball_frames_missing, ball_held_frames, ball_flight_frames, events,
+                      ball_frames_missing, ball_held_frames, ball_flight_frames,
                       ball_zoom_looks (full-resolution second looks for the ball)
   teams               [{label, name, color, players}] for A, B and other (hex colours)
-  possession          {A, B}: share of frames the team held the ball (null when never held)
   warnings            messages about a result that is usable but not whole (e.g. truncated
                       video, teams not split)
   files               names of the files written

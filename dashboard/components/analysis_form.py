@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import streamlit as st
 
+from backend.analytics.court import DEFAULT_COURT
 from backend.services.errors import InvalidArgument
 from backend.services.jobs import check_calibration, default_analysis_settings
 
@@ -28,11 +29,12 @@ TEAM_NAME_HELP = (
 
 # The court corners an analyst reads off a video frame, in the order and court position the
 # pipeline's calibration expects: x from the left goal line, y from the far sideline.
-COURT_CORNERS_M = (
-    ("Far left corner", (0.0, 0.0)),
-    ("Far right corner", (30.5, 0.0)),
-    ("Near right corner", (30.5, 15.25)),
-    ("Near left corner", (0.0, 15.25)),
+COURT_CORNERS_M = tuple(
+    zip(
+        ("Far left corner", "Far right corner", "Near right corner", "Near left corner"),
+        DEFAULT_COURT.corners_m(),
+        strict=True,
+    )
 )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-COURT_LENGTH_M = 30.5
-COURT_WIDTH_M = 15.25
-GOAL_CIRCLE_RADIUS_M = 4.9
-CENTRE_CIRCLE_DIAMETER_M = 0.9
+from backend.analytics.court import DEFAULT_COURT
+
+COURT_LENGTH_M = DEFAULT_COURT.length_m
+COURT_WIDTH_M = DEFAULT_COURT.width_m
+GOAL_CIRCLE_RADIUS_M = DEFAULT_COURT.goal_circle_radius_m
+CENTRE_CIRCLE_DIAMETER_M = DEFAULT_COURT.centre_circle_diameter_m
 COURT_LINE_COLOUR = "#64748b"
 COURT_FLOOR_COLOUR = "#f8fafc"
 _ARC_POINTS = 48
@@ -26,7 +28,7 @@ def _goal_circle_path(goal_line_x_m: float) -> str:
 
 def court_shapes() -> list[dict]:
     line = {"color": COURT_LINE_COLOUR, "width": 2}
-    third_m = COURT_LENGTH_M / 3
+    third_m = DEFAULT_COURT.third_length_m
     centre_x, centre_y = COURT_LENGTH_M / 2, COURT_WIDTH_M / 2
     radius = CENTRE_CIRCLE_DIAMETER_M / 2
     shapes: list[dict] = [

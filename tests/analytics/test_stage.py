@@ -19,7 +19,8 @@ from tests.analytics.scenes import HOMOGRAPHY, Scene
 
 CONTRACT_FILES = {"events.json", "events.csv", "possession.csv", "players.csv", "teams.csv",
                   "pass_network.json", "pass_network_A.png", "pass_network_B.png",
-                  "timeline.xml", "tracks_mot.txt", "summary.json"}  # fmt: skip
+                  "timeline.xml", "tracks_mot.txt", "summary.json", "heatmap_A.png",
+                  "heatmap_B.png"}  # fmt: skip
 
 
 def _scene() -> Scene:

@@ -17,6 +17,8 @@ ALLOWED_BACKEND_PREFIXES = (
     "backend.config",
     "backend.db",
     "backend.services",
+    # Netball facts (court sizes, positions): plain values, no state, one place for them.
+    "backend.analytics.court",
     # Type hints only (under TYPE_CHECKING).
     "backend.models",
 )

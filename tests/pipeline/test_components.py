@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend.analytics.possession import PossessionTracker
 from backend.pipeline.ball import BallSelector
 from backend.pipeline.detection import BALL, PLAYER, Detections, class_map, drop_part_boxes
 from backend.pipeline.errors import ModelError
@@ -112,20 +111,3 @@ def test_player_tracker_keeps_ids_through_a_missed_keyframe():
     left_ids = {row[0][1] for row in ids}
     right_ids = {row[-1][1] for row in ids if len(row) == 2}
     assert len(left_ids) == 1 and len(right_ids) == 1 and left_ids != right_ids
-
-
-def test_possession_events_from_holders():
-    tracker = PossessionTracker(fps=25, min_hold_s=0.12)  # 3 frames to count a catch
-    holders = [1] * 5 + [None] * 4 + [2] * 5 + [None] * 3 + [5] * 1 + [None] * 2 + [3] * 6
-    for frame, holder in enumerate(holders):
-        tracker.update(frame, holder, (1.0, 2.0) if holder else None)
-    events = tracker.events({1: "A", 2: "A", 3: "B", 5: "B"})
-    assert [(e.type, e.track_id, e.to_track_id, e.team) for e in events] == [
-        ("possession_start", 1, None, "A"),
-        ("pass", 1, 2, "A"),
-        ("possession_change", 2, 3, "B"),  # player 5 only touched it for one frame
-    ]
-    assert events[1].frame == 9 and tracker.team_frames({1: "A", 2: "A", 3: "B", 5: "B"}) == {
-        "A": 10,
-        "B": 7,
-    }

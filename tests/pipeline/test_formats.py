@@ -41,7 +41,7 @@ def test_containers_orientations_and_rates(tmp_path, name, codec, size, fps, fra
     summary = json.loads((result.out_dir / "summary.json").read_text())
     assert summary["video"]["frames_processed"] == frames
     assert summary["counts"]["player_tracks"] == 0
-    assert (result.out_dir / "heatmap_A.png").stat().st_size > 0
+    assert (result.out_dir / "background.jpg").stat().st_size > 0
 
 
 @pytest.mark.parametrize(("rotation_deg", "corner"), [(90, "top_right"), (270, "bottom_left")])

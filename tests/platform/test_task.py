@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import backend.pipeline
+import backend.workflow
 from backend.services import jobs as job_service
 from backend.services.files import job_dir, list_job_files
 from jobs.queue import get_queue
@@ -40,7 +40,7 @@ def test_unexpected_error_fails_the_job_with_traceback(session, queued_job, monk
     def broken(*args, **kwargs):
         raise RuntimeError("disk controller on fire")
 
-    monkeypatch.setattr(backend.pipeline, "analyze_video", broken)
+    monkeypatch.setattr(backend.workflow, "analyze_video", broken)
     run_analysis(queued_job.id)
     job = _job(session, queued_job.id)
     assert job.status == "failed"
@@ -63,7 +63,7 @@ def test_interrupted_worker_returns_the_job_to_the_queue(session, queued_job, mo
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(backend.pipeline, "analyze_video", interrupted)
+    monkeypatch.setattr(backend.workflow, "analyze_video", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_analysis(queued_job.id)
     job = _job(session, queued_job.id)
