@@ -413,3 +413,29 @@ def link_job_to_match(
     session.commit()
     session.refresh(match)
     return match
+
+
+def link_job_from_settings(*, session: Session, job_id: str) -> Match | None:
+    """Link a job to the match its settings name (competition, round, home, away), if any.
+
+    The dashboard calls this after queuing; a job without those details stays unlinked.
+    """
+    job = session.get(Job, job_id)
+    if job is None:
+        raise InvalidArgument(f"job not found: {job_id!r}")
+    details = job.settings.get("match") or {}
+    if not all(details.get(key) for key in ("competition", "round", "home", "away")):
+        return None
+    try:
+        played_on = date.fromisoformat(details["date"]) if details.get("date") else None
+    except ValueError:
+        raise InvalidArgument(f"match date {details['date']!r} is not YYYY-MM-DD") from None
+    return link_job_to_match(
+        session=session,
+        job_id=job_id,
+        competition=details["competition"],
+        round=details["round"],
+        home=details["home"],
+        away=details["away"],
+        played_on=played_on,
+    )
