@@ -11,7 +11,12 @@ import streamlit as st
 from backend.db import session_scope
 from backend.models_competition import QUARTERS_PER_MATCH, Competition
 from backend.services import competitions as service
-from backend.services.match_import import ImportRefused, decode_matches, import_matches
+from backend.services.match_import import (
+    MAX_IMPORT_BYTES,
+    ImportRefused,
+    decode_matches,
+    import_matches,
+)
 from backend.services.standings import CompetitionStandings
 from dashboard.components.feedback import error_message, shown_errors
 
@@ -94,7 +99,12 @@ def import_ui(competition: Competition) -> None:
         "Importing the same file again changes nothing; a changed score updates its match. "
         "A file with any bad row is refused whole."
     )
-    upload = st.file_uploader("Matches CSV", type=["csv"], key=f"{PREFIX}_csv")
+    upload = st.file_uploader(
+        "Matches CSV",
+        type=["csv"],
+        max_upload_size=MAX_IMPORT_BYTES // (1024 * 1024),
+        key=f"{PREFIX}_csv",
+    )
     if upload is None or not st.button("Import matches", type="primary", key=f"{PREFIX}_import"):
         return
     try:
