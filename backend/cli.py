@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from backend import cli_competitions
 from backend.config import get_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -266,7 +267,9 @@ def cmd_health(args: argparse.Namespace) -> Any:
 
 # --- readable output ----------------------------------------------------------------------
 def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) -> None:
-    if command == "submit":
+    if command in cli_competitions.COMMANDS:
+        cli_competitions.render(command, args, result, out)
+    elif command == "submit":
         print(result["job_id"], file=out)
     elif command == "jobs":
         _print_table(
@@ -406,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--dry-run", action="store_true", help="only report what would be removed")
     sub.add_parser("health", parents=[common], help="database, queue, workers, model, disk")
+    cli_competitions.add_parsers(sub, common)
     return parser
 
 
@@ -423,6 +427,7 @@ COMMANDS = {
     "reanalyse": cmd_reanalyse,
     "storage": cmd_storage,
     "health": cmd_health,
+    **cli_competitions.COMMANDS,
 }
 
 
@@ -455,17 +460,20 @@ def main(
             reason = getattr(exc, "orig", None) or exc
             message = f"the job database ({get_settings().database_url}) failed: {reason}"
         if as_json:
-            print(json.dumps({"error": message, "type": type(exc).__name__}), file=err)
+            failure = {"error": message, "type": type(exc).__name__}
+            if hasattr(exc, "to_list"):  # refusals that list each problem (line, reason)
+                failure["problems"] = exc.to_list()
+            print(json.dumps(failure), file=err)
         else:
             print(f"error: {message}", file=err)
         return EXIT_FAILED
     if as_json:
-        print(
-            json.dumps(
-                {k: v for k, v in result.items() if not k.startswith("_")}, indent=2, default=str
-            ),
-            file=out,
+        document = (
+            result["_json"]
+            if "_json" in result
+            else {k: v for k, v in result.items() if not k.startswith("_")}
         )
+        print(json.dumps(document, indent=2, default=str), file=out)
     else:
         _render(args.command, args, result, out)
     if args.command == "health" and result["status"] == "error":

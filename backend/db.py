@@ -75,7 +75,8 @@ def init_db(engine: Engine | None = None) -> int:
 
     Returns the schema version now in place.
     """
-    import backend.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+    import backend.models
+    import backend.models_competition  # noqa: F401
 
     engine = engine or get_engine()
     SQLModel.metadata.create_all(engine)

@@ -9,6 +9,8 @@ from typing import Any, Final
 import streamlit as st
 
 from backend.analytics.court import DEFAULT_COURT
+from backend.db import session_scope
+from backend.services import competitions as competition_service
 from backend.services.errors import InvalidArgument
 from backend.services.jobs import check_calibration, default_analysis_settings
 
@@ -36,6 +38,16 @@ COURT_CORNERS_M = tuple(
         strict=True,
     )
 )
+
+
+TEAM_A_SIDES = ("Home", "Away")
+
+
+@dataclass(frozen=True)
+class MatchChoices:
+    details: dict[str, str]
+    team_names: dict[str, str]
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,12 +107,17 @@ def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
     if team_names:
         settings["team_names"] = team_names
     match = match_details_ui(key_prefix=key_prefix)
-    if match:
-        settings["match"] = match
+    if match.details:
+        settings["match"] = match.details
+    if match.team_names:
+        # The match's teams are the names, so an analysed score finds home and away.
+        settings["team_names"] = match.team_names
     calibration, problem = calibration_ui(key_prefix=key_prefix)
     if calibration:
         settings["calibration"] = calibration
-    return AnalysisChoices(priority=str(priority), settings=settings, problem=problem)
+    return AnalysisChoices(
+        priority=str(priority), settings=settings, problem=problem or match.problem
+    )
 
 
 def parse_pixel_point(text: str, label: str) -> list[float]:
@@ -164,26 +181,92 @@ def calibration_ui(*, key_prefix: str) -> tuple[dict | None, str | None]:
         return calibration, None
 
 
-def match_details_ui(*, key_prefix: str) -> dict[str, str]:
-    """Optional: date, competition and the home/away teams. Empty fields are left out."""
+def _stored_competitions() -> dict[str, list[str]]:
+    """Competition name -> its teams (every stored team for a competition without matches)."""
+    with session_scope() as session:
+        every_team = [team.name for team in competition_service.list_teams(session=session)]
+        return {
+            competition.name: [
+                team.name
+                for team in competition_service.competition_teams(
+                    session=session, competition=competition
+                )
+            ]
+            or every_team
+            for competition in competition_service.list_competitions(session=session)
+        }
+
+
+def match_details_ui(*, key_prefix: str) -> MatchChoices:
+    """Optional: date, a stored competition, round, and its home/away teams.
+
+    With both teams picked, Team A/B take their names (the analyst says which side is A), so
+    the analysed score can be matched to home and away; empty fields are left out.
+    """
     with st.expander("Match details (optional)"):
-        when: date | None = st.date_input(
+        competitions = _stored_competitions()
+        if not competitions:
+            st.caption("Create a competition on the Standings page to link the game to it.")
+        top = st.columns([2, 1, 1])
+        competition = top[0].selectbox(
+            "Competition",
+            list(competitions),
+            index=None,
+            placeholder="No competition",
+            key=f"{key_prefix}_competition",
+            persist_state=KEEP_ACROSS_PAGES,
+        )
+        round_label = top[1].text_input(
+            "Round", key=f"{key_prefix}_round", persist_state=KEEP_ACROSS_PAGES
+        )
+        when: date | None = top[2].date_input(
             "Match date", value=None, key=f"{key_prefix}_date", persist_state=KEEP_ACROSS_PAGES
         )
-        competition = st.text_input(
-            "Competition", key=f"{key_prefix}_competition", persist_state=KEEP_ACROSS_PAGES
+        teams = competitions.get(competition or "", [])
+        home_col, away_col, side_col = st.columns([2, 2, 1])
+        home = home_col.selectbox(
+            "Home team",
+            teams,
+            index=None,
+            accept_new_options=True,
+            key=f"{key_prefix}_home",
+            persist_state=KEEP_ACROSS_PAGES,
         )
-        home_col, away_col = st.columns(2)
-        home = home_col.text_input(
-            "Home team", key=f"{key_prefix}_home", persist_state=KEEP_ACROSS_PAGES
+        away = away_col.selectbox(
+            "Away team",
+            teams,
+            index=None,
+            accept_new_options=True,
+            key=f"{key_prefix}_away",
+            persist_state=KEEP_ACROSS_PAGES,
         )
-        away = away_col.text_input(
-            "Away team", key=f"{key_prefix}_away", persist_state=KEEP_ACROSS_PAGES
+        team_a_side = side_col.radio(
+            "Team A is",
+            TEAM_A_SIDES,
+            horizontal=True,
+            help=TEAM_NAME_HELP,
+            key=f"{key_prefix}_team_a_side",
+            persist_state=KEEP_ACROSS_PAGES,
         )
+        team_names: dict[str, str] = {}
+        if home and away:
+            first, second = (home, away) if team_a_side == TEAM_A_SIDES[0] else (away, home)
+            team_names = {"A": first.strip(), "B": second.strip()}
+            st.caption(f"Team A: **{team_names['A']}**, Team B: **{team_names['B']}**.")
     details = {
         "date": when.isoformat() if when else "",
-        "competition": competition.strip(),
-        "home": home.strip(),
-        "away": away.strip(),
+        "competition": competition or "",
+        "round": round_label.strip(),
+        "home": (home or "").strip(),
+        "away": (away or "").strip(),
     }
-    return {key: value for key, value in details.items() if value}
+    problem = None
+    if home and away and competition_service.name_key(home) == competition_service.name_key(away):
+        problem = f"Home and away are both {home.strip()}; pick two different teams."
+    elif competition and home and away and not details["round"]:
+        problem = "Give the round of the match, so it can count in the standings."
+    return MatchChoices(
+        details={key: value for key, value in details.items() if value},
+        team_names=team_names,
+        problem=problem,
+    )

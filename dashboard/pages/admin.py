@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
-
 import pandas as pd
 import streamlit as st
 
-from backend.config import get_settings
 from backend.db import session_scope
 from backend.services import metrics as metrics_service
 from backend.services import storage as storage_service
 from backend.services.storage import CleanupReport
+from dashboard.components.admin_gate import password_gate_ui
 from dashboard.components.charts import storage_breakdown_figure, throughput_figure
 from dashboard.components.feedback import shown_errors
 from dashboard.components.formatting import human_bytes, human_duration, time_ago
@@ -19,22 +17,6 @@ from dashboard.components.job_view import progress_column
 
 PREFIX = "admin"
 CLEANABLE_STATUSES = ("completed", "failed", "cancelled")
-
-
-def password_gate_ui() -> bool:
-    """True when no password is configured or the right one was entered this session."""
-    expected = get_settings().admin_password
-    if not expected or st.session_state.get(f"{PREFIX}_unlocked"):
-        return True
-    with st.form(f"{PREFIX}_login"):
-        st.markdown("The Admin page is protected. Enter the admin password to continue.")
-        entered = st.text_input("Admin password", type="password", key=f"{PREFIX}_password")
-        if st.form_submit_button("Unlock", type="primary"):
-            if hmac.compare_digest(entered.encode("utf-8"), expected.encode("utf-8")):
-                st.session_state[f"{PREFIX}_unlocked"] = True
-                st.rerun()
-            st.error("That password is not correct.", icon=":material/lock:")
-    return False
 
 
 def processor_ui() -> None:

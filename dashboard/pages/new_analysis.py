@@ -6,6 +6,7 @@ import streamlit as st
 
 from backend.config import get_settings
 from backend.db import session_scope
+from backend.services import competitions as competition_service
 from backend.services import jobs as job_service
 from backend.services.errors import ServiceError
 from dashboard.components.analysis_form import AnalysisChoices, analysis_settings_ui
@@ -31,6 +32,13 @@ def show_queued(names_and_ids: list[tuple[str, str]]) -> None:
         st.success(f"Queued **{name}** as job `{job_id}`.", icon=":material/check_circle:")
     if names_and_ids:
         st.page_link("dashboard/pages/jobs.py", label="Follow progress on the Jobs page", icon="➡️")
+
+
+def link_to_match(job_id: str) -> None:
+    """A job whose match details name a stored competition, round and teams joins that match,
+    so its confirmed score can count in the standings."""
+    with shown_errors("Linking the video to its match"), session_scope() as session:
+        competition_service.link_job_from_settings(session=session, job_id=job_id)
 
 
 def upload_ui(choices: AnalysisChoices) -> None:
@@ -70,13 +78,14 @@ def upload_ui(choices: AnalysisChoices) -> None:
         return
     label = f"Analyse {len(accepted)} video{'s' if len(accepted) != 1 else ''}"
     if choices.problem:
-        st.warning("Fix the calibration above before queuing.", icon=":material/straighten:")
+        st.warning(f"Fix this before queuing: {choices.problem}", icon=":material/edit_note:")
     blocked = not accepted or choices.problem is not None
     if not st.button(label, type="primary", disabled=blocked, key=f"{PREFIX}_submit"):
         return
     queued: list[tuple[str, str]] = []
     for file in accepted:
         file.seek(0)
+        queued_id: str | None = None
         with shown_errors(f"Queuing {file.name}"), session_scope() as session:
             job = job_service.submit_upload(
                 session=session,
@@ -86,7 +95,9 @@ def upload_ui(choices: AnalysisChoices) -> None:
                 settings=choices.settings,
             )
             queued.append((file.name, job.id))
-            already[file.file_id] = job.id
+            already[file.file_id] = queued_id = job.id
+        if queued_id is not None:
+            link_to_match(queued_id)
     if len(queued) == len(accepted):
         # A fresh uploader key empties the widget so the same files are not queued twice.
         st.session_state[f"{PREFIX}_queued"] = queued
@@ -146,6 +157,7 @@ def inbox_ui(choices: AnalysisChoices) -> None:
                 problems.append(error_message(f"Queuing {name}", exc))
             else:
                 queued.append((name, job.id))
+                link_to_match(job.id)
         # A copied file stays in the inbox: an emptied selection keeps a second click from
         # queuing it again. The outcome is shown after the rerun.
         st.session_state[f"{PREFIX}_inbox_outcome"] = (queued, problems)

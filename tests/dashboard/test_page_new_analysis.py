@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from backend.config import get_settings
+from backend.db import session_scope
+from backend.services import competitions as competition_service
 from tests.dashboard.apptest import all_jobs, open_page, texts
 from tests.synthetic import make_corrupt_file, make_plain_clip
 
@@ -42,12 +44,14 @@ def test_upload_of_an_unreadable_video_queues_nothing(data_dir, tmp_path):
 
 def test_upload_queues_each_video_with_the_chosen_settings(data_dir, tmp_path):
     clips = [make_plain_clip(tmp_path / f"clip{i}.mp4", frames=6) for i in range(2)]
+    with session_scope() as session:
+        competition_service.create_competition(session=session, name="Super Netball")
     app = open_page("new_analysis.py")
     app.number_input(key="new_stride").set_value(2)
     app.selectbox(key="new_imgsz").set_value(320)
     app.selectbox(key="new_priority").set_value("high")
     app.text_input(key="new_team_a").input("Lightning")
-    app.text_input(key="new_competition").input("Super Netball")
+    app.selectbox(key="new_competition").set_value("Super Netball")
     app.file_uploader[0].set_value(
         [(clip.name, clip.read_bytes(), "video/mp4") for clip in clips]
     ).run()
@@ -163,3 +167,65 @@ def test_inbox_selection_empties_after_queuing_so_nothing_is_queued_twice(data_d
     assert not app.error
     assert len(app.multiselect(key="new_inbox_pick").options) == 2
     assert [j.id for j in all_jobs()] == [job.id]
+
+
+def test_match_details_pick_stored_teams_name_team_a_and_link_the_job(data_dir, tmp_path):
+    clip = make_plain_clip(tmp_path / "round3.mp4", frames=6)
+    with session_scope() as session:
+        league = competition_service.create_competition(session=session, name="Super Netball")
+        competition_service.enter_score(
+            session=session,
+            competition=league,
+            round="1",
+            home="Giants",
+            away="Swifts",
+            home_quarters=[1, 1, 1, 1],
+            away_quarters=[0, 0, 0, 0],
+        )
+    app = open_page("new_analysis.py")
+    app.text_input(key="new_team_a").input("typed, replaced by the match's teams")
+    app.selectbox(key="new_competition").set_value("Super Netball").run()
+    assert app.selectbox(key="new_home").options == ["Giants", "Swifts"]
+    app.selectbox(key="new_home").set_value("Swifts")
+    app.selectbox(key="new_away").set_value("Giants")
+    app.radio(key="new_team_a_side").set_value("Away")
+    app.file_uploader[0].set_value([(clip.name, clip.read_bytes(), "video/mp4")]).run()
+    assert "Give the round of the match" in app.warning[0].value
+    assert app.button(key="new_submit").disabled
+    app.text_input(key="new_round").input("3").run()
+    assert any("Team A: **Giants**, Team B: **Swifts**." in t for t in texts(app, "caption"))
+    app.button(key="new_submit").click().run()
+    assert not app.exception and not app.error
+    [job] = all_jobs()
+    assert job.settings["team_names"] == {"A": "Giants", "B": "Swifts"}
+    assert job.settings["match"] == {
+        "competition": "Super Netball",
+        "round": "3",
+        "home": "Swifts",
+        "away": "Giants",
+    }
+    with session_scope() as session:
+        match = competition_service.match_for_job(session=session, job_id=job.id)
+        assert (match.round, match.has_score) == ("3", False)
+
+
+def test_home_and_away_must_differ(data_dir):
+    with session_scope() as session:
+        league = competition_service.create_competition(session=session, name="League")
+        competition_service.enter_score(
+            session=session,
+            competition=league,
+            round="1",
+            home="Giants",
+            away="Swifts",
+            home_quarters=[1, 1, 1, 1],
+            away_quarters=[0, 0, 0, 0],
+        )
+    app = open_page("new_analysis.py")
+    app.selectbox(key="new_competition").set_value("League").run()
+    app.selectbox(key="new_home").set_value("Giants")
+    app.selectbox(key="new_away").set_value("Giants").run()
+    assert not app.exception
+    app.file_uploader[0].set_value([("x.mp4", b"0" * 10, "video/mp4")]).run()
+    assert "Home and away are both Giants" in app.warning[0].value
+    assert app.button(key="new_submit").disabled
