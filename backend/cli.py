@@ -255,6 +255,19 @@ def cmd_health(args: argparse.Namespace) -> Any:
         return health(session=session).to_dict()
 
 
+def cmd_serve(args: argparse.Namespace) -> Any:
+    import uvicorn
+
+    settings = get_settings()
+    host, port = args.host or settings.api_host, args.port or settings.api_port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Our middleware logs each request with its request id; uvicorn's access log would repeat it.
+    uvicorn.run(
+        "backend.api.app:create_app", factory=True, host=host, port=port, access_log=False
+    )
+    return {"host": host, "port": port, "stopped": True}
+
+
 # --- readable output ----------------------------------------------------------------------
 def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) -> None:
     if command == "submit":
@@ -388,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--dry-run", action="store_true", help="only report what would be removed")
     sub.add_parser("health", parents=[common], help="database, queue, workers, model, disk")
+    p = sub.add_parser("serve", parents=[common], help="run the REST API (docs at /docs)")
+    p.add_argument("--host", help="listen address (default NETBALL_API_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default NETBALL_API_PORT or 8000)")
     return parser
 
 
@@ -404,6 +420,7 @@ COMMANDS = {
     "archive": cmd_archive,
     "storage": cmd_storage,
     "health": cmd_health,
+    "serve": cmd_serve,
 }
 
 
