@@ -262,9 +262,7 @@ def cmd_serve(args: argparse.Namespace) -> Any:
     host, port = args.host or settings.api_host, args.port or settings.api_port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Our middleware logs each request with its request id; uvicorn's access log would repeat it.
-    uvicorn.run(
-        "backend.api.app:create_app", factory=True, host=host, port=port, access_log=False
-    )
+    uvicorn.run("backend.api.app:create_app", factory=True, host=host, port=port, access_log=False)
     return {"host": host, "port": port, "stopped": True}
 
 

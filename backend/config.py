@@ -30,9 +30,18 @@ ENV_DOCS: dict[str, tuple[str, str]] = {
     "NETBALL_API_HOST": ("127.0.0.1", "Address the REST API listens on (0.0.0.0: every network)."),
     "NETBALL_API_PORT": ("8000", "Port of the REST API (python -m backend serve, run.sh)."),
     "NETBALL_API_KEY": ("(unset)", "When set, API writes need it in an X-API-Key header."),
-    "NETBALL_API_KEY_READS": ("0", "1: API reads need the key too (the dashboard then serves files itself)."),
-    "NETBALL_API_CORS_ORIGINS": ("(none)", "Comma-separated browser origins allowed to call the API."),
-    "NETBALL_API_PUBLIC_URL": ("http://localhost:<port>", "API address the dashboard links videos and downloads to."),
+    "NETBALL_API_KEY_READS": (
+        "0",
+        "1: API reads need the key too (the dashboard then serves files itself).",
+    ),
+    "NETBALL_API_CORS_ORIGINS": (
+        "(none)",
+        "Comma-separated browser origins allowed to call the API.",
+    ),
+    "NETBALL_API_PUBLIC_URL": (
+        "http://localhost:<port>",
+        "API address the dashboard links videos and downloads to.",
+    ),
 }
 
 

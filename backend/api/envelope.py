@@ -38,6 +38,11 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
         return [to_jsonable(v) for v in items]
+    module = type(value).__module__.split(".")[0]
+    if module == "pandas":  # before datetime: pd.NaT and pd.Timestamp are datetimes too
+        return _pandas_jsonable(value)
+    if module == "numpy":
+        return to_jsonable(value.tolist() if hasattr(value, "tolist") else value.item())
     if isinstance(value, datetime):
         return iso_utc(value)
     if isinstance(value, date):
@@ -48,11 +53,6 @@ def to_jsonable(value: Any) -> Any:
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_jsonable(dataclasses.asdict(value))
-    module = type(value).__module__.split(".")[0]
-    if module == "numpy":
-        return to_jsonable(value.tolist() if hasattr(value, "tolist") else value.item())
-    if module == "pandas":
-        return _pandas_jsonable(value)
     if hasattr(value, "model_dump"):
         return to_jsonable(value.model_dump())
     return str(value)

@@ -49,10 +49,7 @@ _ANALYZE_FORM = {
                         "imgsz": {"type": "integer", "description": "Detector input, px."},
                         "team_a": {"type": "string", "example": "Lightning"},
                         "team_b": {"type": "string", "example": "Swifts"},
-                        **{
-                            MATCH_FIELD_PREFIX + key: {"type": "string"}
-                            for key in MATCH_FIELDS
-                        },
+                        **{MATCH_FIELD_PREFIX + key: {"type": "string"} for key in MATCH_FIELDS},
                         "calibration": {
                             "type": "string",
                             "description": "JSON: {image_points: [[x,y]x4], court_points_m: "
@@ -78,7 +75,10 @@ _ANALYZE_FORM = {
     response_model=schemas.Envelope[schemas.Job],
     dependencies=[Depends(require_write_key)],
     openapi_extra=_ANALYZE_FORM,
-    responses={413: {"description": "Over NETBALL_MAX_UPLOAD_MB"}, 415: {"description": "Not a video"}},
+    responses={
+        413: {"description": "Over NETBALL_MAX_UPLOAD_MB"},
+        415: {"description": "Not a video"},
+    },
 )
 async def analyze(request: Request) -> Response:
     """Streamed to the job's folder in chunks, checked like a dashboard upload, then queued."""

@@ -31,7 +31,10 @@ async def _check(given: str | None, *, write: bool) -> None:
     # In a thread: a wrong key pauses (auth.FAILED_SECRET_DELAY_S) without stalling other requests.
     if not await anyio.to_thread.run_sync(auth.api_key_ok, given):
         raise ApiError(
-            401, "unauthorized", f"the {API_KEY_HEADER} is not correct", {"WWW-Authenticate": "ApiKey"}
+            401,
+            "unauthorized",
+            f"the {API_KEY_HEADER} is not correct",
+            {"WWW-Authenticate": "ApiKey"},
         )
 
 

@@ -205,7 +205,11 @@ def analysis_settings(fields: dict[str, str]) -> tuple[str, dict[str, Any]]:
     names = {label: fields.get(f"team_{label.lower()}", "") for label in ("A", "B")}
     if any(names.values()):
         settings["team_names"] = {label: name for label, name in names.items() if name}
-    match = {key: fields[MATCH_FIELD_PREFIX + key] for key in MATCH_FIELDS if fields.get(MATCH_FIELD_PREFIX + key)}
+    match = {
+        key: fields[MATCH_FIELD_PREFIX + key]
+        for key in MATCH_FIELDS
+        if fields.get(MATCH_FIELD_PREFIX + key)
+    }
     if match:
         settings["match"] = match
     if fields.get("calibration"):
