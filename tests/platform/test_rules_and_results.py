@@ -74,7 +74,7 @@ def test_read_rows_parses_cells(session):
         {"start_frame": 0, "end_s": 1.25, "team": "A", "track_id": None},
         {"start_frame": 30, "end_s": -20.0, "team": "B", "track_id": 7},
     ]
-    with pytest.raises(OutputNotFound, match="has no teams.csv"):
+    with pytest.raises(OutputNotFound, match=r"has no teams\.csv"):
         results.read_rows(session=session, job_id=job.id, name="teams")
     with pytest.raises(InvalidArgument, match="not an output file name"):
         results.read_rows(session=session, job_id=job.id, name="../app.db")
