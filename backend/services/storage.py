@@ -18,6 +18,8 @@ from backend.services.files import job_file_path
 from backend.services.jobs import purge_job
 
 LARGEST_JOBS_SHOWN = 10
+# What cleanup may remove, in lifecycle order (queued and running jobs never).
+CLEANABLE_STATUSES: tuple[str, ...] = tuple(s.value for s in JobStatus if s in FINISHED_STATUSES)
 # A job folder without a row may be an upload still streaming in; leave it alone this long.
 ORPHAN_MIN_AGE_S = 3600.0
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
-
 import pandas as pd
 import streamlit as st
 
-from backend.config import get_settings
 from backend.db import session_scope
+from backend.services import auth
 from backend.services import metrics as metrics_service
 from backend.services import storage as storage_service
 from backend.services.storage import CleanupReport
@@ -18,19 +16,18 @@ from dashboard.components.formatting import human_bytes, human_duration, time_ag
 from dashboard.components.job_view import progress_column
 
 PREFIX = "admin"
-CLEANABLE_STATUSES = ("completed", "failed", "cancelled")
+CLEANABLE_STATUSES = storage_service.CLEANABLE_STATUSES
 
 
 def password_gate_ui() -> bool:
     """True when no password is configured or the right one was entered this session."""
-    expected = get_settings().admin_password
-    if not expected or st.session_state.get(f"{PREFIX}_unlocked"):
+    if not auth.admin_password_required() or st.session_state.get(f"{PREFIX}_unlocked"):
         return True
     with st.form(f"{PREFIX}_login"):
         st.markdown("The Admin page is protected. Enter the admin password to continue.")
         entered = st.text_input("Admin password", type="password", key=f"{PREFIX}_password")
         if st.form_submit_button("Unlock", type="primary"):
-            if hmac.compare_digest(entered.encode("utf-8"), expected.encode("utf-8")):
+            if auth.admin_password_ok(entered):
                 st.session_state[f"{PREFIX}_unlocked"] = True
                 st.rerun()
             st.error("That password is not correct.", icon=":material/lock:")
