@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
-from backend.config import get_settings
 from backend.services.jobs import allowed_actions
 
 if TYPE_CHECKING:
@@ -73,8 +71,3 @@ def download_key(row: JobFile) -> str:
     if row.role == "input":
         return "input"
     return row.relpath.removeprefix("outputs/")
-
-
-def data_dir_id() -> str:
-    """Lets the dashboard check that an API it found serves the same data folder."""
-    return hashlib.sha256(str(get_settings().data_dir).encode()).hexdigest()[:12]

@@ -9,11 +9,12 @@ from starlette.responses import Response
 
 from backend.api import schemas
 from backend.api.envelope import ok
-from backend.api.payloads import SERVICE_NAME, data_dir_id
+from backend.api.payloads import SERVICE_NAME
 from backend.api.security import require_read_key, require_write_key
 from backend.db import session_scope
 from backend.services import metrics as metrics_service
 from backend.services import storage as storage_service
+from backend.services.storage import data_dir_id
 
 router = APIRouter(tags=["system"])
 THROUGHPUT_HOURS_MAX = 24 * 7
