@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from backend.api.app import create_app
 from backend.config import get_settings
+from tests.platform.test_worker_e2e import start_worker  # noqa: F401  (fixture for the e2e test)
 
 
 @pytest.fixture
