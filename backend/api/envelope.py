@@ -86,11 +86,23 @@ def pagination(*, page: int, page_size: int, total: int) -> dict[str, int]:
     return {"page": page, "page_size": page_size, "total": total, "pages": -(-total // page_size)}
 
 
+def _leaf(value: Any) -> Any:
+    """json.dumps' `default`: a value json cannot write itself (datetime, numpy, enum...)."""
+    converted = to_jsonable(value)
+    if converted is value:
+        raise TypeError(f"cannot serialise {type(value).__name__}")
+    return converted
+
+
 class EnvelopeResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return json.dumps(
-            to_jsonable(content), allow_nan=False, ensure_ascii=False, separators=(",", ":")
-        ).encode("utf-8")
+        options: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
+        try:
+            # Fast path: only the values json cannot write go through to_jsonable.
+            text = json.dumps(content, allow_nan=False, default=_leaf, **options)
+        except ValueError:  # a NaN or infinity somewhere: clean the whole document
+            text = json.dumps(to_jsonable(content), allow_nan=False, **options)
+        return text.encode("utf-8")
 
 
 def ok(

@@ -186,3 +186,12 @@ def test_envelope_timestamp_is_utc_iso(client):
     stamp = client.get("/jobs").json()["meta"]["timestamp"]
     parsed = datetime.fromisoformat(stamp)
     assert parsed.tzinfo is not None and abs(datetime.now(UTC) - parsed) < timedelta(minutes=1)
+
+
+def test_envelope_renders_nan_as_null_and_datetimes_as_utc():
+    from backend.api.envelope import EnvelopeResponse
+
+    body = EnvelopeResponse(
+        {"speed": np.float64("nan"), "at": datetime(2025, 1, 2, 3, 4, 5), "n": np.int32(3)}
+    ).body
+    assert body == b'{"speed":null,"at":"2025-01-02T03:04:05Z","n":3}'
