@@ -265,6 +265,17 @@ def cmd_health(args: argparse.Namespace) -> Any:
         return health(session=session).to_dict()
 
 
+def cmd_serve(args: argparse.Namespace) -> Any:
+    import uvicorn
+
+    settings = get_settings()
+    host, port = args.host or settings.api_host, args.port or settings.api_port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Our middleware logs each request with its request id; uvicorn's access log would repeat it.
+    uvicorn.run("backend.api.app:create_app", factory=True, host=host, port=port, access_log=False)
+    return {"host": host, "port": port, "stopped": True}
+
+
 # --- readable output ----------------------------------------------------------------------
 def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) -> None:
     if command in cli_competitions.COMMANDS:
@@ -410,6 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--dry-run", action="store_true", help="only report what would be removed")
     sub.add_parser("health", parents=[common], help="database, queue, workers, model, disk")
     cli_competitions.add_parsers(sub, common)
+    p = sub.add_parser("serve", parents=[common], help="run the REST API (docs at /docs)")
+    p.add_argument("--host", help="listen address (default NETBALL_API_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default NETBALL_API_PORT or 8000)")
     return parser
 
 
@@ -428,6 +442,7 @@ COMMANDS = {
     "storage": cmd_storage,
     "health": cmd_health,
     **cli_competitions.COMMANDS,
+    "serve": cmd_serve,
 }
 
 

@@ -27,6 +27,21 @@ ENV_DOCS: dict[str, tuple[str, str]] = {
     "NETBALL_HEARTBEAT_TIMEOUT_S": ("60", "A running job silent this long is treated as crashed."),
     "NETBALL_MAX_ATTEMPTS": ("2", "Automatic attempts for a job whose worker died."),
     "NETBALL_ADMIN_PASSWORD": ("(unset)", "When set, the Admin page asks for it."),
+    "NETBALL_API_HOST": ("127.0.0.1", "Address the REST API listens on (0.0.0.0: every network)."),
+    "NETBALL_API_PORT": ("8000", "Port of the REST API (python -m backend serve, run.sh)."),
+    "NETBALL_API_KEY": ("(unset)", "When set, API writes need it in an X-API-Key header."),
+    "NETBALL_API_KEY_READS": (
+        "0",
+        "1: API reads need the key too (the dashboard then serves files itself).",
+    ),
+    "NETBALL_API_CORS_ORIGINS": (
+        "(none)",
+        "Comma-separated browser origins allowed to call the API.",
+    ),
+    "NETBALL_API_PUBLIC_URL": (
+        "http://localhost:<port>",
+        "API address the dashboard links videos and downloads to.",
+    ),
 }
 
 
@@ -38,6 +53,15 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_flag(name: str) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise ValueError(f"{name} must be 1 or 0 (true or false), got {raw!r}")
 
 
 def _env_float(name: str, default: float) -> float:
@@ -63,6 +87,12 @@ class Settings:
     heartbeat_timeout_s: float
     max_attempts: int
     admin_password: str | None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_key: str | None = None
+    api_key_reads: bool = False
+    api_cors_origins: tuple[str, ...] = ()
+    api_public_url: str = "http://localhost:8000"
     allowed_video_extensions: tuple[str, ...] = field(
         default=(".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm")
     )
@@ -94,6 +124,10 @@ def get_settings() -> Settings:
     workers = _env_int("NETBALL_WORKERS", 3)
     if workers < 1:
         raise ValueError(f"NETBALL_WORKERS must be at least 1, got {workers}")
+    api_port = _env_int("NETBALL_API_PORT", 8000)
+    if not 1 <= api_port <= 65535:
+        raise ValueError(f"NETBALL_API_PORT must be a port number (1-65535), got {api_port}")
+    origins = os.environ.get("NETBALL_API_CORS_ORIGINS") or ""
     settings = Settings(
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'app.db'}",
@@ -106,6 +140,14 @@ def get_settings() -> Settings:
         heartbeat_timeout_s=_env_float("NETBALL_HEARTBEAT_TIMEOUT_S", 60.0),
         max_attempts=_env_int("NETBALL_MAX_ATTEMPTS", 2),
         admin_password=os.environ.get("NETBALL_ADMIN_PASSWORD") or None,
+        api_host=os.environ.get("NETBALL_API_HOST") or "127.0.0.1",
+        api_port=api_port,
+        api_key=os.environ.get("NETBALL_API_KEY") or None,
+        api_key_reads=_env_flag("NETBALL_API_KEY_READS"),
+        api_cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        api_public_url=(
+            os.environ.get("NETBALL_API_PUBLIC_URL") or f"http://localhost:{api_port}"
+        ).rstrip("/"),
     )
     configure_ultralytics_offline(settings)
     return settings

@@ -29,3 +29,15 @@ class StorageError(ServiceError):
 
 class InvalidArgument(ServiceError):
     """A request parameter outside its allowed values."""
+
+
+class UploadTooLarge(UploadRejected):
+    """The upload is over NETBALL_MAX_UPLOAD_MB; refused as soon as the limit is passed."""
+
+
+class NotAVideo(UploadRejected):
+    """The upload's file type is not a video we accept, or its content does not decode."""
+
+
+class OutputNotFound(ServiceError):
+    """A job exists but lacks the output file (or result) asked for; the message names it."""

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from backend.config import get_settings
 from backend.models import FileKind, FileRole, Job, JobFile, utcnow
 from backend.pipeline.model import sha256_of
-from backend.services.errors import JobNotFound, StorageError
+from backend.services.errors import JobNotFound, OutputNotFound, StorageError
 
 HASH_CHUNK_BYTES = 1 << 20
 KIND_BY_SUFFIX: dict[str, FileKind] = {
@@ -30,6 +30,23 @@ KIND_BY_SUFFIX: dict[str, FileKind] = {
 }
 # Already-compressed media gain nothing from deflate and cost CPU; text compresses ~5-10x.
 STORED_KINDS = frozenset({FileKind.video, FileKind.image, FileKind.archive})
+
+
+# Short names for a job's files (API downloads, scripts); any output's own file name works too.
+FILE_ALIASES: dict[str, str] = {
+    "video": "annotated.mp4",
+    "tracks": "tracks.csv",
+    "ball": "ball.csv",
+    "events": "events.csv",
+    "players": "players.csv",
+    "teams": "teams.csv",
+    "possession": "possession.csv",
+    "summary": "summary.json",
+    "timeline": "timeline.xml",
+    "log": "run.log",
+}
+INPUT_ALIAS = "input"
+ARCHIVE_ALIAS = "archive"
 
 
 def job_dir(job_id: str) -> Path:
@@ -209,3 +226,38 @@ def purge_job(*, session: Session, job: Job) -> None:
     session.execute(delete(JobFile).where(col(JobFile.job_id) == job.id))
     session.delete(job)
     session.commit()
+
+
+def resolve_job_file(*, session: Session, job_id: str, file_type: str) -> JobFile:
+    """One of the job's files by alias (`video`, `tracks`, ..., `input`, `archive`), output
+    file name (`heatmap_A.png`) or path inside the outputs folder.
+
+    `archive` builds the ZIP when needed. Raises JobNotFound, or OutputNotFound naming what
+    the job does have; a row whose file vanished from disk is not found either.
+    """
+    files = list_job_files(session=session, job_id=job_id)
+    if file_type == ARCHIVE_ALIAS:
+        build_archive(session=session, job_id=job_id)
+        files = list_job_files(session=session, job_id=job_id)
+        wanted = [f for f in files if f.role == FileRole.archive.value]
+    elif file_type == INPUT_ALIAS:
+        wanted = [f for f in files if f.role == FileRole.input.value]
+    else:
+        name = FILE_ALIASES.get(file_type, file_type)
+        wanted = [
+            f
+            for f in files
+            if f.role == FileRole.output.value
+            and name in (f.name, f.relpath.removeprefix("outputs/"))
+        ]
+    if not wanted:
+        outputs = sorted(f.name for f in files if f.role == FileRole.output.value)
+        known = ", ".join([*FILE_ALIASES, INPUT_ALIAS, ARCHIVE_ALIAS])
+        raise OutputNotFound(
+            f"job {job_id} has no file {file_type!r}; its outputs are "
+            f"{', '.join(outputs) or 'none yet'} (aliases: {known})"
+        )
+    row = wanted[0]
+    if row.missing or not job_file_path(row).is_file():
+        raise OutputNotFound(f"{row.relpath} of job {job_id} is missing on disk")
+    return row

@@ -7,11 +7,14 @@ Submitting lives in backend.services.uploads and is re-exported here.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from backend.models import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
     Job,
     JobStatus,
     Priority,
@@ -37,7 +40,12 @@ from backend.services.uploads import (
 )
 
 __all__ = [
+    "ACTIVE_STATUSES",
+    "FINISHED_STATUSES",
+    "JOB_STATUSES",
     "InboxVideo",
+    "JobAction",
+    "allowed_actions",
     "cancel_job",
     "check_calibration",
     "check_upload",
@@ -45,6 +53,7 @@ __all__ = [
     "default_analysis_settings",
     "delete_job",
     "get_job",
+    "has_results",
     "list_inbox",
     "list_jobs",
     "read_job_log",
@@ -56,6 +65,35 @@ __all__ = [
 ]
 
 PAGE_SIZE_MAX = 200
+# Every status in lifecycle order, for filters and choosers.
+JOB_STATUSES: tuple[str, ...] = tuple(status.value for status in JobStatus)
+
+
+class JobAction(StrEnum):
+    cancel = "cancel"
+    retry = "retry"
+    delete = "delete"
+
+
+# The one table of what a job's status allows; the dashboard, CLI and API all read it.
+_ACTIONS_BY_STATUS: dict[JobStatus, frozenset[JobAction]] = {
+    JobStatus.queued: frozenset({JobAction.cancel, JobAction.delete}),
+    JobStatus.running: frozenset({JobAction.cancel}),
+    JobStatus.completed: frozenset({JobAction.delete}),
+    JobStatus.failed: frozenset({JobAction.retry, JobAction.delete}),
+    JobStatus.cancelled: frozenset({JobAction.retry, JobAction.delete}),
+}
+
+
+def allowed_actions(job: Job | str) -> frozenset[JobAction]:
+    """The actions a job in this status (a Job or a status string) accepts."""
+    status = JobStatus(job if isinstance(job, str) else job.status)
+    return _ACTIONS_BY_STATUS[status]
+
+
+def has_results(job: Job | str) -> bool:
+    """Whether the job's outputs are final (only a completed job has results to read)."""
+    return JobStatus(job if isinstance(job, str) else job.status) is JobStatus.completed
 
 
 def list_jobs(
@@ -142,7 +180,7 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
 def retry_job(*, session: Session, job_id: str) -> Job:
     """Put a failed or cancelled job back in the queue; its old outputs are removed."""
     job = get_job(session=session, job_id=job_id)
-    if job.status_enum not in {JobStatus.failed, JobStatus.cancelled}:
+    if JobAction.retry not in allowed_actions(job):
         raise JobStateError(
             f"job {job.id} is {job.status}; only failed or cancelled jobs can be retried"
         )
@@ -175,7 +213,7 @@ def requeue(*, session: Session, job: Job) -> None:
 def delete_job(*, session: Session, job_id: str) -> None:
     """Remove a job and all its files. Refused while it runs: cancel it first."""
     job = get_job(session=session, job_id=job_id)
-    if job.status_enum is JobStatus.running:
+    if JobAction.delete not in allowed_actions(job):
         raise JobStateError(
             f"job {job.id} is running; cancel it first and delete it once it has stopped"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,8 +19,16 @@ from backend.services.files import job_file_path
 from backend.services.jobs import purge_job
 
 LARGEST_JOBS_SHOWN = 10
+# What cleanup may remove, in lifecycle order (queued and running jobs never).
+CLEANABLE_STATUSES: tuple[str, ...] = tuple(s.value for s in JobStatus if s in FINISHED_STATUSES)
 # A job folder without a row may be an upload still streaming in; leave it alone this long.
 ORPHAN_MIN_AGE_S = 3600.0
+
+
+def data_dir_id() -> str:
+    """A short id of the data folder, so a reader (the dashboard) can tell that an API it
+    reaches serves the same data without the API showing the path."""
+    return hashlib.sha256(str(get_settings().data_dir).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

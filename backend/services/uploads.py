@@ -26,7 +26,13 @@ from backend.pipeline.settings import PipelineSettings
 from backend.pipeline.video import probe_video
 from backend.pipeline.view import ViewTransformer
 from backend.services import queue as job_queue
-from backend.services.errors import InvalidArgument, StorageError, UploadRejected
+from backend.services.errors import (
+    InvalidArgument,
+    NotAVideo,
+    StorageError,
+    UploadRejected,
+    UploadTooLarge,
+)
 from backend.services.files import describe_file, job_dir, purge_job
 
 UPLOAD_CHUNK_BYTES = 1 << 20
@@ -69,14 +75,14 @@ def check_upload(*, original_name: str, size_bytes: int | None) -> str:
     allowed = settings.allowed_video_extensions
     if suffix not in allowed:
         shown = f"'{suffix}'" if suffix else "no extension"
-        raise UploadRejected(
+        raise NotAVideo(
             f"{name}: unsupported file type ({shown}); expected one of {', '.join(allowed)}"
         )
     if size_bytes is not None:
         if size_bytes <= 0:
             raise UploadRejected(f"{name} is empty (0 bytes); expected a video file")
         if size_bytes > settings.max_upload_bytes:
-            raise UploadRejected(
+            raise UploadTooLarge(
                 f"{name} is {_format_mb(size_bytes)}, larger than the upload limit of "
                 f"{settings.max_upload_mb} MB (NETBALL_MAX_UPLOAD_MB)"
             )
@@ -153,7 +159,7 @@ def _store_stream(stream: BinaryIO, target: Path, *, name: str) -> _Stored:
             written += len(chunk)
             digest.update(chunk)
             if written > limit:
-                raise UploadRejected(
+                raise UploadTooLarge(
                     f"{name} is larger than the upload limit of "
                     f"{get_settings().max_upload_mb} MB (NETBALL_MAX_UPLOAD_MB)"
                 )
@@ -208,7 +214,7 @@ def _ingest(
             info = probe_video(input_path)
         except VideoError as exc:
             # The probe names the stored (sanitised) file; the analyst knows the original name.
-            raise UploadRejected(str(exc).replace(safe_name, original_name)) from None
+            raise NotAVideo(str(exc).replace(safe_name, original_name)) from None
         job = Job(
             id=job_id,
             original_name=original_name,

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
+from backend.services.jobs import ACTIVE_STATUSES
 from dashboard.components.formatting import human_duration, human_time, progress_line
 
 if TYPE_CHECKING:  # the dashboard gets jobs from the services, it never queries models itself
     from backend.models import Job
 
-ACTIVE_STATUSES = frozenset({"queued", "running"})
 STATUS_BADGES = {
     "queued": ":material/schedule: queued",
     "running": ":material/autorenew: running",

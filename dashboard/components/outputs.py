@@ -8,17 +8,29 @@ rerun does not re-read a large tracks.csv but a rewritten file is picked up at o
 from __future__ import annotations
 
 import json
+import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
 
+from backend.config import get_settings
+from backend.services.storage import data_dir_id
 from dashboard.components import analysis
+from dashboard.components.formatting import human_bytes
 
 TRACK_REQUIRED_COLUMNS = ("frame", "track_id", "class", "x1", "y1", "x2", "y2")
 TRACK_OPTIONAL_COLUMNS = ("time_s", "team", "confidence", "source", "court_x", "court_y", "zone")
 TRACKS_CACHE_ENTRIES = 8
+# Where the REST API runs (./run.sh starts it), the browser plays and downloads files straight
+# from its streamed, Range-capable URLs; Streamlit would hold each file in memory instead.
+API_CHECK_TIMEOUT_S = 0.5
+API_CHECK_CACHE_S = 30.0
+API_SERVICE_NAME = "courtside"
+_api_checks: dict[tuple[str, str], tuple[float, bool]] = {}
 
 
 class OutputFormatError(ValueError):
@@ -138,6 +150,15 @@ class JobOutputs:
         )
 
     @property
+    def job_id(self) -> str:
+        return self.folder.parent.name  # data/jobs/<job_id>/outputs
+
+    @property
+    def video_url(self) -> str | None:
+        """The API's URL of the annotated video, when the API runs; else None."""
+        return api_file_url(self.job_id, "video") if self.video_path else None
+
+    @property
     def video_path(self) -> Path | None:
         path = self.folder / "annotated.mp4"
         return path if path.is_file() and path.stat().st_size > 0 else None
@@ -168,3 +189,64 @@ def load_job_outputs(folder: Path) -> JobOutputs:
         except OutputFormatError as exc:
             outputs.problems.append(str(exc))
     return outputs
+
+
+def _api_answers(base_url: str) -> bool:
+    """True when `base_url` is a Courtside API serving this dashboard's data folder."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/health", timeout=API_CHECK_TIMEOUT_S) as reply:
+            data = json.load(reply).get("data") or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    return data.get("service") == API_SERVICE_NAME and data.get("data_dir_id") == data_dir_id()
+
+
+def api_base_url() -> str | None:
+    """NETBALL_API_PUBLIC_URL when the API answers there (checked at most every
+    API_CHECK_CACHE_S), else None. None too when API reads need a key: a link cannot send it."""
+    settings = get_settings()
+    if settings.api_key is not None and settings.api_key_reads:
+        return None
+    url = settings.api_public_url
+    key = (url, data_dir_id())
+    checked = _api_checks.get(key)
+    now = time.monotonic()
+    if checked is None or now - checked[0] > API_CHECK_CACHE_S:
+        checked = (now, _api_answers(url))
+        _api_checks[key] = checked
+    return url if checked[1] else None
+
+
+def api_file_url(job_id: str, file_type: str) -> str | None:
+    base = api_base_url()
+    if base is None:
+        return None
+    return f"{base}/jobs/{quote(job_id, safe='')}/download/{quote(file_type, safe='')}"
+
+
+def api_downloads_ui(job_id: str, outputs: list) -> bool:
+    """Download links to the API for the ZIP and every output, any size; False (nothing
+    drawn) when the API does not run, so the caller offers its own downloads."""
+    archive_url = api_file_url(job_id, "archive")
+    if archive_url is None:
+        return False
+    total = sum(int(f.size_bytes) for f in outputs)
+    st.link_button(
+        f"Download all (ZIP, about {human_bytes(total)})",
+        archive_url,
+        type="primary",
+        icon=":material/folder_zip:",
+    )
+    for row in outputs:
+        name_col, kind_col, size_col, button_col = st.columns([4, 1, 1, 2])
+        name_col.markdown(f"`{row.name}`")
+        kind_col.caption(str(row.kind))
+        size_col.caption(human_bytes(row.size_bytes))
+        if row.missing:
+            button_col.caption(":material/warning: missing on disk")
+        else:
+            key = row.relpath.removeprefix("outputs/")
+            button_col.link_button(
+                "Download", f"{api_file_url(job_id, key)}", icon=":material/download:"
+            )
+    return True

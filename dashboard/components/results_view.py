@@ -16,7 +16,7 @@ from dashboard.components.charts import TeamStyle
 from dashboard.components.feedback import errors_shown
 from dashboard.components.formatting import human_bytes, human_duration
 from dashboard.components.job_view import JobView
-from dashboard.components.outputs import JobOutputs
+from dashboard.components.outputs import JobOutputs, api_downloads_ui
 
 # st.video and st.download_button hold the whole file in the server's memory while a page
 # shows it, so files above these sizes are offered from disk / the ZIP instead.
@@ -70,6 +70,9 @@ def video_ui(outputs: JobOutputs) -> None:
     path = outputs.video_path
     if path is None:
         st.info("This job produced no annotated video.", icon=":material/videocam_off:")
+        return
+    if url := outputs.video_url:
+        st.video(url)  # streamed by the API with Range: any size, nothing held in memory here
         return
     size = path.stat().st_size
     if size > VIDEO_IN_BROWSER_MAX_MB * 1024**2:
@@ -245,6 +248,8 @@ def files_ui(job_id: str, files: list) -> None:
     outputs = [f for f in files if str(f.role) == "output"]
     if not outputs:
         st.info("This job has no output files yet.", icon=":material/folder_off:")
+        return
+    if api_downloads_ui(job_id, outputs):
         return
     total = sum(int(f.size_bytes) for f in outputs)
     limit = DOWNLOAD_IN_BROWSER_MAX_MB * 1024**2

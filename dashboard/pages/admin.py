@@ -16,7 +16,7 @@ from dashboard.components.formatting import human_bytes, human_duration, time_ag
 from dashboard.components.job_view import progress_column
 
 PREFIX = "admin"
-CLEANABLE_STATUSES = ("completed", "failed", "cancelled")
+CLEANABLE_STATUSES = storage_service.CLEANABLE_STATUSES
 
 
 def processor_ui() -> None:

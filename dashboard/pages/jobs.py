@@ -17,7 +17,7 @@ PREFIX = "jobs"
 PAGE_SIZE_ROWS = 20
 LIVE_REFRESH_S = 2.0
 LOG_TAIL_BYTES = 20_000
-STATUS_CHOICES = ("all", "queued", "running", "completed", "failed", "cancelled")
+STATUS_CHOICES = ("all", *job_service.JOB_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -80,22 +80,23 @@ def _act(action: str, job: JobView) -> None:
 
 def actions_ui(job: JobView) -> None:
     row = st.container(horizontal=True, vertical_alignment="center")
-    if job.is_active and row.button(
+    allowed = job_service.allowed_actions(job.status)
+    if job_service.JobAction.cancel in allowed and row.button(
         "Cancel", key=f"{PREFIX}_cancel_{job.id}", icon=":material/stop_circle:"
     ):
         _act("cancel", job)
-    if job.status in ("failed", "cancelled") and row.button(
+    if job_service.JobAction.retry in allowed and row.button(
         "Retry", key=f"{PREFIX}_retry_{job.id}", icon=":material/replay:"
     ):
         _act("retry", job)
-    if job.status == "completed":
+    if job_service.has_results(job.status):
         row.page_link(
             "dashboard/pages/results.py",
             label="Open results",
             icon=":material/insights:",
             query_params={"job": job.id},
         )
-    if job.status != "running" and row.button(
+    if job_service.JobAction.delete in allowed and row.button(
         "Delete…", key=f"{PREFIX}_delete_{job.id}", icon=":material/delete:"
     ):
         st.session_state[f"{PREFIX}_confirm_delete"] = job.id
