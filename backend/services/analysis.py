@@ -18,6 +18,7 @@ from sqlmodel import Session
 from backend.analytics.inputs import AnalyticsInputs
 from backend.analytics.stage import run_analytics
 from backend.models import Job, JobAnalysis, JobStatus, utcnow
+from backend.services.analysed_scores import apply_analysed_score_for_job
 from backend.services.errors import InvalidArgument, JobNotFound, JobStateError
 from backend.services.files import job_outputs_dir, register_outputs
 
@@ -137,6 +138,8 @@ def reanalyse_job(*, session: Session, job_id: str) -> ReanalysisResult:
     row.analysed_at, row.analysis_s, row.error = utcnow(), seconds, None
     session.add_all([job, row])
     session.commit()
+    # A linked match takes its score from the confirmed goals at once, not at the next ladder.
+    apply_analysed_score_for_job(session=session, job_id=job_id)
     analytics = summary.get("analytics") or {}
     return ReanalysisResult(job_id, seconds, list(summary.get("files") or []), analytics)
 
@@ -157,3 +160,93 @@ def _job_logger(job_id: str) -> tuple[logging.Logger, logging.Handler]:
     handler.setFormatter(logging.Formatter(ANALYSIS_LOG_FORMAT))
     logger.addHandler(handler)
     return logger, handler
+
+
+# Fields the events editor shows and may change; the rest of an event is stage 2's.
+EDITOR_FIELDS = ("time_s", "type", "team", "track_id", "to_track_id", "outcome")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(float(a) - float(b)) < 1e-6
+    return a == b
+
+
+def corrections_from_rows(
+    automatic: list[dict[str, Any]], rows: list[dict[str, Any]], confirmed: list[str]
+) -> dict[str, Any]:
+    """The corrections that turn `automatic` into the analyst's edited table `rows`.
+
+    A row with an automatic event's id is that event (changed where its EDITOR_FIELDS
+    differ); an automatic event without a row was deleted; a row without an id, or with an
+    analyst id (m-...), is the analyst's own event. The result is the whole state, so saving
+    the same table twice stores the same corrections.
+    """
+    by_id = {e["id"]: e for e in automatic}
+    seen: set[str] = set()
+    changed: dict[str, dict[str, Any]] = {}
+    added: list[dict[str, Any]] = []
+    for row in rows:
+        event_id = row.get("id") or ""
+        fields = {k: row.get(k) for k in EDITOR_FIELDS if k in row}
+        if event_id in by_id:
+            seen.add(event_id)
+            diff = {k: v for k, v in fields.items() if not _same(v, by_id[event_id].get(k))}
+            if diff:
+                changed[event_id] = diff
+        else:
+            if fields.get("time_s") is None or not fields.get("type"):
+                raise InvalidArgument("a new event needs at least a type and a time (s)")
+            added.append({k: v for k, v in fields.items() if v is not None})
+    deleted = sorted(set(by_id) - seen)
+    kept_confirmed = sorted(set(confirmed) & (seen - set(changed)))
+    return {"added": added, "deleted": deleted, "changed": changed, "confirmed": kept_confirmed}
+
+
+def _events_document(job_id: str) -> dict[str, Any]:
+    path = job_outputs_dir(job_id) / "events.json"
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidArgument(f"job {job_id} has no readable events.json ({exc})") from None
+    if document.get("schema_version", 1) < 2 or "automatic" not in document:
+        raise InvalidArgument(
+            f"job {job_id} was analysed before events could be edited: reanalyse it first"
+        )
+    return document
+
+
+def save_event_edits(
+    *, session: Session, job_id: str, rows: list[dict[str, Any]]
+) -> ReanalysisResult:
+    """Store the analyst's edited events table as corrections and rerun stage 2."""
+    automatic = _events_document(job_id)["automatic"]
+    current = stored_inputs(session=session, job_id=job_id)["corrections"]
+    corrections = corrections_from_rows(automatic, rows, list(current.get("confirmed") or []))
+    update_inputs(session=session, job_id=job_id, corrections=corrections)
+    return reanalyse_job(session=session, job_id=job_id)
+
+
+def confirm_events(
+    *, session: Session, job_id: str, event_ids: list[str], outcome: str | None = None
+) -> ReanalysisResult:
+    """Mark automatic events as checked by the analyst, optionally with a shot's outcome.
+
+    A confirmed score is what the standings may count; the analyst's word beats automation.
+    """
+    automatic = {e["id"]: e for e in _events_document(job_id)["automatic"]}
+    unknown = [i for i in event_ids if i not in automatic]
+    if unknown:
+        raise InvalidArgument(f"no automatic event {', '.join(unknown)} in job {job_id}")
+    corrections = dict(stored_inputs(session=session, job_id=job_id)["corrections"])
+    changed = dict(corrections.get("changed") or {})
+    confirmed = set(corrections.get("confirmed") or [])
+    for event_id in event_ids:
+        if outcome is not None and automatic[event_id].get("outcome") != outcome:
+            changed[event_id] = {**changed.get(event_id, {}), "outcome": outcome}
+            confirmed.discard(event_id)
+        elif event_id not in changed:
+            confirmed.add(event_id)
+    corrections.update(changed=changed, confirmed=sorted(confirmed))
+    update_inputs(session=session, job_id=job_id, corrections=corrections)
+    return reanalyse_job(session=session, job_id=job_id)

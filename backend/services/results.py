@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlmodel import Session
 
 from backend.services.errors import InvalidArgument, JobStateError, OutputNotFound, StorageError
@@ -141,3 +142,59 @@ def read_result(
         "events": events,
         "events_total": events_total,
     }
+
+
+# --- DataFrame readers (the dashboard caches these; the API uses the dict readers above) ---
+TRACK_REQUIRED_COLUMNS = ("frame", "track_id", "class", "x1", "y1", "x2", "y2")
+TRACK_OPTIONAL_COLUMNS = ("time_s", "team", "confidence", "source", "court_x", "court_y", "zone")
+
+
+class OutputFormatError(ValueError):
+    """An output file exists but is not what the pipeline contract describes."""
+
+
+def read_tracks_csv(path: Path) -> pd.DataFrame:
+    try:
+        tracks = pd.read_csv(path, dtype={"team": "string", "class": "string", "zone": "string"})
+    except pd.errors.EmptyDataError as exc:
+        raise OutputFormatError(f"{path.name} is empty.") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise OutputFormatError(f"{path.name} is not a readable CSV file ({exc}).") from exc
+    missing = [name for name in TRACK_REQUIRED_COLUMNS if name not in tracks.columns]
+    if missing:
+        raise OutputFormatError(
+            f"{path.name} lacks the column(s) {', '.join(missing)}; expected at least "
+            f"{', '.join(TRACK_REQUIRED_COLUMNS)}."
+        )
+    for name in TRACK_OPTIONAL_COLUMNS:
+        if name not in tracks.columns:
+            tracks[name] = pd.NA
+    tracks["team"] = tracks["team"].astype("string").fillna("")
+    tracks["class"] = tracks["class"].astype("string").fillna("")
+    for name in ("x1", "y1", "x2", "y2", "court_x", "court_y", "time_s"):
+        tracks[name] = pd.to_numeric(tracks[name], errors="coerce")
+    return tracks
+
+
+def read_summary_json(path: Path) -> dict:
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OutputFormatError(f"{path.name} is not valid JSON ({exc}).") from exc
+    if not isinstance(summary, dict):
+        raise OutputFormatError(f"{path.name} should hold a JSON object, found {type(summary)}.")
+    return summary
+
+
+def read_table_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise OutputFormatError(f"{path.name} is not a readable CSV file ({exc}).") from exc
+
+
+def read_json_file(path: Path) -> dict:
+    """Any JSON object output (events.json, pass_network.json) with a clear error."""
+    return read_summary_json(path)

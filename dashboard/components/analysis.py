@@ -1,4 +1,6 @@
-"""Pure pandas views of tracks.csv for the charts: positions and a possession estimate."""
+"""Pure pandas views of tracks.csv for the charts: positions in court or image space.
+
+Possession is stage 2's (possession.csv); nothing here recomputes it."""
 
 from __future__ import annotations
 
@@ -10,10 +12,6 @@ import pandas as pd
 
 Space = Literal["court", "image"]
 
-# A team "has" the ball when its nearest player is this close. On the court the distance is in
-# metres; in image space it is relative to the player's box height, so it holds at any zoom.
-POSSESSION_MAX_DISTANCE_M = 1.5
-POSSESSION_MAX_DISTANCE_BOX_HEIGHTS = 0.75
 # Below this share of player rows with court coordinates the calibration is not trusted for charts.
 COURT_SPACE_MIN_SHARE = 0.5
 TEAM_LABELS = ("A", "B")
@@ -75,91 +73,3 @@ def drawing_frame(tracks: pd.DataFrame, space: Space, summary: dict) -> Frame:
     width = video.get("width") or float(tracks["x2"].max() if not tracks.empty else 0) or 1.0
     height = video.get("height") or float(tracks["y2"].max() if not tracks.empty else 0) or 1.0
     return Frame("image", float(width), float(height))
-
-
-def possession_by_frame(tracks: pd.DataFrame, space: Space) -> pd.DataFrame:
-    """For each frame with a ball: the team of the nearest player if close enough, else ''.
-
-    Columns: frame, time_s, team, track_id (of the holder, -1 when loose).
-    """
-    located = positions(tracks, space)
-    balls = ball(located).sort_values("confidence", ascending=False, na_position="last")
-    balls = balls.drop_duplicates("frame")[["frame", "time_s", "x", "y"]]
-    people = players(located)
-    people = people[people["team"].isin(TEAM_LABELS)]
-    people = people.assign(box_h=(people["y2"] - people["y1"]).clip(lower=1.0))
-    if balls.empty:
-        return pd.DataFrame(columns=["frame", "time_s", "team", "track_id"])
-    pairs = balls.merge(
-        people[["frame", "x", "y", "team", "track_id", "box_h"]], on="frame", suffixes=("", "_p")
-    )
-    pairs["distance"] = np.hypot(pairs["x"] - pairs["x_p"], pairs["y"] - pairs["y_p"])
-    if space == "court":
-        pairs["close"] = pairs["distance"] <= POSSESSION_MAX_DISTANCE_M
-    else:
-        # Measure to the middle of the body, not the feet, so a ball held at chest height counts.
-        mid_y = pairs["y_p"] - pairs["box_h"] / 2
-        pairs["distance"] = np.hypot(pairs["x"] - pairs["x_p"], pairs["y"] - mid_y)
-        pairs["close"] = pairs["distance"] <= POSSESSION_MAX_DISTANCE_BOX_HEIGHTS * pairs["box_h"]
-    nearest = pairs[pairs["close"]].sort_values("distance").drop_duplicates("frame")
-    result = balls[["frame", "time_s"]].merge(
-        nearest[["frame", "team", "track_id"]], on="frame", how="left"
-    )
-    result["team"] = result["team"].fillna("").astype(str)
-    result["track_id"] = result["track_id"].fillna(-1).astype(int)
-    return result.sort_values("frame").reset_index(drop=True)
-
-
-def possession_from_ball(ball_rows: pd.DataFrame, tracks: pd.DataFrame) -> pd.DataFrame:
-    """The pipeline's own ball holder per frame (ball.csv) turned into teams.
-
-    Same columns as `possession_by_frame`; a ball in flight or without a holder is ''.
-    """
-    needed = {"frame", "time_s", "holder_track_id"}
-    if not needed <= set(ball_rows.columns):
-        raise ValueError(f"ball.csv needs the columns {', '.join(sorted(needed))}")
-    people = players(tracks)
-    team_of = (
-        people[people["team"].isin(TEAM_LABELS)]
-        .groupby("track_id")["team"]
-        .agg(lambda values: values.mode().iat[0])
-    )
-    holders = pd.to_numeric(ball_rows["holder_track_id"], errors="coerce")
-    result = pd.DataFrame(
-        {
-            "frame": ball_rows["frame"].astype(int),
-            "time_s": pd.to_numeric(ball_rows["time_s"], errors="coerce"),
-            "team": holders.map(team_of).fillna("").astype(str),
-            "track_id": holders.fillna(-1).astype(int),
-        }
-    )
-    return result.sort_values("frame").reset_index(drop=True)
-
-
-def possession_segments(by_frame: pd.DataFrame) -> pd.DataFrame:
-    """Runs of consecutive frames with the same team: team, start_s, end_s, duration_s."""
-    columns = ["team", "start_s", "end_s", "duration_s"]
-    if by_frame.empty:
-        return pd.DataFrame(columns=columns)
-    frames = by_frame.sort_values("frame")
-    step_s = float(frames["time_s"].diff().median()) if len(frames) > 1 else 0.0
-    step_s = step_s if step_s > 0 else 1.0
-    run_id = (frames["team"] != frames["team"].shift()).cumsum()
-    segments = frames.groupby(run_id).agg(
-        team=("team", "first"), start_s=("time_s", "min"), end_s=("time_s", "max")
-    )
-    segments["end_s"] = segments["end_s"] + step_s
-    segments["duration_s"] = segments["end_s"] - segments["start_s"]
-    return segments[columns].reset_index(drop=True)
-
-
-def possession_shares(segments: pd.DataFrame) -> dict[str, float]:
-    """Share of the time either team held the ball (loose-ball time left out), 0-1."""
-    held = segments[segments["team"].isin(TEAM_LABELS)]
-    total = float(held["duration_s"].sum())
-    if total <= 0:
-        return {}
-    return {
-        team: float(held.loc[held["team"] == team, "duration_s"].sum()) / total
-        for team in TEAM_LABELS
-    }

@@ -18,12 +18,17 @@ import pandas as pd
 import streamlit as st
 
 from backend.config import get_settings
+from backend.services.results import (
+    OutputFormatError,
+    read_json_file,
+    read_summary_json,
+    read_table_csv,
+    read_tracks_csv,
+)
 from backend.services.storage import data_dir_id
 from dashboard.components import analysis
 from dashboard.components.formatting import human_bytes
 
-TRACK_REQUIRED_COLUMNS = ("frame", "track_id", "class", "x1", "y1", "x2", "y2")
-TRACK_OPTIONAL_COLUMNS = ("time_s", "team", "confidence", "source", "court_x", "court_y", "zone")
 TRACKS_CACHE_ENTRIES = 8
 # Where the REST API runs (./run.sh starts it), the browser plays and downloads files straight
 # from its streamed, Range-capable URLs; Streamlit would hold each file in memory instead.
@@ -31,52 +36,6 @@ API_CHECK_TIMEOUT_S = 0.5
 API_CHECK_CACHE_S = 30.0
 API_SERVICE_NAME = "courtside"
 _api_checks: dict[tuple[str, str], tuple[float, bool]] = {}
-
-
-class OutputFormatError(ValueError):
-    """An output file exists but is not what the pipeline contract describes."""
-
-
-def read_tracks_csv(path: Path) -> pd.DataFrame:
-    try:
-        tracks = pd.read_csv(path, dtype={"team": "string", "class": "string", "zone": "string"})
-    except pd.errors.EmptyDataError as exc:
-        raise OutputFormatError(f"{path.name} is empty.") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise OutputFormatError(f"{path.name} is not a readable CSV file ({exc}).") from exc
-    missing = [name for name in TRACK_REQUIRED_COLUMNS if name not in tracks.columns]
-    if missing:
-        raise OutputFormatError(
-            f"{path.name} lacks the column(s) {', '.join(missing)}; expected at least "
-            f"{', '.join(TRACK_REQUIRED_COLUMNS)}."
-        )
-    for name in TRACK_OPTIONAL_COLUMNS:
-        if name not in tracks.columns:
-            tracks[name] = pd.NA
-    tracks["team"] = tracks["team"].astype("string").fillna("")
-    tracks["class"] = tracks["class"].astype("string").fillna("")
-    for name in ("x1", "y1", "x2", "y2", "court_x", "court_y", "time_s"):
-        tracks[name] = pd.to_numeric(tracks[name], errors="coerce")
-    return tracks
-
-
-def read_summary_json(path: Path) -> dict:
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise OutputFormatError(f"{path.name} is not valid JSON ({exc}).") from exc
-    if not isinstance(summary, dict):
-        raise OutputFormatError(f"{path.name} should hold a JSON object, found {type(summary)}.")
-    return summary
-
-
-def read_table_csv(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise OutputFormatError(f"{path.name} is not a readable CSV file ({exc}).") from exc
 
 
 def _file_key(path: Path) -> tuple[str, int, int]:
@@ -110,20 +69,20 @@ def _cached_points(
     return space, analysis.positions(tracks, space)
 
 
-@st.cache_data(max_entries=TRACKS_CACHE_ENTRIES, show_spinner=False)
-def _cached_possession(
-    tracks_key: tuple[str, int, int], ball_key: tuple[str, int, int] | None
-) -> tuple[pd.DataFrame, bool]:
-    """Possession segments and whether they come from the pipeline's ball holder (ball.csv)."""
-    tracks = _cached_tracks(*tracks_key)
-    if ball_key is not None:
-        try:
-            by_frame = analysis.possession_from_ball(_cached_table(*ball_key), tracks)
-            return analysis.possession_segments(by_frame), True
-        except (ValueError, OutputFormatError):
-            pass  # an older or damaged ball.csv: fall back to the estimate below
-    by_frame = analysis.possession_by_frame(tracks, analysis.choose_space(tracks))
-    return analysis.possession_segments(by_frame), False
+@st.cache_data(max_entries=32, show_spinner=False)
+def _cached_json(path: str, mtime_ns: int, size_bytes: int) -> dict:
+    return read_json_file(Path(path))
+
+
+def possession_segments(spells: pd.DataFrame) -> pd.DataFrame:
+    """possession.csv's spells as the timeline chart draws them: team, start, end, duration."""
+    columns = ["team", "start_s", "end_s", "duration_s"]
+    if spells is None or spells.empty:
+        return pd.DataFrame(columns=columns)
+    segments = spells[["team", "start_s", "end_s"]].copy()
+    segments["team"] = segments["team"].astype(str)
+    segments["duration_s"] = segments["end_s"] - segments["start_s"]
+    return segments[columns].reset_index(drop=True)
 
 
 @dataclass
@@ -136,18 +95,19 @@ class JobOutputs:
     events: pd.DataFrame | None = None
     players: pd.DataFrame | None = None
     ball: pd.DataFrame | None = None
+    teams: pd.DataFrame | None = None
+    spells: pd.DataFrame | None = None
+    events_doc: dict | None = None
+    pass_network: dict | None = None
     problems: list[str] = field(default_factory=list)
 
     def positions(self) -> tuple[analysis.Space, pd.DataFrame]:
         """(space, points) of tracks.csv; call only when `tracks` is loaded."""
         return _cached_points(*_file_key(self.folder / "tracks.csv"))
 
-    def possession(self) -> tuple[pd.DataFrame, bool]:
-        """(segments, from_ball_holder); call only when `tracks` is loaded."""
-        ball = self.folder / "ball.csv"
-        return _cached_possession(
-            _file_key(self.folder / "tracks.csv"), _file_key(ball) if ball.is_file() else None
-        )
+    def possession(self) -> pd.DataFrame:
+        """Possession spells (stage 2's possession.csv) as timeline segments."""
+        return possession_segments(self.spells)
 
     @property
     def job_id(self) -> str:
@@ -179,6 +139,10 @@ def load_job_outputs(folder: Path) -> JobOutputs:
         ("events.csv", _cached_table, "events"),
         ("players.csv", _cached_table, "players"),
         ("ball.csv", _cached_table, "ball"),
+        ("teams.csv", _cached_table, "teams"),
+        ("possession.csv", _cached_table, "spells"),
+        ("events.json", _cached_json, "events_doc"),
+        ("pass_network.json", _cached_json, "pass_network"),
     )
     for name, loader, attribute in loaders:
         path = folder / name

@@ -11,7 +11,7 @@ import streamlit as st
 
 from backend.db import session_scope
 from backend.services import files as file_service
-from dashboard.components import analysis, charts
+from dashboard.components import analysis, charts, stat_tables
 from dashboard.components.charts import TeamStyle
 from dashboard.components.feedback import errors_shown
 from dashboard.components.formatting import human_bytes, human_duration
@@ -168,15 +168,18 @@ def movement_ui(points: pd.DataFrame, frame: analysis.Frame, styles: dict[str, T
 def possession_ui(
     outputs: JobOutputs, styles: dict[str, TeamStyle], duration_s: float | None = None
 ) -> None:
-    segments, from_holder = outputs.possession()
-    source = (
-        "From the ball holder the analysis found in each frame"
-        if from_holder
-        else "Estimated from the player nearest the ball in each frame"
-    )
-    shares = analysis.possession_shares(segments)
-    if not shares:
-        st.caption("Possession needs the ball and players of both teams in the same frames.")
+    """Stage 2's possession: shares from summary.json, spells from possession.csv."""
+    shares = {
+        label: share
+        for label, share in (outputs.summary.get("possession") or {}).items()
+        if label in styles and share is not None
+    }
+    segments = outputs.possession()
+    if not shares or segments.empty:
+        st.caption(
+            "Possession needs the ball at a player's hands: none was found in this video "
+            "(a small or fast ball is often missed; a custom model via NETBALL_MODEL helps)."
+        )
         return
     for column, (label, share) in zip(st.columns(len(shares)), shares.items(), strict=True):
         column.metric(f"{styles[label].name} possession", f"{share:.0%}")
@@ -184,7 +187,10 @@ def possession_ui(
         charts.possession_timeline_figure(segments, styles, duration_s=duration_s),
         key="results_possession",
     )
-    st.caption(f"{source}; grey is a ball in flight or loose. Shares count held time only.")
+    st.caption(
+        "Each bar is one player's hold; gaps are a loose ball. A pass in flight still belongs "
+        "to the passing team in the shares."
+    )
 
 
 @st.fragment
@@ -213,21 +219,12 @@ def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None
             key="results_event_teams",
         )
         shown = shown[shown["team"].astype(str).isin(picked_teams)]
-    st.dataframe(shown, hide_index=True)
+    st.dataframe(stat_tables.event_sheet(shown, styles), hide_index=True)
     st.caption(f"{len(shown)} of {len(events)} events")
     if type_column and charts.has_court_positions(shown):
         st.plotly_chart(
             charts.events_on_court_figure(shown, type_column, styles), key="results_events_court"
         )
-
-
-def players_table(players: pd.DataFrame, styles: dict[str, TeamStyle]) -> pd.DataFrame:
-    """players.csv with today's team names: the analyst may have renamed teams after the run."""
-    table = players.copy()
-    if "team" in table.columns:
-        names = table["team"].astype(str).map({k: v.name for k, v in styles.items()})
-        table["team_name"] = names.fillna(table.get("team_name", ""))
-    return table
 
 
 def _file_reader(path: Path) -> Callable[[], bytes]:

@@ -7,7 +7,7 @@ import streamlit as st
 from backend.db import session_scope
 from backend.services import files as file_service
 from backend.services import jobs as job_service
-from dashboard.components import analysis, charts, results_view
+from dashboard.components import analysis, analytics_view, charts, event_editor, results_view
 from dashboard.components.feedback import errors_shown, shown_errors
 from dashboard.components.job_view import JobView
 from dashboard.components.outputs import load_job_outputs
@@ -138,11 +138,17 @@ def results_ui(job: JobView) -> None:
         with st.expander("Analysis details (settings, timings, counts, versions)"):
             st.json(outputs.summary, expanded=1)
 
-    video_tab, heat_tab, move_tab, possession_tab, events_tab, files_tab = st.tabs(
-        ["Video", "Heatmaps", "Tracks & ball", "Possession", "Events & players", "Downloads"]
-    )
+    (
+        video_tab, stats_tab, heat_tab, move_tab, possession_tab, passes_tab, shots_tab,
+        events_tab, setup_tab, files_tab,
+    ) = st.tabs([
+        "Video", "Statistics", "Heatmaps", "Tracks & ball", "Possession", "Passes", "Shots",
+        "Events", "Match set-up", "Downloads",
+    ])  # fmt: skip
     with video_tab:
         results_view.video_ui(outputs)
+    with stats_tab:
+        analytics_view.statistics_ui(outputs, styles)
     tracks = outputs.tracks
     if tracks is None or tracks.empty:
         for tab in (heat_tab, move_tab, possession_tab):
@@ -166,11 +172,16 @@ def results_ui(job: JobView) -> None:
         with possession_tab:
             video = outputs.summary.get("video") or job.video
             results_view.possession_ui(outputs, styles, video.get("duration_s"))
+    with passes_tab:
+        analytics_view.pass_network_ui(outputs, styles)
+    with shots_tab:
+        analytics_view.shots_ui(job, outputs, styles)
     with events_tab:
         results_view.events_ui(outputs.events, styles)
-        if outputs.players is not None and not outputs.players.empty:
-            st.markdown("**Players**")
-            st.dataframe(results_view.players_table(outputs.players, styles), hide_index=True)
+        with st.expander("Edit events", icon=":material/edit_note:"):
+            event_editor.events_editor_ui(job.id, outputs, styles)
+    with setup_tab:
+        analytics_view.setup_ui(job, outputs)
     with files_tab, shown_errors("Listing the files"):
         with session_scope() as session:
             files = file_service.list_job_files(session=session, job_id=job.id)
@@ -178,8 +189,9 @@ def results_ui(job: JobView) -> None:
 
 
 st.title("Results")
-if notice := st.session_state.pop(f"{PREFIX}_notice", None):
-    st.toast(notice, icon=":material/check:")
+for notice in (st.session_state.pop(f"{PREFIX}_notice", None), analytics_view.pop_notice()):
+    if notice:
+        st.toast(notice, icon=":material/check:")
 with shown_errors("Loading the results"):
     job_id = job_chooser_ui()
     if job_id:

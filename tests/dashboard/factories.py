@@ -150,3 +150,27 @@ def default_summary() -> dict:
             {"label": "B", "name": "Team B", "colour": "#2255dd"},
         ],
     }
+
+
+def analysed_scene():
+    """A calibrated 8 s scene with known play: A1 passes to A2, A2 loses it to B3 (stage 1's
+    files as tests.analytics.scenes writes them; stage 2 then runs for real)."""
+    from tests.analytics.scenes import Scene
+
+    scene = Scene(n_frames=200)
+    scene.add(1, "A", (8.0, 7.0)).add(2, "A", (14.0, 6.0)).add(3, "B", (20.0, 9.0))
+    return scene.hold(0.2, 1.6, 1).hold(2.2, 4.0, 2).hold(4.8, 7.5, 3)
+
+
+def complete_analysed(job_id: str, *, video_source: Path | None = None) -> Path:
+    """Complete a job with analysed_scene()'s stage-1 files, then run stage 2 on them."""
+    from backend.services import analysis
+
+    outputs = complete(job_id, video_source=video_source)
+    analysed_scene().write(outputs)
+    summary = json.loads((outputs / "summary.json").read_text())
+    summary["teams"] = default_summary()["teams"]
+    (outputs / "summary.json").write_text(json.dumps(summary))
+    with session_scope() as session:
+        analysis.reanalyse_job(session=session, job_id=job_id)
+    return outputs

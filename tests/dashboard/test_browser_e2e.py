@@ -291,8 +291,17 @@ def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
     assert page.locator(".js-plotly-plot").count() >= 3
     shoot(page, "06-results-possession")
 
-    page.get_by_role("tab", name="Events & players").click()
+    page.get_by_role("tab", name="Statistics").click()
+    expect(page.get_by_text("Teams · Whole match")).to_be_visible()
+    shoot(page, "06a-results-statistics")
+    page.get_by_role("tab", name="Passes").click()
+    shoot(page, "06c-results-passes")
+    page.get_by_role("tab", name="Events", exact=True).click()
+    expect(page.get_by_text(re.compile(r"\d+ of \d+ events"))).to_be_visible()
     shoot(page, "06b-results-events")
+    page.get_by_role("tab", name="Match set-up").click()
+    expect(page.get_by_text("Quarters", exact=False).first).to_be_visible()
+    shoot(page, "06d-results-setup")
 
     page.get_by_role("tab", name="Downloads").click()
     with page.expect_download(timeout=60_000) as download_info:

@@ -16,7 +16,6 @@ from dashboard.components.formatting import human_bytes, human_duration, progres
 from tests.dashboard.factories import (
     SAMPLE_FPS,
     SAMPLE_FRAMES,
-    SAMPLE_PASS_FRAME,
     sample_track_rows,
     write_tracks_csv,
 )
@@ -111,33 +110,6 @@ def test_load_job_outputs_reports_broken_files_and_keeps_the_rest(tmp_path):
     assert any("summary.json is not valid JSON" in problem for problem in loaded.problems)
 
 
-@pytest.mark.parametrize("calibrated", [True, False])
-def test_possession_follows_the_ball_holder(calibrated, tmp_path):
-    tracks = parsed(sample_track_rows(calibrated=calibrated), tmp_path)
-    space = analysis.choose_space(tracks)
-    assert space == ("court" if calibrated else "image")
-    by_frame = analysis.possession_by_frame(tracks, space)
-    assert list(by_frame["team"]) == ["A"] * SAMPLE_PASS_FRAME + ["B"] * (
-        SAMPLE_FRAMES - SAMPLE_PASS_FRAME
-    )
-    segments = analysis.possession_segments(by_frame)
-    assert list(segments["team"]) == ["A", "B"]
-    assert segments["start_s"].iloc[1] == pytest.approx(SAMPLE_PASS_FRAME / SAMPLE_FPS)
-    assert segments["end_s"].iloc[1] == pytest.approx(SAMPLE_FRAMES / SAMPLE_FPS)
-    assert analysis.possession_shares(segments) == pytest.approx({"A": 0.5, "B": 0.5})
-
-
-def test_a_ball_far_from_everyone_is_loose(tmp_path):
-    rows = sample_track_rows()
-    for row in rows:
-        if row["class"] == "ball":
-            row["court_x"], row["court_y"] = 15.0, 1.0
-    tracks = parsed(rows, tmp_path)
-    by_frame = analysis.possession_by_frame(tracks, "court")
-    assert set(by_frame["team"]) == {""}
-    assert analysis.possession_shares(analysis.possession_segments(by_frame)) == {}
-
-
 def test_court_has_outline_thirds_goal_circles_and_centre_circle():
     shapes = court.court_shapes()
     assert [shape["type"] for shape in shapes] == ["rect", "line", "line", "path", "path", "circle"]
@@ -222,6 +194,24 @@ def test_calibration_input_says_what_is_wrong(texts, message):
         build_calibration(texts)
 
 
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_space_follows_the_calibration(calibrated, tmp_path):
+    tracks = parsed(sample_track_rows(calibrated=calibrated), tmp_path)
+    assert analysis.choose_space(tracks) == ("court" if calibrated else "image")
+
+
+def test_possession_timeline_comes_from_stage_two_spells(tmp_path):
+    folder = tmp_path / "outputs"
+    folder.mkdir()
+    (folder / "possession.csv").write_text(
+        "start_frame,end_frame,start_s,end_s,period,team,track_id\n"
+        "0,24,0.0,1.0,1,A,1\n30,49,1.2,2.0,1,B,2\n"
+    )
+    segments = outputs.load_job_outputs(folder).possession()
+    assert list(segments["team"]) == ["A", "B"]
+    assert list(segments["duration_s"]) == pytest.approx([1.0, 0.8])
+
+
 def test_calibration_from_four_corners():
     from dashboard.components.analysis_form import build_calibration
 
@@ -229,28 +219,6 @@ def test_calibration_from_four_corners():
     calibration = build_calibration(CORNERS_PX)
     assert calibration["image_points"][2] == [634.0, 342.0]
     assert calibration["court_points_m"] == [[0.0, 0.0], [30.5, 0.0], [30.5, 15.25], [0.0, 15.25]]
-
-
-def test_possession_from_the_pipelines_ball_holder(tmp_path):
-    tracks = parsed(sample_track_rows(), tmp_path)
-    holders = ["1"] * 25 + [""] * 5 + ["2"] * 20
-    ball_rows = pd.DataFrame(
-        {
-            "frame": range(SAMPLE_FRAMES),
-            "time_s": [frame / SAMPLE_FPS for frame in range(SAMPLE_FRAMES)],
-            "holder_track_id": pd.array([float(h) if h else None for h in holders], "Float64"),
-        }
-    )
-    by_frame = analysis.possession_from_ball(ball_rows, tracks)
-    segments = analysis.possession_segments(by_frame)
-    assert list(segments["team"]) == ["A", "", "B"]
-    assert list(segments["duration_s"]) == pytest.approx([1.0, 0.2, 0.8])
-    assert analysis.possession_shares(segments) == pytest.approx({"A": 25 / 45, "B": 20 / 45})
-
-
-def test_possession_from_ball_names_missing_columns():
-    with pytest.raises(ValueError, match=r"ball\.csv needs the columns frame, holder_track_id"):
-        analysis.possession_from_ball(pd.DataFrame({"time_s": [0.0]}), pd.DataFrame())
 
 
 @pytest.mark.parametrize(
@@ -261,14 +229,26 @@ def test_with_alpha(colour, alpha, expected):
     assert charts.with_alpha(colour, alpha) == expected
 
 
-def test_players_table_shows_current_team_names():
-    from dashboard.components.results_view import players_table
+def test_player_sheet_shows_current_team_names_labels_and_blanks():
+    from dashboard.components.stat_tables import player_sheet
 
     players = pd.DataFrame(
-        {"track_id": [1, 2, 3], "team": ["A", "B", "other"], "team_name": ["Red", "Blue", "Ref"]}
+        {
+            "track_id": [1, 2, 3],
+            "team": ["A", "B", "other"],
+            "team_name": ["Red", "Blue", "Ref"],
+            "position": ["GS", None, None],
+            "position_source": ["suggested", "none", "none"],
+            "distance_m": [12.5, None, 3.0],
+            "shootingPct": [None, None, None],
+        }
     )
     styles = charts.team_styles({}, {"A": "Lightning", "B": "Firebirds"})
-    assert list(players_table(players, styles)["team_name"]) == ["Lightning", "Firebirds", "Ref"]
+    sheet = player_sheet(players, styles)
+    assert list(sheet["Team"]) == ["Lightning", "Firebirds", "Ref"]
+    assert list(sheet["Position"]) == ["GS (suggested)", "", ""]
+    assert list(sheet["Distance (m)"]) == ["12.50", "", "3.00"]
+    assert "None" not in sheet.astype(str).to_numpy().ravel().tolist()
 
 
 @pytest.mark.parametrize(

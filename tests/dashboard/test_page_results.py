@@ -5,12 +5,26 @@ Each runs the real app under AppTest on jobs made through the services.
 
 from __future__ import annotations
 
+import json
+
 from backend.db import session_scope
 from backend.services import jobs as job_service
 from dashboard.components import charts
 from tests.dashboard.apptest import open_page, texts
-from tests.dashboard.factories import complete, fail, sample_track_rows, start, submit_clip
+from tests.dashboard.factories import (
+    complete,
+    complete_analysed,
+    fail,
+    sample_track_rows,
+    start,
+    submit_clip,
+)
 from tests.synthetic import make_plain_clip
+
+
+def events_table(app):
+    """The events table (other tables and editors share the page)."""
+    return next(d.value for d in app.dataframe if "Event" in d.value.columns)
 
 
 def test_results_empty_state(data_dir):
@@ -21,21 +35,41 @@ def test_results_empty_state(data_dir):
 def test_results_of_a_completed_job(data_dir, tmp_path):
     video = make_plain_clip(tmp_path / "annotated-source.mp4", frames=6)
     job_id = submit_clip(tmp_path, "final.mp4")
-    complete(job_id, tracks=sample_track_rows(), video_source=video)
+    outputs = complete_analysed(job_id, video_source=video)
     app = open_page("results.py", job=job_id)
     assert not app.exception
     assert not app.error
+    summary = json.loads((outputs / "summary.json").read_text())
     metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["Resolution"] == "640×360"
-    assert metrics["Frames"] == "50"
-    assert metrics["Team A possession"] == "50%"
+    assert metrics["Resolution"] == "660×345"
+    assert metrics["Team A possession"] == f"{summary['possession']['A']:.0%}"
     assert len(app.get("video")) == 1
-    # Two team heatmaps, one player heatmap, tracks, ball path, possession timeline.
-    assert len(app.get("plotly_chart")) == 6
+    # The statistics sheets: teams by statistic, one row per player track.
+    team_sheet = app.dataframe[0].value
+    assert list(team_sheet.columns) == ["Statistic", "Team A", "Team B"]
+    passes = team_sheet.set_index("Statistic").loc["Passes completed"]
+    assert (passes["Team A"], passes["Team B"]) == ("1", "0")
+    players = app.dataframe[1].value
+    assert list(players["Player"]) == [1, 2, 3] and "None" not in players.to_string()
     downloads = app.get("download_button")
-    labels = [button.proto.label for button in downloads]
-    assert labels[0].startswith("Download all (ZIP")
-    assert len(downloads) == 1 + 4  # annotated.mp4, run.log, summary.json, tracks.csv
+    assert downloads[0].proto.label.startswith("Download all (ZIP")
+    files = {p.name for p in outputs.iterdir() if p.is_file()}
+    assert {"players.csv", "teams.csv", "timeline.xml", "heatmap_A.png"} <= files
+    assert len(downloads) == 1 + len(files)
+
+
+def test_results_events_table_of_an_analysed_job(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "final.mp4")
+    outputs = complete_analysed(job_id)
+    events = json.loads((outputs / "events.json").read_text())["events"]
+    app = open_page("results.py", job=job_id)
+    table = events_table(app)
+    assert len(table) == len(events)
+    app.multiselect(key="results_event_types").set_value(["pass"]).run()
+    table = events_table(app)
+    assert list(table["Event"]) == ["pass", "pass"]
+    assert set(table["Team"]) == {"Team A"}
+    assert f"2 of {len(events)} events" in texts(app, "caption")
 
 
 EVENTS_CSV = """frame,time_s,type,team,track_id,to_track_id,court_x,court_y
@@ -50,12 +84,11 @@ def test_results_events_filter_and_player_heatmap(data_dir, tmp_path):
     job_id = submit_clip(tmp_path, "final.mp4")
     complete(job_id, tracks=sample_track_rows(), events_csv=EVENTS_CSV)
     app = open_page("results.py", job=job_id)
-    events = app.dataframe[0]
-    assert len(events.value) == 4
+    assert len(events_table(app)) == 4
     app.multiselect(key="results_event_types").set_value(["pass"]).run()
-    assert len(app.dataframe[0].value) == 3
+    assert len(events_table(app)) == 3
     app.multiselect(key="results_event_teams").set_value(["B"]).run()
-    assert list(app.dataframe[0].value["frame"]) == [30, 40]
+    assert list(events_table(app)["Time (s)"]) == [1.2, 1.6]
     assert "2 of 4 events" in texts(app, "caption")
     player = app.selectbox(key="results_player")
     assert player.options == [
@@ -83,7 +116,7 @@ def test_results_switch_between_jobs(data_dir, tmp_path):
 
 def test_results_rename_teams(data_dir, tmp_path):
     job_id = submit_clip(tmp_path, "final.mp4")
-    complete(job_id, tracks=sample_track_rows())
+    complete_analysed(job_id)
     app = open_page("results.py", job=job_id)
     app.text_input[0].input("Lightning")
     app.text_input[1].input("Firebirds")
@@ -161,14 +194,14 @@ def test_results_filters_start_afresh_for_another_job(data_dir, tmp_path):
     app = open_page("results.py", job=first)
     app.selectbox(key="results_player").set_value(2).run()
     app.multiselect(key="results_event_types").set_value(["possession_change"]).run()
-    assert len(app.dataframe[0].value) == 1
+    assert len(events_table(app)) == 1
     app.selectbox(key="results_job").set_value(second).run()
     assert app.multiselect(key="results_event_types").value == ["intercept"]
-    assert len(app.dataframe[0].value) == 1
+    assert len(events_table(app)) == 1
     assert app.selectbox(key="results_player").value == 11
     app.selectbox(key="results_job").set_value(first).run()
     assert app.multiselect(key="results_event_types").value == ["pass", "possession_change"]
-    assert len(app.dataframe[0].value) == 4
+    assert len(events_table(app)) == 4
 
 
 def test_results_waiting_for_a_job_deleted_meanwhile_says_so(data_dir, tmp_path, monkeypatch):
@@ -206,4 +239,4 @@ def test_results_a_failing_chart_part_says_so_and_the_rest_still_shows(
         text.startswith("Drawing the heatmaps failed unexpectedly: bins must be positive")
         for text in texts(app, "error")
     )
-    assert len(app.dataframe[0].value) == 4  # the events part is unaffected
+    assert len(events_table(app)) == 4  # the events part is unaffected

@@ -122,3 +122,39 @@ def test_cli_reanalyse_json(session, finished_job):
     err = io.StringIO()
     assert cli_main(["reanalyse", "missing"], out=io.StringIO(), err=err) == 1
     assert "job not found" in err.getvalue()
+
+
+def test_confirming_events_marks_them_and_an_outcome_becomes_an_edit(session, finished_job):
+    analysis.reanalyse_job(session=session, job_id=finished_job.id)
+    events = json.loads((job_outputs_dir(finished_job.id) / "events.json").read_text())["events"]
+    the_pass = next(e for e in events if e["type"] == "pass")
+    analysis.confirm_events(session=session, job_id=finished_job.id, event_ids=[the_pass["id"]])
+    final = json.loads((job_outputs_dir(finished_job.id) / "events.json").read_text())["events"]
+    confirmed = next(e for e in final if e["id"] == the_pass["id"])
+    assert confirmed["details"]["confirmed"] is True and confirmed["source"] == "auto"
+    stored = analysis.stored_inputs(session=session, job_id=finished_job.id)["corrections"]
+    assert stored["confirmed"] == [the_pass["id"]] and stored["changed"] == {}
+    with pytest.raises(InvalidArgument, match="no automatic event m-9"):
+        analysis.confirm_events(session=session, job_id=finished_job.id, event_ids=["m-9"])
+
+
+def test_corrections_from_rows_is_the_whole_state():
+    automatic = [
+        {"id": "a-1-pass", "time_s": 1.0, "type": "pass", "team": "A", "track_id": 1,
+         "to_track_id": 2, "outcome": None},
+        {"id": "a-9-shot", "time_s": 9.0, "type": "shot", "team": "A", "track_id": 2,
+         "to_track_id": None, "outcome": "unknown"},
+    ]  # fmt: skip
+    rows = [
+        {**automatic[1], "outcome": "goal"},
+        {"id": None, "time_s": 4.0, "type": "gain", "team": "B", "track_id": 3},
+    ]
+    corrections = analysis.corrections_from_rows(automatic, rows, confirmed=["a-1-pass"])
+    assert corrections == {
+        "added": [{"time_s": 4.0, "type": "gain", "team": "B", "track_id": 3}],
+        "deleted": ["a-1-pass"],
+        "changed": {"a-9-shot": {"outcome": "goal"}},
+        "confirmed": [],
+    }
+    with pytest.raises(InvalidArgument, match="needs at least a type and a time"):
+        analysis.corrections_from_rows(automatic, [{"id": None, "type": "gain"}], confirmed=[])
