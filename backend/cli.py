@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -277,6 +278,18 @@ def cmd_serve(args: argparse.Namespace) -> Any:
 
 
 # --- readable output ----------------------------------------------------------------------
+def _silence(out: TextIO) -> None:
+    """Point a closed pipe's file descriptor at /dev/null, so the interpreter's own flush of
+    the unwritten rest at exit does not print a second BrokenPipeError."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):  # not a real file (tests pass a StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) -> None:
     if command in cli_competitions.COMMANDS:
         cli_competitions.render(command, args, result, out)
@@ -300,6 +313,11 @@ def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) ->
             f"attempts {result['attempts']}",
             file=out,
         )
+        from backend.models import PHASE_LABELS
+
+        phase = result.get("phase")
+        if phase and result["status"] in ("queued", "running"):
+            print(f"phase: {phase} ({PHASE_LABELS.get(phase, phase)})", file=out)
         if result.get("error"):
             print(f"error: {result['error']}", file=out)
     elif command in {"cancel", "retry", "delete"}:
@@ -482,15 +500,21 @@ def main(
         else:
             print(f"error: {message}", file=err)
         return EXIT_FAILED
-    if as_json:
-        document = (
-            result["_json"]
-            if "_json" in result
-            else {k: v for k, v in result.items() if not k.startswith("_")}
-        )
-        print(json.dumps(document, indent=2, default=str), file=out)
-    else:
-        _render(args.command, args, result, out)
+    try:
+        if as_json:
+            document = (
+                result["_json"]
+                if "_json" in result
+                else {k: v for k, v in result.items() if not k.startswith("_")}
+            )
+            print(json.dumps(document, indent=2, default=str), file=out)
+        else:
+            _render(args.command, args, result, out)
+        out.flush()
+    except BrokenPipeError:
+        # The reader (head, grep -q, less) has seen enough and closed the pipe: not an error.
+        _silence(out)
+        return EXIT_OK
     if args.command == "health" and result["status"] == "error":
         return EXIT_FAILED
     return EXIT_OK

@@ -19,10 +19,23 @@ from backend.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+
+def _add_job_phase(session: Session) -> None:
+    """Version 2: Job.phase (what a running job waits for). Finished rows are done, running
+    ones were analysing as far as anyone can tell now."""
+    session.execute(text("ALTER TABLE job ADD COLUMN phase VARCHAR NOT NULL DEFAULT 'queued'"))
+    session.execute(
+        text(
+            "UPDATE job SET phase = CASE status WHEN 'queued' THEN 'queued' "
+            "WHEN 'running' THEN 'analysing' ELSE 'done' END"
+        )
+    )
+
+
 # Target version -> upgrade run once on databases created at an older version. Version 1 is the
-# schema `SQLModel.metadata.create_all` builds from backend.models; add `2: add_x_column` here when
-# a later change needs more than a new table (e.g. `ALTER TABLE job ADD COLUMN ...`).
-MIGRATIONS: dict[int, Callable[[Session], None]] = {}
+# schema `SQLModel.metadata.create_all` builds from backend.models; a later change that needs
+# more than a new table adds its upgrade here (e.g. `ALTER TABLE job ADD COLUMN ...`).
+MIGRATIONS: dict[int, Callable[[Session], None]] = {2: _add_job_phase}
 SCHEMA_VERSION = max(MIGRATIONS, default=1)
 
 # Keyed by (url, pid): a process forked by the worker must not reuse its parent's connections.

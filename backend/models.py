@@ -38,6 +38,34 @@ FINISHED_STATUSES = frozenset({JobStatus.completed, JobStatus.failed, JobStatus.
 ACTIVE_STATUSES = frozenset({JobStatus.queued, JobStatus.running})
 
 
+class JobPhase(StrEnum):
+    """What a job is doing now: the pipeline's phases (backend.pipeline.settings.PHASES) framed
+    by the queue's. Every finished job (completed, failed or cancelled) is `done`."""
+
+    queued = "queued"
+    starting = "starting"
+    loading_model = "loading_model"
+    learning_teams = "learning_teams"
+    analysing = "analysing"
+    writing_outputs = "writing_outputs"
+    done = "done"
+
+    @property
+    def label(self) -> str:
+        return PHASE_LABELS[self]
+
+
+PHASE_LABELS = {
+    JobPhase.queued: "waiting for a free worker",
+    JobPhase.starting: "starting",
+    JobPhase.loading_model: "loading the detector",
+    JobPhase.learning_teams: "learning the team colours",
+    JobPhase.analysing: "analysing frames",
+    JobPhase.writing_outputs: "writing the outputs",
+    JobPhase.done: "done",
+}
+
+
 class Priority(StrEnum):
     low = "low"
     normal = "normal"
@@ -75,6 +103,7 @@ class Job(JobBase, table=True):
     input_name: str = ""
     input_size_bytes: int = 0
     status: str = Field(default=JobStatus.queued.value, index=True)
+    phase: str = JobPhase.queued.value
     attempts: int = 0
     # Automatic re-queues after a worker died; compared with settings.max_attempts.
     crash_count: int = 0

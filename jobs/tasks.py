@@ -116,7 +116,11 @@ def _analyse(job: Job, recorder: runner.ProgressRecorder, job_log: logging.Logge
 
         def on_progress(progress: Progress) -> None:
             recorder.record(
-                progress.frames_done, progress.frames_total, progress.fps, progress.eta_s
+                progress.frames_done,
+                progress.frames_total,
+                progress.fps,
+                progress.eta_s,
+                phase=progress.phase,
             )
 
         with session_scope() as session:

@@ -179,6 +179,11 @@ class BallPath:
             static_window_frames=round(settings.ball_static_s * fps),
             static_cell_px=BALL_STATIC_CELL_FRAC * frame_width,
         )
+        # Gaps up to this many frames between two detections are filled with a straight line.
+        self.fill_max_frames = min(delay_frames, round(settings.ball_gap_fill_max_s * fps))
+        self.unfilled_gaps = 0
+        self.unfilled_gap_frames = 0
+        self.longest_unfilled_gap_frames = 0
         self.last: tuple[int, np.ndarray, float] | None = None  # last keyframe with a ball
         self.prev_out: tuple[int, np.ndarray] | None = None  # last position written out
         self._prev_raw: tuple[int, np.ndarray] | None = None
@@ -206,7 +211,13 @@ class BallPath:
             return
         state.ball = (point.xy, point.confidence, True)
         last = self.last
-        if last is not None and state.index - last[0] <= self.delay:
+        gap = state.index - last[0] if last is not None else 0
+        if gap > self.fill_max_frames:
+            # Too long to trust a straight line: those frames stay without a ball.
+            self.unfilled_gaps += 1
+            self.unfilled_gap_frames += gap - 1
+            self.longest_unfilled_gap_frames = max(self.longest_unfilled_gap_frames, gap)
+        elif last is not None:
             first = buffer[0].index
             for f in range(max(last[0] + 1, first), state.index):
                 a = (f - last[0]) / (state.index - last[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -195,8 +196,27 @@ def class_map(names: dict[int, str]) -> dict[int, int]:
     return mapping
 
 
+# Loaded detectors of this process, by weights file identity, device and input size: a
+# worker process analyses many jobs, and each would otherwise pay for torch, the weights
+# and the predictor set-up again.
+_MODELS: dict[tuple, Any] = {}
+
+
+def _model_key(path: Path, device: str, imgsz: int) -> tuple:
+    # Size and modification time change when the file is replaced; the default weights'
+    # content is verified by sha256 in resolve_model_path on every run anyway.
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, device, imgsz)
+
+
+def clear_model_cache() -> None:
+    """Forget the detectors loaded in this process (tests; a changed NETBALL_MODEL)."""
+    _MODELS.clear()
+
+
 class Detector:
-    """YOLO weights loaded once; `detect(frame)` returns players and balls above threshold."""
+    """YOLO weights loaded once per process; `detect(frame)` returns players and balls above
+    threshold. `reused` says whether this process had already loaded the same model."""
 
     def __init__(self, settings: PipelineSettings, logger: logging.Logger | None = None) -> None:
         from backend.config import get_settings
@@ -209,19 +229,36 @@ class Detector:
             import torch
 
             torch.set_num_threads(settings.torch_threads)
+        key = _model_key(self.path, settings.device, settings.imgsz)
+        self.reused = key in _MODELS
+        if self.reused:
+            self.model = _MODELS[key]
+        else:
+            self.model = self._load()
+        names = self.model.names
+        self.mapping = class_map(names)
+        self.classes = sorted(self.mapping)
+        if not self.reused:
+            self._skip_warmup()
+            _MODELS[key] = self.model
+        self.log.info(
+            "detector %s (%s), classes %s",
+            self.path,
+            "already loaded in this worker process" if self.reused else "loaded",
+            {names[i]: i for i in self.classes},
+        )
+
+    def _load(self) -> Any:
         try:
             from ultralytics import YOLO
 
-            self.model = YOLO(str(self.path), task="detect")
-            names = self.model.names
+            model = YOLO(str(self.path), task="detect")
+            model.names  # noqa: B018  (reading the names fails early on broken weights)
         except Exception as exc:
             raise ModelError(
                 f"The detector weights {self.path.name} could not be loaded: {exc}"
             ) from exc
-        self.mapping = class_map(names)
-        self.classes = sorted(self.mapping)
-        self._skip_warmup()
-        self.log.info("detector %s, classes %s", self.path, {names[i]: i for i in self.classes})
+        return model
 
     def _skip_warmup(self) -> None:
         """Set the predictor up now, without ultralytics' warm-up pass.

@@ -14,6 +14,7 @@ import numpy as np
 from backend.analytics.court import DEFAULT_COURT
 from backend.pipeline.annotate import Annotator
 from backend.pipeline.ball import BallPath
+from backend.pipeline.camera import estimate_camera_motion, small_grey
 from backend.pipeline.consumers import (
     AnnotatedVideo,
     BackgroundFrame,
@@ -39,6 +40,7 @@ from backend.pipeline.frames import (
     TrackedFrame,
 )
 from backend.pipeline.outputs import software_versions
+from backend.pipeline.quality import QualityInputs, quality_warnings
 from backend.pipeline.settings import PipelineSettings, Progress
 from backend.pipeline.stream import FrameReader, H264Writer, sample_frames
 from backend.pipeline.teams import OTHER, TeamClassifier, TeamVotes, bgr_to_hex, torso_features
@@ -84,7 +86,11 @@ class Engine:
         gap = max(settings.frame_stride, round(settings.ball_gap_max_s * self.fps))
         max_frames = FRAME_BUFFER_MAX_BYTES // max(1, info.width * info.height * 3)
         self.delay = max(settings.frame_stride, min(gap, max_frames))
+        self.frames_done = 0
+        self._phase("loading_model")
+        t_load = time.perf_counter()
         self.detector = Detector(settings, logger)
+        self.model_load_s = time.perf_counter() - t_load
         lost_keyframes = round(settings.track_lost_buffer_s * self.fps / settings.frame_stride)
         self.tracker = PlayerTracker(
             settings.player_conf_min, lost_keyframes, self.fps / settings.frame_stride
@@ -101,9 +107,12 @@ class Engine:
             ("ball_frames_detected", "ball_frames_interpolated", "ball_frames_missing",
              "ball_held_frames", "ball_flight_frames", "keyframes", "track_rows"), 0,
         )  # fmt: skip
-        self.frames_done = 0
         self.warnings: list[str] = []
         self.consumers: list[FrameConsumer] = []
+        # Measured while learning the teams, for the quality warnings.
+        self.camera_samples: list[np.ndarray] = []
+        self.people_together_max = 0
+        self.person_heights_px = np.empty(0)
         self._last_progress = 0.0
         self._logged_decile = 0
         self._t0 = 0.0
@@ -111,8 +120,10 @@ class Engine:
     # ----------------------------------------------------------------- main pass
     def run(self) -> dict:
         t0 = time.perf_counter()
+        self._phase("learning_teams")
         self._fit_teams()
         t_fit = time.perf_counter() - t0
+        self._phase("analysing")
         self.colors = self.teams.colors_bgr()
         self._t0 = time.perf_counter()
         reader = FrameReader(self.info.path)
@@ -174,9 +185,11 @@ class Engine:
                     consumer.abort()
         t_main = time.perf_counter() - self._t0
         self._report(force=True)
+        self._phase("writing_outputs")
         t1 = time.perf_counter()
         summary = self._write_outputs()
         summary["timings"] = {
+            "model_load_s": round(self.model_load_s, 3),
             "team_fit_s": round(t_fit, 3),
             "main_pass_s": round(t_main, 3),
             "finalize_s": round(time.perf_counter() - t1, 3),
@@ -195,6 +208,7 @@ class Engine:
             self._check_cancel()
             if i % every == 0 and len(self.background_samples) < BACKGROUND_SAMPLE_FRAMES:
                 self.background_samples.append(frame)
+            self.camera_samples.append(small_grey(frame))
             # Faint "balls" count here: scenery often scores just under the threshold and
             # then now and again just over it.
             dets = self.detector.detect(frame, ball_conf_min=STATIC_LEARN_BALL_CONF_MIN)
@@ -210,6 +224,8 @@ class Engine:
         # Part boxes' crops are legs or faces: they would pass for a third kit (officials).
         whole = self.heights.fit(all_boxes).whole(all_boxes)
         all_feats = np.concatenate(feats)[whole]
+        self.person_heights_px = (all_boxes[:, 3] - all_boxes[:, 1])[whole]
+        self.people_together_max = int(np.bincount(frame_ids[whole]).max(initial=0))
         try:
             self.teams.fit(all_feats, frame_ids[whole])
             self.log.info(
@@ -218,6 +234,11 @@ class Engine:
             )  # fmt: skip
         except ValueError as exc:
             self._warn(f"Teams not split: {exc}")
+
+    def _phase(self, phase: str) -> None:
+        if self.on_progress is not None:
+            total = self.info.frames_total
+            self.on_progress(Progress(self.frames_done, total, 0.0, None, phase=phase))
 
     def _warn(self, message: str) -> None:
         self.log.warning(message)
@@ -360,7 +381,8 @@ class Engine:
         for tid in keep:
             by_team[teams.get(tid, "")] += 1
         hexes = {k: bgr_to_hex(v) for k, v in self.colors.items()}
-        return {
+        camera = estimate_camera_motion(self.camera_samples)
+        summary = {
             "schema_version": 1,
             "status": "completed",
             "video": {**self.info.to_dict(), "frames_processed": self.frames_done},
@@ -375,13 +397,30 @@ class Engine:
                 **self.counts,
                 "track_rows": rows,
                 "ball_zoom_looks": self.ball.zoom_looks,
+                "ball_unfilled_gaps": self.ball.unfilled_gaps,
+                "ball_unfilled_gap_frames": self.ball.unfilled_gap_frames,
+                "ball_longest_unfilled_gap_s": round(
+                    self.ball.longest_unfilled_gap_frames / self.fps, 2
+                ),
             },
             "teams": [
                 {"label": k, "name": names[k], "color": hexes[k], "players": by_team[k]}
                 for k in ("A", "B", OTHER)
             ],
             "warnings": self.warnings,
+            "camera": camera.to_dict() if camera is not None else None,
         }
+        summary["warnings"] = [*self.warnings, *quality_warnings(self._quality(summary, camera))]
+        return summary
+
+    def _quality(self, summary: dict, camera) -> QualityInputs:
+        return QualityInputs(
+            frame_size=self.size, imgsz=self.s.imgsz, calibrated=self.view is not None,
+            counts=summary["counts"], team_colour_distance=self.teams.colour_distance,
+            people_together_max=self.people_together_max,
+            person_heights_px=self.person_heights_px, camera=camera,
+            ball_gap_fill_max_s=self.s.ball_gap_fill_max_s,
+        )  # fmt: skip
 
 
 def _zone(court_xy: np.ndarray) -> str:

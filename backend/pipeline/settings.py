@@ -17,6 +17,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "torch_threads": (1, 256),
     "track_lost_buffer_s": (0.1, 30.0),
     "ball_gap_max_s": (0.0, 3.0),
+    "ball_gap_fill_max_s": (0.0, 3.0),
     "ball_max_speed_frac_per_s": (0.1, 20.0),
     "ball_held_speed_max_frac_per_s": (0.0, 5.0),
     "ball_static_s": (0.5, 30.0),
@@ -41,7 +42,13 @@ class PipelineSettings:
         predicts it (a small ball often scores under ball_conf_min); equal to
         ball_conf_min turns this off, lower finds more of a small ball but risks heads.
     track_lost_buffer_s: how long a track that lost its detection may come back with its ID.
-    ball_gap_max_s: longest gap without a ball detection that is filled by interpolation.
+    ball_gap_max_s: longest gap without a ball detection over which the ball's path is kept
+        (to match the next detection to it, and the frame buffer's length).
+    ball_gap_fill_max_s: longest gap between two ball detections filled with interpolated
+        positions; a longer gap stays empty (the ball is neither drawn nor counted there),
+        since a straight line over it is a guess: over a 1 s gap on a real clip the guess
+        ran across the curtain ~100 px from the ball. Raise it for a smoother but less
+        honest path, lower it to show only what was seen.
     ball_max_speed_frac_per_s: fastest plausible ball, in frame widths per second; a
         detection farther than that from the recent path is treated as a false ball.
     ball_held_speed_max_frac_per_s: a ball slower than this inside a player's box is held.
@@ -71,6 +78,7 @@ class PipelineSettings:
     team_names: dict[str, str] | None = None
     track_lost_buffer_s: float = 3.0
     ball_gap_max_s: float = 1.0
+    ball_gap_fill_max_s: float = 0.5
     ball_max_speed_frac_per_s: float = 1.5
     ball_held_speed_max_frac_per_s: float = 0.6
     ball_static_s: float = 1.5
@@ -171,12 +179,20 @@ def _as_float(key: str, value: Any) -> float:
         raise ValueError(f"Setting {key} must be a number, got {value!r}.") from exc
 
 
+# What a run is doing, in order; the job store shows the same names (plus queued, done).
+PHASES = ("starting", "loading_model", "learning_teams", "analysing", "writing_outputs")
+
+
 @dataclass
 class Progress:
+    """frames_* count only in the analysing phase; before it they are 0 while the detector
+    loads and the team colours are learnt, which can take longer than the frames."""
+
     frames_done: int
     frames_total: int
     fps: float
     eta_s: float | None
+    phase: str = "analysing"
 
     @property
     def fraction(self) -> float:

@@ -65,6 +65,13 @@ class TeamClassifier:
     def fitted(self) -> bool:
         return self.centers is not None
 
+    @property
+    def colour_distance(self) -> float | None:
+        """How far apart the two team colours are (weighted Lab); None before fit."""
+        if self.centers is None:
+            return None
+        return float(np.linalg.norm(self.centers[0] - self.centers[1]))
+
     def fit(self, features: np.ndarray, frame_ids: np.ndarray | None = None) -> TeamClassifier:
         """Learn the team colours from crops; `frame_ids` says which frame each came from
         (without it, all from different frames), so a kit is counted by how many people wear

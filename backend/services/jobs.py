@@ -16,6 +16,7 @@ from backend.models import (
     ACTIVE_STATUSES,
     FINISHED_STATUSES,
     Job,
+    JobPhase,
     JobStatus,
     Priority,
     utcnow,
@@ -152,7 +153,9 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
         revoked = session.execute(
             update(Job)
             .where(col(Job.id) == job.id, col(Job.status) == JobStatus.queued.value)
-            .values(status=JobStatus.cancelled.value, finished_at=utcnow())
+            .values(
+                status=JobStatus.cancelled.value, phase=JobPhase.done.value, finished_at=utcnow()
+            )
         )
         session.commit()
         if revoked.rowcount == 1:  # type: ignore[attr-defined]
@@ -191,6 +194,7 @@ def retry_job(*, session: Session, job_id: str) -> Job:
         )
     clear_job_outputs(session=session, job_id=job.id)
     job.status = JobStatus.queued.value
+    job.phase = JobPhase.queued.value
     job.cancel_requested = False
     job.crash_count = 0
     job.error = None

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from backend.config import get_settings
 from backend.db import session_scope
-from backend.models import Job, JobStatus, utcnow
+from backend.models import Job, JobPhase, JobStatus, utcnow
 from backend.services.files import clear_job_outputs, job_dir, job_outputs_dir, register_outputs
 from backend.services.jobs import requeue
 
@@ -46,6 +46,7 @@ def claim_job(*, session: Session, job_id: str) -> Job | None:
         )
         .values(
             status=JobStatus.running.value,
+            phase=JobPhase.starting.value,
             started_at=now,
             heartbeat_at=now,
             attempts=Job.attempts + 1,
@@ -83,6 +84,7 @@ class ProgressRecorder:
         self._last_write = float("-inf")
         self._last_cancel_check = float("-inf")
         self._cancel = False
+        self._phase: str | None = None
 
     def record(
         self,
@@ -91,13 +93,20 @@ class ProgressRecorder:
         fps: float | None,
         eta_s: float | None,
         *,
+        phase: str | None = None,
         force: bool = False,
     ) -> bool:
+        """`phase` (a JobPhase value) is written at once when it changes: a phase is what the
+        Jobs page shows while the frame count still reads 0."""
         now = self._clock()
-        if not force and now - self._last_write < PROGRESS_MIN_INTERVAL_S:
+        new_phase = phase is not None and phase != self._phase
+        if not force and not new_phase and now - self._last_write < PROGRESS_MIN_INTERVAL_S:
             return False
         self._last_write = now
         progress = min(1.0, frames_done / frames_total) if frames_total else 0.0
+        values = {}
+        if phase is not None:
+            self._phase = values["phase"] = JobPhase(phase).value
         with session_scope() as session:
             session.execute(
                 update(Job)
@@ -109,6 +118,7 @@ class ProgressRecorder:
                     eta_s=eta_s,
                     progress=progress,
                     heartbeat_at=utcnow(),
+                    **values,
                 )
             )
         return True
@@ -145,6 +155,7 @@ def _finish(
     session.refresh(job)
     register_outputs(session=session, job_id=job_id)
     job.status = status.value
+    job.phase = JobPhase.done.value
     job.finished_at = utcnow()
     job.heartbeat_at = job.finished_at
     job.error = error[:ERROR_MAX_CHARS] if error else None
@@ -185,6 +196,7 @@ def return_to_queue(*, session: Session, job_id: str, note: str) -> Job | None:
     if job.cancel_requested:
         return cancel_running_job(session=session, job_id=job_id)
     job.status = JobStatus.queued.value
+    job.phase = JobPhase.queued.value
     job.error = note
     job.queued_at, job.started_at, job.heartbeat_at = utcnow(), None, None
     job.worker_pid = None

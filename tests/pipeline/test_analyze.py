@@ -57,7 +57,9 @@ def test_people_are_detected_tracked_and_split_into_teams(run):
 def test_ball_path_follows_the_truth_after_interpolation(run):
     truth, result, _ = run
     s = score(truth, result.out_dir / "tracks.csv", short_gap_frames=6)
-    assert s.ball_frames >= 0.6 * truth.frames
+    # One 0.6 s gap is longer than ball_gap_fill_max_s and stays empty (43 of 75 frames have a
+    # ball): filled in, its straight line was up to 45 px off the true ball.
+    assert s.ball_frames >= 0.55 * truth.frames
     # Between detections up to two keyframes apart the filled-in path is on the true one.
     assert s.ball_short_gap_frames >= 0.3 * truth.frames
     assert s.ball_short_gap_error_median_px <= 3.0
@@ -150,9 +152,24 @@ def test_players_summary_events_and_heatmaps(run):
 
 def test_progress_is_reported_up_to_the_last_frame(run):
     truth, _, progress = run
-    assert progress and progress[-1].frames_done == truth.frames == progress[-1].frames_total
+    analysing = [p for p in progress if p.phase == "analysing"]
+    assert analysing[-1].frames_done == truth.frames == analysing[-1].frames_total
     done = [p.frames_done for p in progress]
     assert done == sorted(done)
+
+
+def test_progress_names_each_phase_in_order(run):
+    _, result, progress = run
+    phases = [p.phase for p in progress]
+    order = [phase for i, phase in enumerate(phases) if i == 0 or phases[i - 1] != phase]
+    assert order == ["loading_model", "learning_teams", "analysing", "writing_outputs"]
+    # Before the analysing phase no frame is counted: the 0 % then is start-up, not analysis.
+    assert [p.frames_done for p in progress if p.phase in ("loading_model", "learning_teams")] == [
+        0,
+        0,
+    ]
+    timings = result.summary["timings"]
+    assert {"model_load_s", "team_fit_s", "main_pass_s", "finalize_s"} <= set(timings)
 
 
 def test_without_calibration_court_columns_stay_empty_and_spectators_count(tmp_path):
