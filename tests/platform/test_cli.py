@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from backend.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from backend.config import get_settings
 from backend.models import JobStatus
 from tests.platform.factories import OUTPUT_FILES, make_job
 from tests.synthetic import make_corrupt_file, make_plain_clip
@@ -178,3 +179,43 @@ def test_an_unopenable_database_is_a_message_not_a_traceback(data_dir, monkeypat
     assert err == f"error: the job database (sqlite:///{tmp_path}) failed: " + (
         "unable to open database file\n"
     )
+
+
+def test_status_says_which_phase_a_running_job_is_in(session):
+    job = make_job(session, status=JobStatus.running, phase="loading_model", frames_total=240)
+    assert run_json("status", job.id)["phase"] == "loading_model"
+    code, out, _ = run_cli("status", job.id)
+    assert code == EXIT_OK
+    assert "phase: loading_model (loading the detector)" in out
+    assert "0/240 frames" in out
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [
+        "closed at once",  # like `grep -q` that matched, or `less` quit before output came
+        "head -n 2",
+    ],
+)
+def test_piping_into_a_reader_that_stops_early_ends_quietly(session, reader):
+    """A real pipe: the reader closes its end while the CLI still writes."""
+    for n in range(200):  # some 150 KB of JSON, more than a pipe holds
+        make_job(session, name=f"match-{n:03d}.mp4")
+    env = {**os.environ, "NETBALL_DATA_DIR": str(get_settings().data_dir)}
+    command = [sys.executable, "-m", "backend", "jobs", "--json", "--page-size", "200"]
+    if reader == "head -n 2":
+        done = subprocess.run(
+            ["bash", "-c", 'set -o pipefail; "$@" | head -n 2 >/dev/null', "bash", *command],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        code, stderr = done.returncode, done.stderr
+    else:
+        proc = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert stderr == ""
+    assert code == EXIT_OK

@@ -37,13 +37,13 @@ def test_upgrades_run_once_in_order(data_dir, monkeypatch):
     calls = []
 
     def add_notes(session):
-        calls.append(2)
+        calls.append(2)  # once, although init_db runs twice
         session.execute(text("ALTER TABLE job ADD COLUMN notes TEXT"))
 
-    monkeypatch.setattr(db, "MIGRATIONS", {2: add_notes})
-    monkeypatch.setattr(db, "SCHEMA_VERSION", 2)
-    assert db.init_db() == 2
-    assert db.init_db() == 2
+    monkeypatch.setattr(db, "MIGRATIONS", {**db.MIGRATIONS, 3: add_notes})
+    monkeypatch.setattr(db, "SCHEMA_VERSION", 3)
+    assert db.init_db() == 3
+    assert db.init_db() == 3
     assert calls == [2]
     columns = {c["name"] for c in inspect(db.get_engine()).get_columns("job")}
     assert "notes" in columns
@@ -71,3 +71,27 @@ def test_database_url_selects_another_database(data_dir, tmp_path, monkeypatch):
     assert (tmp_path / "elsewhere" / "jobs.db").is_file()
     with db.get_engine(url).connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM job")).scalar() == 1
+
+
+def test_version_2_adds_the_job_phase_to_an_older_database(data_dir):
+    from backend.models import JobStatus
+    from tests.platform.factories import make_job
+
+    with db.session_scope() as session:
+        ids = {
+            status: make_job(session, status=status).id
+            for status in (JobStatus.queued, JobStatus.running, JobStatus.completed)
+        }
+    # What a database made before Job.phase existed looks like.
+    with db.get_engine().begin() as conn:
+        conn.execute(text("ALTER TABLE job DROP COLUMN phase"))
+        conn.execute(text("DELETE FROM schema_version"))
+        conn.execute(text("INSERT INTO schema_version (version) VALUES (1)"))
+    assert db.init_db() == 2
+    with db.get_engine().connect() as conn:
+        phases = dict(conn.execute(text("SELECT id, phase FROM job")).all())
+    assert phases == {
+        ids[JobStatus.queued]: "queued",
+        ids[JobStatus.running]: "analysing",
+        ids[JobStatus.completed]: "done",
+    }

@@ -81,6 +81,46 @@ def test_progress_is_written_at_most_once_a_second(session):
     assert _fresh(session, job.id).frames_done == 30
 
 
+def test_the_phase_is_recorded_as_soon_as_it_changes(session):
+    job = make_job(session, with_input=True)
+    assert job.phase == "queued"
+    assert runner.claim_job(session=session, job_id=job.id).phase == "starting"
+    clock = FakeClock()
+    recorder = runner.ProgressRecorder(job.id, clock=clock)
+    assert recorder.record(0, 240, 0.0, None, phase="loading_model")
+    clock.now += 0.1  # well inside the once-a-second limit, but a new phase
+    assert recorder.record(0, 240, 0.0, None, phase="learning_teams")
+    assert _fresh(session, job.id).phase == "learning_teams"
+    clock.now += 0.1
+    assert not recorder.record(0, 240, 0.0, None, phase="learning_teams")
+    assert recorder.record(0, 240, 0.0, None, phase="analysing")
+    clock.now += 0.1
+    assert not recorder.record(5, 240, 30.0, 8.0, phase="analysing")
+    assert _fresh(session, job.id).phase == "analysing"
+    with pytest.raises(ValueError):
+        recorder.record(0, 240, 0.0, None, phase="dreaming")
+    runner.complete_job(session=session, job_id=job.id, summary={})
+    assert _fresh(session, job.id).phase == "done"
+
+
+@pytest.mark.parametrize("ending", ["fail", "cancel", "return_to_queue"])
+def test_a_job_that_stops_leaves_its_phase_where_its_status_says(session, ending):
+    job = make_job(session, with_input=True)
+    runner.claim_job(session=session, job_id=job.id)
+    runner.ProgressRecorder(job.id).record(3, 10, 1.0, 7.0, phase="analysing")
+    if ending == "fail":
+        runner.fail_job(session=session, job_id=job.id, reason="boom")
+        assert _fresh(session, job.id).phase == "done"
+        job_service.retry_job(session=session, job_id=job.id)
+        assert _fresh(session, job.id).phase == "queued"
+    elif ending == "cancel":
+        runner.cancel_running_job(session=session, job_id=job.id)
+        assert _fresh(session, job.id).phase == "done"
+    else:
+        runner.return_to_queue(session=session, job_id=job.id, note="worker stopped")
+        assert _fresh(session, job.id).phase == "queued"
+
+
 def test_cancel_flag_is_read_at_most_once_a_second(session):
     job = make_job(session, status=JobStatus.running)
     clock = FakeClock()
