@@ -255,6 +255,7 @@ def cmd_storage(args: argparse.Namespace) -> Any:
             older_than_days=args.older_than_days,
             statuses=args.status,
             dry_run=args.dry_run,
+            cache_older_than_days=args.cache_older_than_days,
         ).to_dict()
 
 
@@ -363,11 +364,19 @@ def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) ->
             ["kind", "files", "size"],
             out,
         )
+        print(
+            f"of which cache (built ZIPs, rebuilt on demand): "
+            f"{_human_bytes(result['cache_bytes'])} in {result['cache_files']} file(s); "
+            f"cleanup removes caches older than {result['cache_max_age_days']:g} days",
+            file=out,
+        )
     elif command == "storage":
         verb = "would remove" if result["dry_run"] else "removed"
         print(
             f"{verb} {len(result['jobs'])} job(s), {len(result['orphan_dirs'])} orphan "
-            f"folder(s); {len(result['missing_files'])} file(s) missing on disk; "
+            f"folder(s), {len(result['caches'])} cached ZIP(s) "
+            f"({_human_bytes(result['cache_bytes_freed'])}); "
+            f"{len(result['missing_files'])} file(s) missing on disk; "
             f"{_human_bytes(result['bytes_freed'])} freed",
             file=out,
         )
@@ -437,6 +446,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--status", action="append", choices=["completed", "failed", "cancelled"], help="repeatable"
     )
     c.add_argument("--dry-run", action="store_true", help="only report what would be removed")
+    c.add_argument(
+        "--cache-older-than-days",
+        type=float,
+        help="remove built ZIPs older than this (default NETBALL_CACHE_MAX_AGE_DAYS); "
+        "outputs are kept",
+    )
     sub.add_parser("health", parents=[common], help="database, queue, workers, model, disk")
     cli_competitions.add_parsers(sub, common)
     p = sub.add_parser("serve", parents=[common], help="run the REST API (docs at /docs)")

@@ -42,6 +42,10 @@ ENV_DOCS: dict[str, tuple[str, str]] = {
         "http://localhost:<port>",
         "API address the dashboard links videos and downloads to.",
     ),
+    "NETBALL_CACHE_MAX_AGE_DAYS": (
+        "7",
+        "Storage cleanup removes caches (built ZIPs) older than this; outputs stay.",
+    ),
 }
 
 
@@ -93,6 +97,8 @@ class Settings:
     api_key_reads: bool = False
     api_cors_origins: tuple[str, ...] = ()
     api_public_url: str = "http://localhost:8000"
+    # Built ZIPs are a cache (rebuilt on demand from the outputs); cleanup drops older ones.
+    cache_max_age_days: float = 7.0
     allowed_video_extensions: tuple[str, ...] = field(
         default=(".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm")
     )
@@ -128,6 +134,9 @@ def get_settings() -> Settings:
     if not 1 <= api_port <= 65535:
         raise ValueError(f"NETBALL_API_PORT must be a port number (1-65535), got {api_port}")
     origins = os.environ.get("NETBALL_API_CORS_ORIGINS") or ""
+    cache_max_age_days = _env_float("NETBALL_CACHE_MAX_AGE_DAYS", 7.0)
+    if cache_max_age_days < 0:
+        raise ValueError(f"NETBALL_CACHE_MAX_AGE_DAYS must be 0 or more, got {cache_max_age_days}")
     settings = Settings(
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'app.db'}",
@@ -148,6 +157,7 @@ def get_settings() -> Settings:
         api_public_url=(
             os.environ.get("NETBALL_API_PUBLIC_URL") or f"http://localhost:{api_port}"
         ).rstrip("/"),
+        cache_max_age_days=cache_max_age_days,
     )
     configure_ultralytics_offline(settings)
     return settings

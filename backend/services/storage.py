@@ -13,7 +13,15 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from backend.config import get_settings
-from backend.models import ACTIVE_STATUSES, FINISHED_STATUSES, Job, JobFile, JobStatus, utcnow
+from backend.models import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    FileRole,
+    Job,
+    JobFile,
+    JobStatus,
+    utcnow,
+)
 from backend.services.errors import InvalidArgument, StorageError
 from backend.services.files import job_file_path
 from backend.services.jobs import purge_job
@@ -23,6 +31,8 @@ LARGEST_JOBS_SHOWN = 10
 CLEANABLE_STATUSES: tuple[str, ...] = tuple(s.value for s in JobStatus if s in FINISHED_STATUSES)
 # A job folder without a row may be an upload still streaming in; leave it alone this long.
 ORPHAN_MIN_AGE_S = 3600.0
+# Files that can be made again from a job's outputs (the built ZIPs): a cache, not results.
+CACHE_ROLES = (FileRole.archive.value,)
 
 
 def data_dir_id() -> str:
@@ -51,6 +61,11 @@ class StorageStats:
     disk_total_bytes: int
     disk_free_bytes: int
     data_dir: str
+    # Inputs and outputs vs caches (built ZIPs), which cleanup may drop and rebuild on demand.
+    bytes_by_role: dict[str, int] = field(default_factory=dict)
+    cache_bytes: int = 0
+    cache_files: int = 0
+    cache_max_age_days: float = 7.0
 
     @property
     def disk_used_fraction(self) -> float:
@@ -88,6 +103,12 @@ def storage_stats(*, session: Session) -> StorageStats:
         for job_id, (size, count) in largest
         if job_id in jobs
     ][:LARGEST_JOBS_SHOWN]
+    by_role = session.exec(
+        select(JobFile.role, func.sum(JobFile.size_bytes), func.count())
+        .where(col(JobFile.missing).is_(False))
+        .group_by(JobFile.role)
+    ).all()
+    cache = [(int(total or 0), int(count)) for role, total, count in by_role if role in CACHE_ROLES]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     disk = shutil.disk_usage(settings.data_dir)
     return StorageStats(
@@ -100,6 +121,10 @@ def storage_stats(*, session: Session) -> StorageStats:
         disk_total_bytes=disk.total,
         disk_free_bytes=disk.free,
         data_dir=str(settings.data_dir),
+        bytes_by_role={role: int(total or 0) for role, total, _ in by_role},
+        cache_bytes=sum(size for size, _ in cache),
+        cache_files=sum(count for _, count in cache),
+        cache_max_age_days=settings.cache_max_age_days,
     )
 
 
@@ -109,6 +134,9 @@ class CleanupReport:
     jobs: list[JobUsage] = field(default_factory=list)
     orphan_dirs: list[str] = field(default_factory=list)
     missing_files: list[str] = field(default_factory=list)
+    # Cached files (job_id/relpath) removed for age; `bytes_freed` includes them.
+    caches: list[str] = field(default_factory=list)
+    cache_bytes_freed: int = 0
     bytes_freed: int = 0
 
     def to_dict(self) -> dict:
@@ -129,10 +157,15 @@ def cleanup_storage(
     older_than_days: float | None = None,
     statuses: list[str] | None = None,
     dry_run: bool = True,
+    cache_older_than_days: float | None = None,
 ) -> CleanupReport:
-    """Remove finished jobs (by age and/or status), orphan job folders, and flag vanished files.
+    """Remove finished jobs (by age and/or status), orphan job folders, caches (built ZIPs)
+    older than `cache_older_than_days` (default NETBALL_CACHE_MAX_AGE_DAYS), and flag
+    vanished files.
 
-    Queued and running jobs are never touched. With `dry_run` nothing changes and the report
+    Caches go whatever the job's status: they are rebuilt from the outputs when asked for
+    again, and outputs are never touched by that rule. Queued and running jobs are never
+    touched. With `dry_run` nothing changes and the report
     says what would be removed and how many bytes that frees. With neither an age nor statuses
     given, no job is removed: only orphans and vanished files are handled.
     """
@@ -148,6 +181,12 @@ def cleanup_storage(
         wanted.add(parsed.value)
     if older_than_days is not None and older_than_days < 0:
         raise InvalidArgument(f"older_than_days must be 0 or more, got {older_than_days}")
+    if cache_older_than_days is None:
+        cache_older_than_days = settings.cache_max_age_days
+    if cache_older_than_days < 0:
+        raise InvalidArgument(
+            f"cache_older_than_days must be 0 or more, got {cache_older_than_days}"
+        )
     report = CleanupReport(dry_run=dry_run)
 
     if older_than_days is not None or wanted:
@@ -164,6 +203,7 @@ def cleanup_storage(
             if not dry_run:
                 purge_job(session=session, job=job)
 
+    _drop_old_caches(session, report, cache_older_than_days, dry_run)
     known = set(session.exec(select(Job.id)).all())
     if settings.jobs_dir.is_dir():
         now = time.time()
@@ -188,3 +228,33 @@ def cleanup_storage(
                 session.add(row)
     session.commit()
     return report
+
+
+def _drop_old_caches(
+    session: Session, report: CleanupReport, older_than_days: float, dry_run: bool
+) -> None:
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    rows = session.exec(
+        select(JobFile).where(
+            col(JobFile.role).in_(CACHE_ROLES),
+            col(JobFile.missing).is_(False),
+            col(JobFile.created_at) <= cutoff,
+        )
+    ).all()
+    removed_jobs = {usage.job_id for usage in report.jobs}
+    for row in rows:
+        if row.job_id in removed_jobs:  # counted with its job already
+            continue
+        path = job_file_path(row)
+        size = path.stat().st_size if path.is_file() else 0
+        report.caches.append(f"{row.job_id}/{row.relpath}")
+        report.cache_bytes_freed += size
+        report.bytes_freed += size
+        if dry_run:
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"could not remove the cached file {path}: {exc}") from exc
+        session.delete(row)
+    session.commit()

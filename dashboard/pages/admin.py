@@ -79,11 +79,20 @@ def storage_ui() -> None:
     with session_scope() as session:
         stats = storage_service.storage_stats(session=session)
     used = stats.disk_total_bytes - stats.disk_free_bytes
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("Stored by Courtside", human_bytes(stats.total_bytes))
     cols[1].metric("Files", f"{stats.total_files:,}")
     cols[2].metric("Jobs", f"{stats.jobs:,}")
     cols[3].metric(
+        "Cache (built ZIPs)",
+        human_bytes(stats.cache_bytes),
+        f"{stats.cache_files} file(s)",
+        delta_color="off",
+        delta_arrow="off",
+        help="Rebuilt on demand from the outputs. Cleanup removes those older than "
+        f"{stats.cache_max_age_days:g} days (NETBALL_CACHE_MAX_AGE_DAYS).",
+    )
+    cols[4].metric(
         "Disk free",
         human_bytes(stats.disk_free_bytes),
         f"{used / stats.disk_total_bytes:.0%} used" if stats.disk_total_bytes else None,
@@ -120,7 +129,9 @@ def storage_ui() -> None:
 def cleanup_ui() -> None:
     st.markdown(
         "Remove finished jobs and their files. Queued and running jobs are never touched. "
-        "Folders no job owns are removed too, and files that vanished from disk are flagged."
+        "Folders no job owns are removed too, and files that vanished from disk are flagged. "
+        "Cached ZIPs older than the cache age go too; outputs stay, and a ZIP is rebuilt when "
+        "it is downloaded again."
     )
     with st.form(f"{PREFIX}_cleanup_form"):
         left, right = st.columns(2)
@@ -137,8 +148,19 @@ def cleanup_ui() -> None:
             default=["failed", "cancelled"],
             key=f"{PREFIX}_statuses",
         )
+        cache_days = left.number_input(
+            "Cached ZIPs built more than this many days ago",
+            min_value=0.0,
+            value=float(get_settings().cache_max_age_days),
+            step=1.0,
+            key=f"{PREFIX}_cache_days",
+        )
         preview = st.form_submit_button("Preview cleanup", icon=":material/preview:")
-    rule = {"older_than_days": float(older), "statuses": list(statuses)}
+    rule = {
+        "older_than_days": float(older),
+        "statuses": list(statuses),
+        "cache_older_than_days": float(cache_days),
+    }
     if preview:
         with shown_errors("Previewing the cleanup"), session_scope() as session:
             report = storage_service.cleanup_storage(session=session, dry_run=True, **rule)
@@ -151,7 +173,7 @@ def cleanup_ui() -> None:
         st.caption("The rule changed since the preview: preview again.")
         return
     report_ui(report, dry_run=True)
-    if not (report.jobs or report.orphan_dirs or report.missing_files):
+    if not (report.jobs or report.orphan_dirs or report.missing_files or report.caches):
         return
     if st.button(
         f"Delete now and free {human_bytes(report.bytes_freed)}",
@@ -163,8 +185,8 @@ def cleanup_ui() -> None:
             done = storage_service.cleanup_storage(session=session, dry_run=False, **rule)
             st.session_state.pop(f"{PREFIX}_preview", None)
             st.success(
-                f"Removed {len(done.jobs)} job(s) and {len(done.orphan_dirs)} stray folder(s); "
-                f"freed {human_bytes(done.bytes_freed)}.",
+                f"Removed {len(done.jobs)} job(s), {len(done.orphan_dirs)} stray folder(s) and "
+                f"{len(done.caches)} cached ZIP(s); freed {human_bytes(done.bytes_freed)}.",
                 icon=":material/check_circle:",
             )
 
@@ -193,6 +215,12 @@ def report_ui(report: CleanupReport, *, dry_run: bool) -> None:
         )
     if orphans:
         st.caption("Stray folders: " + ", ".join(orphans))
+    if report.caches:
+        st.caption(
+            f"{len(report.caches)} cached ZIP(s) {verb} removed "
+            f"({human_bytes(report.cache_bytes_freed)}); the outputs stay: "
+            + ", ".join(report.caches)
+        )
     if missing:
         st.caption(f"{len(missing)} file(s) missing on disk {verb} flagged: " + ", ".join(missing))
 

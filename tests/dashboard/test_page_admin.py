@@ -55,3 +55,28 @@ def test_admin_cleanup_previews_then_deletes(data_dir, tmp_path):
     app.button(key="admin_cleanup_confirm").click().run()
     assert [job.id for job in all_jobs()] == [keep]
     assert any("Removed 1 job(s)" in text for text in texts(app, "success"))
+
+
+def test_admin_shows_built_zips_apart_and_cleans_them_without_the_outputs(data_dir, tmp_path):
+    from backend.db import session_scope
+    from backend.services.files import build_archive, list_job_files
+
+    job_id = submit_clip(tmp_path, "zipped.mp4")
+    complete(job_id, tracks=sample_track_rows())
+    with session_scope() as session:
+        archive = build_archive(session=session, job_id=job_id)
+    app = open_page("admin.py")
+    cache = next(metric for metric in app.metric if metric.label == "Cache (built ZIPs)")
+    assert cache.value.endswith(("B", "KB")) and cache.value != "0 B"
+    assert "1 file(s)" in str(cache.proto.delta)
+    app.number_input(key="admin_cache_days").set_value(0.0)
+    app.multiselect(key="admin_statuses").set_value([])
+    [preview] = [b for b in app.button if b.label == "Preview cleanup"]
+    preview.click().run()
+    assert any("1 cached ZIP(s) would be removed" in t for t in texts(app, "caption"))
+    app.button(key="admin_cleanup_confirm").click().run()
+    assert not archive.exists()
+    assert job_status(job_id) == "completed"
+    with session_scope() as session:
+        kinds = {row.role for row in list_job_files(session=session, job_id=job_id)}
+    assert "output" in kinds and "archive" not in kinds

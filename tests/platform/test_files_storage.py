@@ -173,3 +173,56 @@ def test_cleanup_by_status_only(session):
 def test_cleanup_refuses_bad_requests(session, kwargs, message):
     with pytest.raises(InvalidArgument, match=message):
         cleanup_storage(session=session, dry_run=False, **kwargs)
+
+
+def _age_archive(session, job_id: str, days: float) -> None:
+    row = session.exec(
+        select(JobFile).where(JobFile.job_id == job_id, JobFile.role == "archive")
+    ).one()
+    row.created_at = row.created_at - timedelta(days=days)
+    session.add(row)
+    session.commit()
+
+
+def test_built_zips_count_as_a_cache_and_old_ones_are_cleaned_without_outputs(session):
+    old = make_job(session, status=JobStatus.completed, outputs=OUTPUT_FILES)
+    fresh = make_job(session, status=JobStatus.completed, outputs=OUTPUT_FILES)
+    old_zip = build_archive(session=session, job_id=old.id)
+    fresh_zip = build_archive(session=session, job_id=fresh.id)
+    _age_archive(session, old.id, days=8)
+    outputs_bytes = sum(len(v) for v in OUTPUT_FILES.values())
+
+    stats = storage_stats(session=session)
+    zip_bytes = old_zip.stat().st_size + fresh_zip.stat().st_size
+    assert (stats.cache_bytes, stats.cache_files) == (zip_bytes, 2)
+    assert stats.bytes_by_role == {"output": 2 * outputs_bytes, "archive": zip_bytes}
+    assert stats.cache_max_age_days == 7.0
+
+    # No job rule given: only caches older than NETBALL_CACHE_MAX_AGE_DAYS (7) go.
+    dry = cleanup_storage(session=session, dry_run=True)
+    assert dry.caches == [f"{old.id}/{old.id}.zip"] and dry.jobs == []
+    assert dry.cache_bytes_freed == dry.bytes_freed == old_zip.stat().st_size
+    assert old_zip.is_file()
+    real = cleanup_storage(session=session, dry_run=False)
+    assert real.caches == dry.caches
+    assert not old_zip.exists() and fresh_zip.is_file()
+    for job in (old, fresh):
+        outputs = [f for f in list_job_files(session=session, job_id=job.id) if f.role == "output"]
+        assert len(outputs) == len(OUTPUT_FILES)
+        assert all((job_dir(job.id) / f.relpath).is_file() for f in outputs)
+    assert storage_stats(session=session).cache_files == 1
+    # Asked for again, the ZIP is simply built again.
+    assert build_archive(session=session, job_id=old.id).is_file()
+
+
+def test_cache_age_comes_from_the_setting_or_the_call(session, monkeypatch):
+    job = make_job(session, status=JobStatus.completed, outputs=OUTPUT_FILES)
+    build_archive(session=session, job_id=job.id)
+    _age_archive(session, job.id, days=2)
+    assert cleanup_storage(session=session, dry_run=True).caches == []
+    assert len(cleanup_storage(session=session, dry_run=True, cache_older_than_days=1).caches) == 1
+    monkeypatch.setenv("NETBALL_CACHE_MAX_AGE_DAYS", "1.5")
+    get_settings.cache_clear()
+    assert len(cleanup_storage(session=session, dry_run=True).caches) == 1
+    with pytest.raises(InvalidArgument, match="cache_older_than_days must be 0 or more"):
+        cleanup_storage(session=session, dry_run=True, cache_older_than_days=-1)
