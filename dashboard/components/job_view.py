@@ -14,11 +14,18 @@ import pandas as pd
 import streamlit as st
 
 from backend.services.jobs import ACTIVE_STATUSES
-from dashboard.components.formatting import human_duration, human_time, progress_line
+from dashboard.components.formatting import as_utc, human_duration, human_time, progress_line
 
 if TYPE_CHECKING:  # the dashboard gets jobs from the services, it never queries models itself
     from backend.models import Job
 
+# What a running job is doing before its frames count (backend.models.PHASE_LABELS in words).
+PHASE_TEXT = {
+    "starting": "starting the analysis",
+    "loading_model": "loading the detector (once per worker)",
+    "learning_teams": "learning the team colours from sampled frames",
+    "writing_outputs": "writing the outputs",
+}
 STATUS_BADGES = {
     "queued": ":material/schedule: queued",
     "running": ":material/autorenew: running",
@@ -47,6 +54,10 @@ class JobView:
     cancel_requested: bool
     settings: dict = field(default_factory=dict)
     video: dict = field(default_factory=dict)
+    phase: str = "queued"
+    queued_at: datetime | None = None
+    # summary.json "timings" of a finished run (model_load_s, team_fit_s, main_pass_s, ...).
+    timings: dict = field(default_factory=dict)
 
     @classmethod
     def from_job(cls, job: Job) -> JobView:
@@ -68,6 +79,9 @@ class JobView:
             cancel_requested=job.cancel_requested,
             settings=dict(job.settings or {}),
             video=dict(job.video_info or {}),
+            phase=str(job.phase or "queued"),
+            queued_at=job.queued_at,
+            timings=dict((job.summary or {}).get("timings") or {}),
         )
 
     @property
@@ -84,6 +98,9 @@ class JobView:
             return "waiting for a free worker"
         if self.cancel_requested and self.status == "running":
             return "stopping at the next frame batch"
+        if self.status == "running" and self.phase != "analysing":
+            # Before the first frame the count reads 0 for a while: say what it waits for.
+            return PHASE_TEXT.get(self.phase, self.phase.replace("_", " "))
         return progress_line(
             frames_done=self.frames_done,
             frames_total=self.frames_total,
@@ -96,6 +113,44 @@ class JobView:
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def wait_s(self) -> float | None:
+        if self.queued_at is None or self.started_at is None:
+            return None
+        return max(0.0, (as_utc(self.started_at) - as_utc(self.queued_at)).total_seconds())
+
+    @property
+    def finished_text(self) -> str:
+        """Which time is which: the run (start-up + analysis + writing) and the queue wait."""
+        run = self.run_time_s
+        analysis = self.timings.get("main_pass_s")
+        writing = self.timings.get("finalize_s") or 0.0
+        parts = []
+        if run is not None and isinstance(analysis, int | float):
+            startup = max(0.0, run - analysis - writing)
+            parts.append(
+                f"start-up {human_duration(startup)} (loading the detector, learning "
+                "the team colours)"
+            )
+            frames = self.frames_total or self.frames_done
+            speed = f" at {self.fps:.1f} frames per second" if self.fps else ""
+            parts.append(
+                f"analysis {human_duration(analysis)}"
+                + (f" for {frames:,} frames" if frames else "")
+                + speed
+            )
+            if writing:
+                parts.append(f"writing the outputs {human_duration(writing)}")
+        elif self.fps:
+            parts.append(f"{self.fps:.1f} frames per second")
+        text = f"Finished in {human_duration(run)}"
+        if parts:
+            text += ": " + ", ".join(parts)
+        wait = self.wait_s
+        if wait is not None:
+            text += f". Waited {human_duration(wait)} in the queue before that"
+        return text + "."
 
     @property
     def choice_label(self) -> str:

@@ -10,7 +10,7 @@ import streamlit as st
 from backend.db import session_scope
 from backend.services import jobs as job_service
 from dashboard.components.feedback import shown_errors
-from dashboard.components.formatting import human_duration, human_time
+from dashboard.components.formatting import human_time
 from dashboard.components.job_view import JobView, jobs_table, progress_column
 
 PREFIX = "jobs"
@@ -125,11 +125,7 @@ def job_detail_ui(job: JobView) -> None:
         if job.is_active:
             st.progress(job.progress, text=f"{job.progress:.0%} · {job.progress_text}")
         elif job.status == "completed":
-            st.success(
-                f"Finished in {human_duration(job.run_time_s)}"
-                + (f" at {job.fps:.1f} frames per second." if job.fps else "."),
-                icon=":material/check_circle:",
-            )
+            st.success(job.finished_text, icon=":material/check_circle:")
         elif job.status == "failed":
             st.error(job.error or "The analysis failed without a reason.", icon=":material/error:")
         elif job.status == "cancelled":

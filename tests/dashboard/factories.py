@@ -97,11 +97,20 @@ def submit_clip(tmp_path: Path, name: str = "match.mp4", *, priority: str = "nor
         return job.id
 
 
-def start(job_id: str, *, frames_done: int = 0, frames_total: int = 100, fps: float = 0.0) -> None:
+def start(
+    job_id: str,
+    *,
+    frames_done: int = 0,
+    frames_total: int = 100,
+    fps: float = 0.0,
+    phase: str = "analysing",
+) -> None:
     with session_scope() as session:
         assert runner.claim_job(session=session, job_id=job_id) is not None
     recorder = runner.ProgressRecorder(job_id)
-    recorder.record(frames_done, frames_total, fps or None, 12.0 if fps else None, force=True)
+    recorder.record(
+        frames_done, frames_total, fps or None, 12.0 if fps else None, phase=phase, force=True
+    )
 
 
 def fail(job_id: str, reason: str, log: str = "") -> None:

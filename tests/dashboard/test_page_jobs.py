@@ -5,13 +5,21 @@ Each runs the real app under AppTest on jobs made through the services.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.services import jobs as job_service
+from backend.services import runner
 from tests.dashboard.apptest import all_jobs, job_status, open_page, texts
-from tests.dashboard.factories import complete, fail, sample_track_rows, start, submit_clip
+from tests.dashboard.factories import (
+    complete,
+    default_summary,
+    fail,
+    sample_track_rows,
+    start,
+    submit_clip,
+)
 
 
 def test_jobs_empty_state(data_dir):
@@ -72,6 +80,39 @@ def test_jobs_shows_live_progress_of_a_running_job(data_dir, tmp_path):
     [bar] = app.get("progress")
     assert bar.value == 25  # percent
     assert "250 / 1,000 frames · 12.5 fps · about 12 s left" in bar.proto.text
+
+
+def test_a_starting_job_says_what_it_waits_for_instead_of_zero_frames(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "slow-start.mp4")
+    start(job_id, frames_total=240, phase="loading_model")
+    app = open_page("jobs.py")
+    [bar] = app.get("progress")
+    assert bar.proto.text == "0% · loading the detector (once per worker)"
+    runner.ProgressRecorder(job_id).record(0, 240, None, None, phase="learning_teams")
+    app.run()
+    [bar] = app.get("progress")
+    assert "learning the team colours" in bar.proto.text
+
+
+def test_the_end_message_says_which_time_is_which(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "done.mp4")
+    summary = {**default_summary(), "timings": {"main_pass_s": 8.6, "finalize_s": 1.2}}
+    complete(job_id, tracks=sample_track_rows(), summary=summary)
+    # The run of the issue: 12 s in the queue, 38 s from claim to finish.
+    with session_scope() as session:
+        job = job_service.get_job(session=session, job_id=job_id)
+        job.started_at = job.queued_at + timedelta(seconds=12)
+        job.finished_at = job.started_at + timedelta(seconds=38)
+        job.fps = 27.9
+        session.add(job)
+        session.commit()
+    app = open_page("jobs.py")
+    [message] = [text for text in texts(app, "success") if text.startswith("Finished")]
+    assert message == (
+        "Finished in 38 s: start-up 28 s (loading the detector, learning the team colours), "
+        "analysis 9 s for 50 frames at 27.9 frames per second, writing the outputs 1 s. "
+        "Waited 12 s in the queue before that."
+    )
 
 
 def test_cancel_then_retry_a_queued_job(data_dir, tmp_path):
