@@ -30,4 +30,9 @@ PAGES = [
     st.Page("dashboard/pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+# Which page the previous full run showed: a page can tell arriving from staying (Results
+# applies its ?job= link only on arrival).
+st.session_state["nav_previous_page"] = st.session_state.get("nav_page")
+st.session_state["nav_page"] = page.url_path
+page.run()

@@ -14,6 +14,12 @@ CENTRE_CIRCLE_DIAMETER_M = DEFAULT_COURT.centre_circle_diameter_m
 COURT_LINE_COLOUR = "#64748b"
 COURT_FLOOR_COLOUR = "#f8fafc"
 _ARC_POINTS = 48
+# Video-pixel charts: the width a chart gets in a half-page column of the wide layout, the
+# height of its title and margins, and the bounds that keep it on a laptop screen.
+IMAGE_PLOT_NOMINAL_WIDTH_PX = 520
+IMAGE_PLOT_CHROME_PX = 60
+IMAGE_PLOT_HEIGHT_MIN_PX = 300
+IMAGE_PLOT_HEIGHT_MAX_PX = 700
 
 
 def _goal_circle_path(goal_line_x_m: float) -> str:
@@ -95,10 +101,28 @@ def court_figure(*, title: str | None = None, height_px: int = 380) -> go.Figure
     return figure
 
 
+def image_plot_height_px(width_px: float, height_px: float) -> int:
+    """A chart height that lets a frame of this shape fill a half-page column.
+
+    With one fixed height a portrait frame (equal axis scales) came out a narrow strip in a
+    wide white box; a wide frame needs less height than a court.
+    """
+    aspect = height_px / max(width_px, 1.0)
+    wanted = IMAGE_PLOT_NOMINAL_WIDTH_PX * aspect + IMAGE_PLOT_CHROME_PX
+    return int(min(max(wanted, IMAGE_PLOT_HEIGHT_MIN_PX), IMAGE_PLOT_HEIGHT_MAX_PX))
+
+
 def image_figure(
-    *, width_px: float, height_px: float, title: str | None = None, plot_height_px: int = 380
+    *,
+    width_px: float,
+    height_px: float,
+    title: str | None = None,
+    plot_height_px: int | None = None,
 ) -> go.Figure:
-    """The video frame as a drawing area, y pointing down as in the picture."""
+    """The video frame as a drawing area, y pointing down as in the picture; the chart's
+    height follows the frame's shape unless `plot_height_px` is given."""
+    if plot_height_px is None:
+        plot_height_px = image_plot_height_px(width_px, height_px)
     figure = go.Figure()
     figure.update_layout(
         shapes=[

@@ -11,7 +11,7 @@ import streamlit as st
 
 from backend.db import session_scope
 from backend.services import files as file_service
-from dashboard.components import analysis, charts, stat_tables
+from dashboard.components import analysis, charts, details_view, stat_tables
 from dashboard.components.charts import TeamStyle
 from dashboard.components.feedback import errors_shown
 from dashboard.components.formatting import human_bytes, human_duration
@@ -82,6 +82,7 @@ def video_ui(outputs: JobOutputs) -> None:
             icon=":material/movie:",
         )
         return
+    st.html(details_view.VIDEO_STYLE)
     st.video(str(path))
 
 
@@ -102,6 +103,7 @@ def heatmaps_ui(
     frame: analysis.Frame,
     styles: dict[str, TeamStyle],
     seconds_per_row: float,
+    job_id: str,
 ) -> None:
     people = analysis.players(points)
     columns = st.columns(len(analysis.TEAM_LABELS))
@@ -132,8 +134,14 @@ def heatmaps_ui(
         seconds = player_ids[track_id] * seconds_per_row
         return f"Player {track_id} · {team.name if team else 'no team'} · {seconds:.0f} s on court"
 
+    # One widget per job: the browser keeps a keyed select box's own label across reruns,
+    # so a key shared by all jobs showed the last job's "Player 3 · Team A · 7 s on court"
+    # over another job's player once that job had a track 3 as well.
     chosen = st.selectbox(
-        "Player heatmap", list(player_ids.index), format_func=describe, key="results_player"
+        "Player heatmap",
+        list(player_ids.index),
+        format_func=describe,
+        key=player_key(job_id),
     )
     style = styles.get(str(teams.get(chosen, "")))
     st.plotly_chart(
@@ -146,6 +154,10 @@ def heatmaps_ui(
         ),
         key="results_heatmap_player",
     )
+
+
+def player_key(job_id: str) -> str:
+    return f"results_player_{job_id}"
 
 
 def movement_ui(points: pd.DataFrame, frame: analysis.Frame, styles: dict[str, TeamStyle]) -> None:

@@ -7,7 +7,14 @@ import streamlit as st
 from backend.db import session_scope
 from backend.services import files as file_service
 from backend.services import jobs as job_service
-from dashboard.components import analysis, analytics_view, charts, event_editor, results_view
+from dashboard.components import (
+    analysis,
+    analytics_view,
+    charts,
+    details_view,
+    event_editor,
+    results_view,
+)
 from dashboard.components.feedback import errors_shown, shown_errors
 from dashboard.components.job_view import JobView
 from dashboard.components.outputs import load_job_outputs
@@ -16,12 +23,19 @@ PREFIX = "results"
 CHOOSER_JOBS = 50
 PROGRESS_REFRESH_S = 2.0
 # Choices that only make sense for one job: another job has other track IDs and event types,
-# and a carried-over filter showed its events table empty.
-PER_JOB_KEYS = ("results_player", "results_event_types", "results_event_teams")
+# and a carried-over filter showed its events table empty. (The player selector's key has the
+# job id in it instead: see results_view.heatmaps_ui.)
+PER_JOB_KEYS = ("results_event_types", "results_event_teams")
 
 
 def _label(job_id: str, job: JobView | None) -> str:
     return f"job {job_id}" if job is None else job.choice_label
+
+
+def arrived_from_elsewhere() -> bool:
+    """True on the first run of this page since another page (or the session) started;
+    streamlit_app.py records the page of every full run."""
+    return st.session_state.get("nav_previous_page") != st.session_state.get("nav_page")
 
 
 def job_chooser_ui() -> str | None:
@@ -44,9 +58,11 @@ def job_chooser_ui() -> str | None:
     completed = [job.id for job in jobs if job.status == "completed"]
     options = list(by_id)
     key = f"{PREFIX}_job"
-    # The link (?job=...) wins when it differs: the Jobs page's "Open results" sets it. A choice
-    # made here updates the link in the callback, before this script runs again.
-    if wanted and st.session_state.get(key) != wanted:
+    # The link (?job=...) chooses the job only on arrival at this page (the Jobs page's "Open
+    # results", a bookmark); after that the select box is the one truth and the link follows
+    # it. Every rerun request carries the browser's link as it was when sent, so a rerun
+    # already on its way when a job was chosen here would otherwise put the old job back.
+    if wanted and arrived_from_elsewhere() and st.session_state.get(key) != wanted:
         st.session_state[key] = wanted
     if st.session_state.get(key) not in options:
         st.session_state[key] = completed[0] if completed else jobs[0].id
@@ -55,7 +71,6 @@ def job_chooser_ui() -> str | None:
         options,
         format_func=lambda job_id: _label(job_id, by_id[job_id]),
         key=key,
-        on_change=lambda: st.query_params.update(job=st.session_state[key]),
         persist_state="session",  # back from another page, the same job is still shown
     )
     st.query_params["job"] = chosen
@@ -129,14 +144,14 @@ def forget_choices_of_other_jobs(job_id: str) -> None:
 def results_ui(job: JobView) -> None:
     forget_choices_of_other_jobs(job.id)
     outputs = load_job_outputs(file_service.job_outputs_dir(job.id))
+    details_view.warnings_ui(outputs.summary)
     for problem in outputs.problems:
         st.warning(problem, icon=":material/warning:")
     results_view.summary_ui(job, outputs)
     styles = charts.team_styles(outputs.summary, job.team_names)
     team_names_ui(job, styles)
     if outputs.summary:
-        with st.expander("Analysis details (settings, timings, counts, versions)"):
-            st.json(outputs.summary, expanded=1)
+        details_view.analysis_details_ui(outputs.summary)
 
     (
         video_tab, stats_tab, heat_tab, move_tab, possession_tab, passes_tab, shots_tab,
@@ -164,7 +179,7 @@ def results_ui(job: JobView) -> None:
         with heat_tab:
             st.caption(note)
             results_view.heatmaps_ui(
-                points, frame, styles, results_view.seconds_per_row(tracks, outputs.summary)
+                points, frame, styles, results_view.seconds_per_row(tracks, outputs.summary), job.id
             )
         with move_tab:
             st.caption(note)

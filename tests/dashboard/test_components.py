@@ -304,3 +304,20 @@ def test_time_ago(seconds_ago, text):
     now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     moment = None if seconds_ago is None else now - timedelta(seconds=seconds_ago)
     assert time_ago(moment, now=now) == text
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "expected"),
+    [
+        (720, 1280, 700),  # portrait: as tall as a laptop screen allows, not a 380 px strip
+        (1280, 720, 352),  # 520 * 720 / 1280 + 60
+        (640, 640, 580),
+        (1920, 480, 300),  # very wide: the minimum
+    ],
+)
+def test_video_pixel_charts_take_their_height_from_the_frame(width, height, expected):
+    from dashboard.components.court import image_figure
+
+    figure = image_figure(width_px=width, height_px=height)
+    assert figure.layout.height == expected
+    assert image_figure(width_px=width, height_px=height, plot_height_px=380).layout.height == 380

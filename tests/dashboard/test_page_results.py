@@ -10,6 +10,7 @@ import json
 from backend.db import session_scope
 from backend.services import jobs as job_service
 from dashboard.components import charts
+from dashboard.components.results_view import player_key
 from tests.dashboard.apptest import open_page, texts
 from tests.dashboard.factories import (
     complete,
@@ -90,7 +91,7 @@ def test_results_events_filter_and_player_heatmap(data_dir, tmp_path):
     app.multiselect(key="results_event_teams").set_value(["B"]).run()
     assert list(events_table(app)["Time (s)"]) == [1.2, 1.6]
     assert "2 of 4 events" in texts(app, "caption")
-    player = app.selectbox(key="results_player")
+    player = app.selectbox(key=player_key(job_id))
     assert player.options == [
         "Player 1 · Team A · 2 s on court",
         "Player 2 · Team B · 2 s on court",
@@ -192,13 +193,13 @@ def test_results_filters_start_afresh_for_another_job(data_dir, tmp_path):
     second = submit_clip(tmp_path, "second.mp4")
     complete(second, tracks=renumbered, events_csv="frame,time_s,type,team\n5,0.2,intercept,A\n")
     app = open_page("results.py", job=first)
-    app.selectbox(key="results_player").set_value(2).run()
+    app.selectbox(key=player_key(first)).set_value(2).run()
     app.multiselect(key="results_event_types").set_value(["possession_change"]).run()
     assert len(events_table(app)) == 1
     app.selectbox(key="results_job").set_value(second).run()
     assert app.multiselect(key="results_event_types").value == ["intercept"]
     assert len(events_table(app)) == 1
-    assert app.selectbox(key="results_player").value == 11
+    assert app.selectbox(key=player_key(second)).value == 11
     app.selectbox(key="results_job").set_value(first).run()
     assert app.multiselect(key="results_event_types").value == ["pass", "possession_change"]
     assert len(events_table(app)) == 4
@@ -240,3 +241,90 @@ def test_results_a_failing_chart_part_says_so_and_the_rest_still_shows(
         for text in texts(app, "error")
     )
     assert len(events_table(app)) == 4  # the events part is unaffected
+
+
+def _player_selector(app):
+    [selector] = [box for box in app.selectbox if box.label == "Player heatmap"]
+    return selector
+
+
+def test_the_player_selector_is_a_new_widget_for_another_job(data_dir, tmp_path):
+    """The browser keeps a keyed widget's own label: with one key for all jobs it went on
+    showing the previous job's "Player 2 · Team B · ..." over the other job's player 2."""
+    first = submit_clip(tmp_path, "first.mp4")
+    complete(first, tracks=sample_track_rows())
+    # The same track ids in the other job, with their teams the other way round.
+    swapped = [{**row, "team": {"A": "B", "B": "A"}.get(row["team"], "")}
+               for row in sample_track_rows()]  # fmt: skip
+    second = submit_clip(tmp_path, "second.mp4")
+    complete(second, tracks=swapped)
+    app = open_page("results.py", job=first)
+    _player_selector(app).set_value(2).run()
+    before = _player_selector(app)
+    assert before.value == 2 and "Player 2 · Team B" in before.proto.options[1]
+    app.selectbox(key="results_job").set_value(second).run()
+    after = _player_selector(app)
+    assert after.id != before.id
+    assert after.value == 1
+    assert after.options[0].startswith("Player 1 · Team B")
+
+
+def test_a_rerun_still_carrying_the_old_link_does_not_undo_a_choice(data_dir, tmp_path):
+    first = submit_clip(tmp_path, "first.mp4")
+    complete(first, tracks=sample_track_rows())
+    second = submit_clip(tmp_path, "second.mp4")
+    complete(second, tracks=sample_track_rows())
+    app = open_page("results.py", job=first)
+    assert app.selectbox(key="results_job").value == first
+    app.selectbox(key="results_job").set_value(second).run()
+    assert app.query_params["job"] in (second, [second])
+    # A rerun request sent before the browser saw the new link (a fragment's timer, a quick
+    # second click) still carries ?job=<first>.
+    app.query_params["job"] = first
+    app.run()
+    assert app.selectbox(key="results_job").value == second
+    assert app.query_params["job"] in (second, [second])
+    # Arriving from another page with a link still opens the linked job.
+    app.switch_page("dashboard/pages/jobs.py").run()
+    app.switch_page("dashboard/pages/results.py")
+    app.query_params["job"] = first
+    app.run()
+    assert app.selectbox(key="results_job").value == first
+
+
+WARNED_SUMMARY = {
+    "video": {"width": 720, "height": 1280, "fps": 30.0, "frames_total": 240},
+    "settings": {"imgsz": 480, "frame_stride": 3, "device": "cpu", "ball_gap_fill_max_s": 0.5},
+    "model": {"weights": "yolov8n.pt", "path": "/x/yolov8n.pt"},
+    "timings": {"model_load_s": 0.8, "team_fit_s": 6.2, "main_pass_s": 8.6, "finalize_s": 1.1,
+                "total_s": 16.9, "processing_fps": 27.9},
+    "counts": {"frames": 240, "ball_frames_detected": 19, "ball_frames_interpolated": 74,
+               "players_by_team": {"A": 1, "B": 1, "other": 0, "": 0}},
+    "versions": {"courtside": "0.1.0", "ultralytics": "8.3.0"},
+    "teams": [{"label": "A", "name": "Team A", "color": "#2255dd", "players": 1},
+              {"label": "B", "name": "Team B", "color": "#2266ee", "players": 1}],
+    "warnings": ["The ball was placed on only 93 of 240 frames.",
+                 "The video is portrait (720×1280)."],
+}  # fmt: skip
+
+
+def test_warnings_lead_the_page_and_details_are_labelled_tables(data_dir, tmp_path):
+    job_id = submit_clip(tmp_path, "portrait.mp4")
+    complete(job_id, tracks=sample_track_rows(calibrated=False), summary=WARNED_SUMMARY)
+    app = open_page("results.py", job=job_id)
+    assert not app.exception
+    assert [w.value for w in app.warning][:2] == WARNED_SUMMARY["warnings"]
+    tables = {}
+    for frame in app.dataframe:
+        table = frame.value
+        if list(table.columns) == ["", "Value"]:
+            tables.update(dict(zip(table[""], table["Value"], strict=True)))
+    assert tables["Detector input size (px)"] == "480"
+    assert tables["Model weights"] == "yolov8n.pt"
+    assert tables["Loading the detector"] == "0.8 s"
+    assert tables["Analysing the frames"] == "8.6 s"
+    assert tables["Processing speed"] == "27.9 frames per second"
+    assert tables["Frames with the ball detected"] == "19"
+    assert tables["Players of Team A"] == "1"
+    assert tables["Ultralytics"] == "8.3.0"
+    assert len(app.get("json")) == 1  # the raw summary, one tab away
