@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from backend.pipeline.errors import ModelError
@@ -55,3 +56,44 @@ def resolve_model_path(custom_path: Path | None = None) -> Path:
             f"expected {DEFAULT_WEIGHTS_SHA256[:12]}... {_INSTALL_HINT}"
         )
     return path
+
+
+@dataclass(frozen=True)
+class ModelDescription:
+    """What an analyst needs to know about the weights in use, short enough for a card.
+
+    verified: the content matches the known sha256 of the default weights; custom weights
+    have no known hash to compare with, so they are never "verified", only hashed.
+    """
+
+    name: str
+    path: str
+    size_bytes: int
+    sha256: str
+    verified: bool
+    custom: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def describe_model(custom_path: Path | None = None) -> ModelDescription:
+    """Resolve (and verify) the weights like a run would, then describe them; raises
+    ModelError like resolve_model_path. Hashes are remembered per file version."""
+    path = resolve_model_path(custom_path)
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        _HASHES[key] = sha256_of(path)
+    digest = _HASHES[key]
+    return ModelDescription(
+        name=path.name,
+        path=str(path),
+        size_bytes=stat.st_size,
+        sha256=digest,
+        verified=custom_path is None and digest == DEFAULT_WEIGHTS_SHA256,
+        custom=custom_path is not None,
+    )

@@ -177,6 +177,8 @@ class HealthCheck:
 class HealthReport:
     checks: list[HealthCheck] = field(default_factory=list)
     recommendations: list[str] = field(default_factory=list)
+    # backend.pipeline.model.ModelDescription.to_dict() when the weights could be resolved.
+    model: dict[str, Any] | None = None
 
     @property
     def status(self) -> str:
@@ -188,6 +190,7 @@ class HealthReport:
             "status": self.status,
             "checks": [asdict(c) for c in self.checks],
             "recommendations": list(self.recommendations),
+            "model": self.model,
         }
 
 
@@ -281,10 +284,16 @@ def health(*, session: Session) -> HealthReport:
         )
 
     try:
-        from backend.pipeline.model import resolve_model_path
+        from backend.pipeline.model import describe_model
 
-        path = resolve_model_path(settings.model_path)
-        add("model", "ok", f"detector weights verified at {path}")
+        model = describe_model(settings.model_path)
+        report.model = model.to_dict()
+        check = "sha256 verified" if model.verified else "custom weights, sha256"
+        add(
+            "model",
+            "ok",
+            f"{model.name}, {model.size_bytes / 1e6:.1f} MB, {check} {model.sha256[:12]}…",
+        )
     except Exception as exc:
         add("model", "error", str(exc), "reinstall the weights: ./run.sh")
 

@@ -35,3 +35,18 @@ def test_overview_counts_jobs_by_status_and_lists_recent(data_dir, tmp_path):
         assert check in markdown.lower()
     # A job waits and no worker runs: the page says so and what to do, as an error.
     assert any("start the worker" in text for text in texts(app, "error"))
+
+
+def test_the_model_card_shows_name_size_and_verified_hash_with_the_path_in_a_tooltip(data_dir):
+    from backend.pipeline.model import DEFAULT_WEIGHTS_SHA256, default_weights_path
+
+    app = open_page("overview.py")
+    [title] = [m for m in app.markdown if m.value.endswith("**model**")]
+    path = str(default_weights_path())
+    assert title.proto.help == f"Weights file: {path}"
+    [card] = [c.value for c in app.caption if "yolov8n.pt" in c.value]
+    size_mb = default_weights_path().stat().st_size / 1024**2
+    assert (
+        card == f"`yolov8n.pt` · {size_mb:.1f} MB · sha256 verified `{DEFAULT_WEIGHTS_SHA256[:12]}`"
+    )
+    assert path not in " ".join(texts(app, "caption") + texts(app, "markdown"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import namedtuple
 from datetime import timedelta
 
@@ -108,6 +109,29 @@ def test_health_without_worker_recommends_starting_it(session):
         report.recommendations
     )
     assert report.status == "error"
+
+
+def test_health_describes_the_model_in_use(session, monkeypatch, tmp_path):
+    from backend.pipeline.model import DEFAULT_WEIGHTS_SHA256, default_weights_path
+
+    report = metrics.health(session=session)
+    assert report.to_dict()["model"] == {
+        "name": "yolov8n.pt",
+        "path": str(default_weights_path()),
+        "size_bytes": default_weights_path().stat().st_size,
+        "sha256": DEFAULT_WEIGHTS_SHA256,
+        "verified": True,
+        "custom": False,
+    }
+    custom = tmp_path / "netball.pt"
+    custom.write_bytes(b"not really weights")
+    monkeypatch.setenv("NETBALL_MODEL", str(custom))
+    from backend.config import get_settings
+
+    get_settings.cache_clear()
+    model = metrics.health(session=session).model
+    assert (model["name"], model["size_bytes"], model["verified"]) == ("netball.pt", 18, False)
+    assert model["sha256"] == hashlib.sha256(b"not really weights").hexdigest()
 
 
 def test_health_flags_a_broken_model(session, monkeypatch, tmp_path):
