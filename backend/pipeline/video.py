@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import cv2
@@ -39,19 +40,21 @@ class VideoInfo:
         return data
 
 
-def probe_video(path: str | Path) -> VideoInfo:
+def probe_video(path: str | Path, *, stream: BinaryIO | None = None) -> VideoInfo:
     """Open `path`, read its stream metadata and decode the first frame.
 
+    With `stream` (an open, seekable binary file such as an upload still in memory) the bytes
+    come from it and `path` only names the video in messages.
     Raises VideoError with a specific reason when the file is missing, empty, not a video,
     truncated before its first frame, or reports an implausible size or frame rate.
     """
     path = Path(path)
-    if not path.is_file():
+    if stream is None and not path.is_file():
         raise VideoError(f"Video file not found: {path}")
-    if path.stat().st_size == 0:
+    if stream is None and path.stat().st_size == 0:
         raise VideoError(f"{path.name} is empty (0 bytes).")
     try:
-        container = av.open(str(path))
+        container = av.open(stream if stream is not None else str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise VideoError(f"{path.name} is not a readable video file ({_reason(exc)}).") from exc
     try:

@@ -23,7 +23,7 @@ from backend.config import get_settings
 from backend.models import FileRole, Job, Priority, new_job_id
 from backend.pipeline.errors import CalibrationError, VideoError
 from backend.pipeline.settings import PipelineSettings
-from backend.pipeline.video import probe_video
+from backend.pipeline.video import VideoInfo, probe_video
 from backend.pipeline.view import ViewTransformer
 from backend.services import queue as job_queue
 from backend.services.errors import (
@@ -241,6 +241,22 @@ def _ingest(
     session.add(job)
     session.commit()
     return job
+
+
+def inspect_upload(*, original_name: str, size_bytes: int | None, stream: BinaryIO) -> VideoInfo:
+    """Check a dropped file the way submitting it would (name, size, type, decoding its first
+    frame) without storing anything, so a refusal shows before the analyst presses a button.
+
+    Reads from the file's start and leaves it there; raises UploadRejected with the reason.
+    """
+    check_upload(original_name=original_name, size_bytes=size_bytes)
+    stream.seek(0)
+    try:
+        return probe_video(Path(original_name), stream=stream)
+    except VideoError as exc:
+        raise UploadRejected(str(exc)) from None
+    finally:
+        stream.seek(0)
 
 
 def submit_upload(

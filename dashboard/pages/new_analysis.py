@@ -8,10 +8,10 @@ from backend.config import get_settings
 from backend.db import session_scope
 from backend.services import competitions as competition_service
 from backend.services import jobs as job_service
-from backend.services.errors import ServiceError
 from dashboard.components.analysis_form import AnalysisChoices, analysis_settings_ui
 from dashboard.components.feedback import error_message, shown_errors
 from dashboard.components.formatting import human_bytes, human_time
+from dashboard.components.upload_view import file_rows_ui, record_outcome
 
 PREFIX = "new"
 settings = get_settings()
@@ -53,28 +53,16 @@ def upload_ui(choices: AnalysisChoices) -> None:
         max_upload_size=settings.max_upload_mb,
         key=uploader_key,
     )
-    already: dict[str, str] = st.session_state.setdefault(f"{PREFIX}_queued_files", {})
-    accepted = []
-    for file in files or []:
-        if file.file_id in already:
-            st.markdown(
-                f":material/check: **{file.name}** is already queued as `{already[file.file_id]}`"
-            )
-            continue
-        try:
-            job_service.check_upload(original_name=file.name, size_bytes=file.size)
-        except ServiceError as exc:
-            st.error(str(exc), icon=":material/block:")
-        else:
-            accepted.append(file)
-            st.markdown(f":material/movie: **{file.name}** · {human_bytes(file.size)}")
     if not files:
         st.info(
-            "Drop one or more match videos above. They are checked before anything is queued.",
+            "Drop one or more match videos above. Each is checked (type, size, a decoded "
+            "frame) as soon as it is dropped; nothing is queued before you press the button.",
             icon=":material/upload:",
         )
         return
-    if not accepted and not any(file.file_id not in already for file in files):
+    accepted = file_rows_ui(files, state_prefix=PREFIX)
+    queued_ids: dict[str, str] = st.session_state[f"{PREFIX}_queued_files"]
+    if not accepted and all(file.file_id in queued_ids for file in files):
         return
     label = f"Analyse {len(accepted)} video{'s' if len(accepted) != 1 else ''}"
     if choices.problem:
@@ -85,27 +73,31 @@ def upload_ui(choices: AnalysisChoices) -> None:
     queued: list[tuple[str, str]] = []
     for file in accepted:
         file.seek(0)
-        queued_id: str | None = None
-        with shown_errors(f"Queuing {file.name}"), session_scope() as session:
-            job = job_service.submit_upload(
-                session=session,
-                stream=file,
-                original_name=file.name,
-                priority=choices.priority,
-                settings=choices.settings,
+        try:
+            with session_scope() as session:
+                job = job_service.submit_upload(
+                    session=session,
+                    stream=file,
+                    original_name=file.name,
+                    priority=choices.priority,
+                    settings=choices.settings,
+                )
+        except Exception as exc:
+            record_outcome(
+                file, state_prefix=PREFIX, error=error_message(f"Queuing {file.name}", exc)
             )
+        else:
             queued.append((file.name, job.id))
-            already[file.file_id] = queued_id = job.id
-        if queued_id is not None:
-            link_to_match(queued_id)
+            record_outcome(file, state_prefix=PREFIX, job_id=job.id)
+            link_to_match(job.id)
+    st.session_state[f"{PREFIX}_queued"] = queued
     if len(queued) == len(accepted):
         # A fresh uploader key empties the widget so the same files are not queued twice.
-        st.session_state[f"{PREFIX}_queued"] = queued
         st.session_state[f"{PREFIX}_uploads_done"] = (
             st.session_state.get(f"{PREFIX}_uploads_done", 0) + 1
         )
-        st.rerun()
-    show_queued(queued)
+    # Either way each file's row says what happened to it, where the analyst is looking.
+    st.rerun()
 
 
 def inbox_ui(choices: AnalysisChoices) -> None:

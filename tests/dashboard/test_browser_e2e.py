@@ -196,8 +196,9 @@ def upload_step(page: Page, product: str, clip: ClipTruth, tmp_path: Path) -> st
     broken = make_corrupt_file(tmp_path / "phone-export.mp4")
     page.goto(f"{product}/new_analysis")
     page.locator("input[type=file]").first.set_input_files(str(broken))
-    page.get_by_role("button", name="Analyse 1 video").click()
+    # Refused on drop, beside the file: no button press, nothing to scroll to.
     expect(page.get_by_text(re.compile(r"phone-export\.mp4.*not a readable video"))).to_be_visible()
+    expect(page.get_by_role("button", name="Analyse 0 videos")).to_be_disabled()
     shoot(page, "02a-upload-rejected")
 
     page.goto(f"{product}/new_analysis")  # a fresh session: the uploader is empty again

@@ -29,17 +29,55 @@ def test_upload_rejects_bad_files_at_once(data_dir, name, content, message):
     assert all_jobs() == []
 
 
-def test_upload_of_an_unreadable_video_queues_nothing(data_dir, tmp_path):
+def test_an_unreadable_video_is_refused_on_drop_next_to_its_name(data_dir, tmp_path):
+    """Checked as soon as it is dropped: before, the refusal came only after pressing the
+    button, below it and out of sight."""
     broken = make_corrupt_file(tmp_path / "broken.mp4")
+    good = make_plain_clip(tmp_path / "good.mp4", frames=6, size=(180, 320))
     app = open_page("new_analysis.py")
-    app.file_uploader[0].set_value([("broken.mp4", broken.read_bytes(), "video/mp4")]).run()
-    assert not app.error
-    app.button(key="new_submit").click().run()
-    assert any(
-        "broken.mp4" in text and "not a readable video" in text for text in texts(app, "error")
-    )
+    app.file_uploader[0].set_value(
+        [
+            ("broken.mp4", broken.read_bytes(), "video/mp4"),
+            ("good.mp4", good.read_bytes(), "video/mp4"),
+        ]
+    ).run()
+    [error] = app.error
+    assert "broken.mp4" in error.value and "not a readable video" in error.value
+    # The verdict sits in the file's own row, right under its name.
+    rows = file_rows(app)
+    assert len(rows) == 2
+    broken_row = next(t for t in rows if "**broken.mp4**" in t)
+    good_row = next(t for t in rows if "**good.mp4**" in t)
+    assert "not a readable video" in broken_row and "ready" not in broken_row
+    assert "180×320 portrait" in good_row and "ready to analyse" in good_row
+    assert "not a readable" not in good_row
+    assert app.button(key="new_submit").label == "Analyse 1 video"
     assert all_jobs() == []
     assert list(get_settings().jobs_dir.iterdir()) == []
+
+
+def _texts_under(node) -> list[str]:
+    value = getattr(node, "value", None)
+    found = [value] if isinstance(value, str) else []
+    for child in getattr(node, "children", {}).values():
+        found += _texts_under(child)
+    return found
+
+
+def file_rows(app) -> list[str]:
+    """The text of each block that holds exactly one file's row (name, size, verdict)."""
+    rows = []
+
+    def walk(node) -> None:
+        text = " ".join(_texts_under(node))
+        if text.count(":material/movie:") == 1 and hasattr(node, "children"):
+            rows.append(text)
+            return
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(app.main)
+    return rows
 
 
 def test_upload_queues_each_video_with_the_chosen_settings(data_dir, tmp_path):
@@ -72,25 +110,35 @@ def test_upload_queues_each_video_with_the_chosen_settings(data_dir, tmp_path):
     assert not app.file_uploader[0].value
 
 
-def test_a_partly_failed_upload_never_queues_a_video_twice(data_dir, tmp_path):
-    good = make_plain_clip(tmp_path / "good.mp4", frames=6)
-    broken = make_corrupt_file(tmp_path / "broken.mp4")
+def test_a_partly_failed_upload_never_queues_a_video_twice(data_dir, tmp_path, monkeypatch):
+    clips = [make_plain_clip(tmp_path / f"clip{i}.mp4", frames=6) for i in range(2)]
+    from backend.services import jobs as job_service
+    from backend.services.errors import StorageError
+
+    real_submit = job_service.submit_upload
+
+    def disk_full_for_clip1(**kwargs):
+        if kwargs["original_name"] == "clip1.mp4":
+            raise StorageError("the disk is full")
+        return real_submit(**kwargs)
+
+    monkeypatch.setattr(job_service, "submit_upload", disk_full_for_clip1)
     app = open_page("new_analysis.py")
     app.file_uploader[0].set_value(
-        [
-            ("good.mp4", good.read_bytes(), "video/mp4"),
-            ("broken.mp4", broken.read_bytes(), "video/mp4"),
-        ]
+        [(clip.name, clip.read_bytes(), "video/mp4") for clip in clips]
     ).run()
     app.button(key="new_submit").click().run()
     [job] = all_jobs()
-    assert job.original_name == "good.mp4"
-    assert any("broken.mp4" in text for text in texts(app, "error"))
-    app.run()
-    assert any(f"good.mp4** is already queued as `{job.id}`" in t for t in texts(app, "markdown"))
-    assert app.button(key="new_submit").label == "Analyse 1 video"  # only the broken one again
+    assert job.original_name == "clip0.mp4"
+    # Each file's outcome is in its own row, not below the button.
+    rows = file_rows(app)
+    assert len(rows) == 2
+    assert any(f"clip0.mp4** is already queued as `{job.id}`" in row for row in rows)
+    assert any("clip1.mp4" in row and "the disk is full" in row for row in rows)
+    assert app.button(key="new_submit").label == "Analyse 1 video"  # only the failed one again
+    monkeypatch.setattr(job_service, "submit_upload", real_submit)
     app.button(key="new_submit").click().run()
-    assert [j.id for j in all_jobs()] == [job.id]
+    assert sorted(j.original_name for j in all_jobs()) == ["clip0.mp4", "clip1.mp4"]
 
 
 def test_bad_calibration_blocks_queuing_and_a_good_one_is_stored(data_dir, tmp_path):
