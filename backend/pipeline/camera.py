@@ -2,8 +2,9 @@
 
 Positions in pixels, heatmaps and a court calibration all assume a fixed camera. Phase
 correlation of small grey copies of frames spread over the video finds how far the whole
-picture shifted between them: players move, but the court, walls and stands dominate the
-picture, so a fixed camera measures close to no shift and a panning one a large one.
+picture shifted between consecutive ones: players move, but the court, walls and stands
+stay, so a fixed camera measures little shift on most pairs and a panning one a large one.
+A zoom without a pan is not seen (phase correlation measures shifts only).
 """
 
 from __future__ import annotations
@@ -17,12 +18,9 @@ import numpy as np
 # Width the sampled frames are shrunk to before comparing: enough for the court lines.
 CAMERA_SAMPLE_WIDTH_PX = 160
 # A picture shifted by more than this fraction of its width between two samples moved.
+# Measured on generated fixed-camera clips, big players alone shift single pairs by up to
+# 5 % (portrait) while the median pair stays at 0.4-1.0 %; a pan of 3 % per sample is seen.
 CAMERA_SHIFT_FRAC_MAX = 0.02
-# Below this phase-correlation peak the two samples share no background at all (a zoom, a
-# cut, a pan to another part of the hall): that counts as moved too.
-CAMERA_MATCH_RESPONSE_MIN = 0.05
-# The camera "moves" when at least this share of consecutive sample pairs moved.
-CAMERA_MOVING_PAIRS_SHARE_MIN = 0.25
 CAMERA_PAIRS_MIN = 2
 
 
@@ -35,9 +33,9 @@ class CameraMotion:
 
     @property
     def moving(self) -> bool:
-        return self.pairs >= CAMERA_PAIRS_MIN and (
-            self.moved_pairs >= CAMERA_MOVING_PAIRS_SHARE_MIN * self.pairs
-        )
+        """The typical pair of samples is shifted: players crossing a plain floor can shift a
+        few pairs, but not most of them."""
+        return self.pairs >= CAMERA_PAIRS_MIN and self.median_shift_frac > CAMERA_SHIFT_FRAC_MAX
 
     def to_dict(self) -> dict:
         return {
@@ -59,26 +57,23 @@ def small_grey(frame: np.ndarray) -> np.ndarray:
 
 
 def estimate_camera_motion(samples: list[np.ndarray]) -> CameraMotion | None:
-    """Shifts between consecutive `small_grey` samples (in video order); None with under two."""
+    """Shifts between consecutive `small_grey` samples (in video order); None with fewer than
+    CAMERA_PAIRS_MIN + 1 samples."""
     samples = [s for s in samples if s.size]
-    if len(samples) < 2:
-        return None
+    shifts = []
     window = None
-    shifts, moved = [], 0
     for before, after in itertools.pairwise(samples):
         if before.shape != after.shape:
             continue
         if window is None or window.shape != before.shape:
             window = cv2.createHanningWindow(before.shape[::-1], cv2.CV_32F)
-        (dx, dy), response = cv2.phaseCorrelate(before, after, window)
-        shift = float(np.hypot(dx, dy)) / before.shape[1]
-        shifts.append(shift)
-        moved += int(shift > CAMERA_SHIFT_FRAC_MAX or response < CAMERA_MATCH_RESPONSE_MIN)
-    if not shifts:
+        (dx, dy), _response = cv2.phaseCorrelate(before, after, window)
+        shifts.append(float(np.hypot(dx, dy)) / before.shape[1])
+    if len(shifts) < CAMERA_PAIRS_MIN:
         return None
     return CameraMotion(
         pairs=len(shifts),
-        moved_pairs=moved,
+        moved_pairs=sum(shift > CAMERA_SHIFT_FRAC_MAX for shift in shifts),
         median_shift_frac=float(np.median(shifts)),
         max_shift_frac=float(np.max(shifts)),
     )

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backend.pipeline.camera import CameraMotion
+from backend.pipeline.camera import CAMERA_SHIFT_FRAC_MAX, CameraMotion
 from backend.pipeline.teams import OTHER_DISTANCE_MIN_LAB
 
 # A ball placed (detected or filled in) on fewer than this share of the frames leaves most
 # possession and passes unseen.
 BALL_PLACED_SHARE_MIN = 0.5
+# Ball gaps left empty (too long to fill) on at least this share of the frames are worth a
+# warning; a single short dropout in a long match is not.
+BALL_UNFILLED_SHARE_MIN = 0.05
 # Two team colours closer than this (weighted Lab units) are one kit: a shirt that close to a
 # team's colour already counts as that team (teams.OTHER_DISTANCE_MIN_LAB).
 TEAM_COLOUR_DISTANCE_MIN_LAB = OTHER_DISTANCE_MIN_LAB
@@ -33,7 +36,8 @@ class QualityInputs:
 
     frame_size: (width, height) of the upright video in pixels.
     counts: summary["counts"] (frames, ball_frames_detected, ball_frames_interpolated,
-        players_by_team, ball_unfilled_gaps, ball_longest_unfilled_gap_s).
+        players_by_team, ball_unfilled_gaps, ball_unfilled_gap_frames,
+        ball_longest_unfilled_gap_s).
     team_colour_distance: distance between the two team colours, None when not split.
     people_together_max: most whole people seen in one of the frames sampled for teams.
     person_heights_px: heights of whole-person boxes in those frames, video pixels.
@@ -74,7 +78,8 @@ def _ball_warnings(q: QualityInputs) -> list[str]:
             "(NETBALL_MODEL)."
         )
     gaps = int(q.counts.get("ball_unfilled_gaps") or 0)
-    if gaps:
+    unfilled = int(q.counts.get("ball_unfilled_gap_frames") or 0)
+    if gaps and unfilled >= BALL_UNFILLED_SHARE_MIN * max(frames, 1):
         longest = float(q.counts.get("ball_longest_unfilled_gap_s") or 0.0)
         out.append(
             f"The ball was lost {gaps} time(s) for longer than {q.ball_gap_fill_max_s:g} s "
@@ -139,8 +144,9 @@ def _camera_warnings(q: QualityInputs) -> list[str]:
         )
     if q.camera is not None and q.camera.moving:
         out.append(
-            f"The camera moves (the picture shifted by up to {q.camera.max_shift_frac:.0%} of "
-            f"its width between {q.camera.moved_pairs} of {q.camera.pairs} sampled moments): "
+            f"The camera moves (the picture shifts by about {q.camera.median_shift_frac:.0%} "
+            f"of its width between sampled moments, {q.camera.moved_pairs} of "
+            f"{q.camera.pairs} times by more than {CAMERA_SHIFT_FRAC_MAX:.0%}): "
             "pixel positions, heatmaps and a court calibration assume a fixed camera. Use a "
             "camera on a tripod that shows the whole court."
         )

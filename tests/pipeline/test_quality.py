@@ -14,6 +14,7 @@ from backend.pipeline.camera import CameraMotion, estimate_camera_motion, small_
 from backend.pipeline.detection import BALL, Detections
 from backend.pipeline.engine import FrameState
 from backend.pipeline.quality import QualityInputs, quality_warnings
+from backend.pipeline.stream import sample_frames
 from tests.synthetic import draw_court, make_match_clip
 
 HEALTHY_COUNTS = {
@@ -54,7 +55,7 @@ def test_a_healthy_run_has_no_warnings():
         ),
         (
             {"counts": {**HEALTHY_COUNTS, "ball_unfilled_gaps": 3,
-                        "ball_longest_unfilled_gap_s": 1.4}},
+                        "ball_unfilled_gap_frames": 60, "ball_longest_unfilled_gap_s": 1.4}},
             ["lost 3 time(s) for longer than 0.5 s (longest 1.4 s)", "not drawn or counted"],
         ),
         (
@@ -81,7 +82,8 @@ def test_a_healthy_run_has_no_warnings():
         (
             {"camera": CameraMotion(pairs=10, moved_pairs=6, median_shift_frac=0.05,
                                     max_shift_frac=0.08)},
-            ["camera moves", "8% of its width between 6 of 10", "tripod"],
+            ["camera moves", "about 5% of its width", "6 of 10 times by more than 2%",
+             "tripod"],
         ),
     ],
 )  # fmt: skip
@@ -90,6 +92,12 @@ def test_each_weakness_gets_one_warning_that_says_what_to_do(changes, expected):
     assert len(warnings) == 1
     for part in expected:
         assert part in warnings[0]
+
+
+def test_one_short_ball_dropout_in_a_long_match_is_not_worth_a_warning():
+    counts = {**HEALTHY_COUNTS, "ball_unfilled_gaps": 1, "ball_unfilled_gap_frames": 11,
+              "ball_longest_unfilled_gap_s": 0.5}  # fmt: skip
+    assert quality_warnings(inputs(counts=counts)) == []
 
 
 def test_portrait_warning_does_not_ask_for_a_calibration_already_made():
@@ -127,16 +135,23 @@ def test_a_ball_gap_longer_than_the_fill_limit_stays_empty(second_frame, filled)
         assert path.longest_unfilled_gap_frames == second_frame
 
 
-def test_camera_motion_tells_a_fixed_camera_from_a_pan():
+def test_camera_motion_tells_a_fixed_camera_from_a_pan(tmp_path):
     wide = draw_court((1280, 360))
-    fixed = [small_grey(wide[:, 100:740]) for _ in range(8)]
     panning = [small_grey(wide[:, 20 * i : 20 * i + 640]) for i in range(8)]
-    still, pan = estimate_camera_motion(fixed), estimate_camera_motion(panning)
-    assert not still.moving and still.max_shift_frac < 0.005
+    pan = estimate_camera_motion(panning)
     # 20 px of 640 between samples: about 3 % of the width each time.
     assert pan.moving and pan.moved_pairs == 7
     assert pan.median_shift_frac == pytest.approx(20 / 640, abs=0.005)
-    assert estimate_camera_motion(fixed[:1]) is None
+    # A fixed camera with big players walking across a plain floor (the hard case: they
+    # shift single pairs by up to 5 %), sampled as the engine does.
+    truth = make_match_clip(
+        tmp_path / "tall.mp4", seconds=3, size=(360, 640), players_per_team=1,
+        person_height_frac=0.2,
+    )  # fmt: skip
+    frames = sample_frames(truth.path, [3 * (i + 0.5) / 24 for i in range(24)])
+    still = estimate_camera_motion([small_grey(frame) for frame in frames])
+    assert not still.moving and still.median_shift_frac < 0.015
+    assert estimate_camera_motion(panning[:2]) is None
 
 
 TEST_SETTINGS = {"imgsz": 640}
