@@ -15,8 +15,8 @@ import streamlit as st
 # pixels tall; the player keeps its aspect ratio inside the capped height.
 VIDEO_MAX_HEIGHT_VH = 75
 VIDEO_STYLE = (
-    f"<style>[data-testid='stVideo'], .stVideo video {{ max-height: {VIDEO_MAX_HEIGHT_VH}vh; "
-    "object-fit: contain; background: #000; }</style>"
+    f"<style>video[data-testid='stVideo'], .stVideo video {{ max-height: {VIDEO_MAX_HEIGHT_VH}vh; "
+    "width: auto !important; max-width: 100%; display: block; margin: 0 auto; }</style>"
 )
 
 TIMING_LABELS = {
@@ -142,7 +142,7 @@ def analysis_details_ui(summary: dict) -> None:
         for tab, rows_of in zip(tabs[:4], parts, strict=True):
             rows = rows_of(summary)
             if rows:
-                tab.dataframe(_table(rows), hide_index=True, width="stretch")
+                tab.dataframe(_table(rows), hide_index=True, width="content")
             else:
                 tab.caption("Not recorded by the analysis version that made this job.")
         tabs[4].json(summary, expanded=1)

@@ -137,14 +137,17 @@ def heatmaps_ui(
     # One widget per job: the browser keeps a keyed select box's own label across reruns,
     # so a key shared by all jobs showed the last job's "Player 3 · Team A · 7 s on court"
     # over another job's player once that job had a track 3 as well.
-    chosen = st.selectbox(
+    # Half the width, like the team heatmaps: a full-width chart of a portrait frame was a
+    # narrow strip in a wide white box.
+    player_column, _ = st.columns(2)
+    chosen = player_column.selectbox(
         "Player heatmap",
         list(player_ids.index),
         format_func=describe,
         key=player_key(job_id),
     )
     style = styles.get(str(teams.get(chosen, "")))
-    st.plotly_chart(
+    player_column.plotly_chart(
         charts.heatmap_figure(
             people[people["track_id"] == chosen],
             frame,
