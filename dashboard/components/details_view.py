@@ -66,8 +66,9 @@ VERSION_LABELS = {
 
 
 def warnings_ui(summary: dict) -> None:
-    """Each of the analysis' warnings, above everything else the page shows."""
-    for message in summary.get("warnings") or []:
+    """Each of the analysis' warnings (both stages), above everything else the page shows."""
+    analytics = summary.get("analytics") or {}
+    for message in [*(summary.get("warnings") or []), *(analytics.get("warnings") or [])]:
         st.warning(str(message), icon=":material/report:")
 
 

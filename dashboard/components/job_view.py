@@ -24,7 +24,7 @@ PHASE_TEXT = {
     "starting": "starting the analysis",
     "loading_model": "loading the detector (once per worker)",
     "learning_teams": "learning the team colours from sampled frames",
-    "writing_outputs": "writing the outputs",
+    "writing_outputs": "writing the outputs and netball statistics",
 }
 STATUS_BADGES = {
     "queued": ":material/schedule: queued",
@@ -81,7 +81,7 @@ class JobView:
             video=dict(job.video_info or {}),
             phase=str(job.phase or "queued"),
             queued_at=job.queued_at,
-            timings=dict((job.summary or {}).get("timings") or {}),
+            timings=_timings(job.summary or {}),
         )
 
     @property
@@ -125,7 +125,8 @@ class JobView:
         """Which time is which: the run (start-up + analysis + writing) and the queue wait."""
         run = self.run_time_s
         analysis = self.timings.get("main_pass_s")
-        writing = self.timings.get("finalize_s") or 0.0
+        # Stage 2 (netball analytics) runs after stage 1 has written its files.
+        writing = (self.timings.get("finalize_s") or 0.0) + (self.timings.get("analytics_s") or 0.0)
         parts = []
         if run is not None and isinstance(analysis, int | float):
             startup = max(0.0, run - analysis - writing)
@@ -141,7 +142,7 @@ class JobView:
                 + speed
             )
             if writing:
-                parts.append(f"writing the outputs {human_duration(writing)}")
+                parts.append(f"writing the outputs and statistics {human_duration(writing)}")
         elif self.fps:
             parts.append(f"{self.fps:.1f} frames per second")
         text = f"Finished in {human_duration(run)}"
@@ -162,6 +163,15 @@ class JobView:
     def team_names(self) -> dict[str, str]:
         names = self.settings.get("team_names") or {}
         return {"A": names.get("A") or "Team A", "B": names.get("B") or "Team B"}
+
+
+def _timings(summary: dict) -> dict:
+    """Stage 1's timings plus the analytics stage's total as `analytics_s`."""
+    timings = dict(summary.get("timings") or {})
+    analytics = ((summary.get("analytics") or {}).get("timings") or {}).get("total_s")
+    if isinstance(analytics, int | float):
+        timings["analytics_s"] = float(analytics)
+    return timings
 
 
 def jobs_table(jobs: list[JobView]) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from backend.config import get_settings
 from backend.db import session_scope
 from backend.services import metrics as metrics_service
 from backend.services import storage as storage_service
