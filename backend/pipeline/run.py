@@ -32,15 +32,22 @@ summary.json keys:
   calibration         null, or {image_points, court_points_m, max_error_m}
   model               {weights, path}
   versions            courtside, python, torch, ultralytics, opencv, av, numpy
-  timings             total_s, team_fit_s, main_pass_s, finalize_s, processing_fps,
+  timings             total_s, model_load_s (~0 when the worker process had the detector
+                      loaded already), team_fit_s, main_pass_s, finalize_s, processing_fps,
                       realtime_factor (video seconds / processing seconds)
   counts              frames, keyframes, player_tracks, players_by_team {A, B, other, ""},
                       track_rows, ball_frames_detected, ball_frames_interpolated,
                       ball_frames_missing, ball_held_frames, ball_flight_frames,
-                      ball_zoom_looks (full-resolution second looks for the ball)
+                      ball_zoom_looks (full-resolution second looks for the ball),
+                      ball_unfilled_gaps, ball_unfilled_gap_frames, ball_longest_unfilled_gap_s
+                      (gaps longer than ball_gap_fill_max_s, left without a ball)
+  camera              null, or {pairs, moved_pairs, median_shift_frac, max_shift_frac, moving}
+                      from the frames sampled for the team colours (backend/pipeline/camera.py)
   teams               [{label, name, color, players}] for A, B and other (hex colours)
-  warnings            messages about a result that is usable but not whole (e.g. truncated
-                      video, teams not split)
+  warnings            messages about a result that is usable but not whole, each saying what
+                      to do (truncated video, teams not split, and backend/pipeline/quality.py:
+                      few ball frames, long ball gaps, one kit, small players, portrait video,
+                      a moving camera)
   files               names of the files written
 """
 
