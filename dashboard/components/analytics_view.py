@@ -66,7 +66,7 @@ def statistics_ui(outputs: JobOutputs, styles: dict[str, TeamStyle]) -> None:
         periods,
         default=periods[0],
         format_func=stat_tables.period_label,
-        key=f"{PREFIX}_period",
+        key=f"{PREFIX}_period_{outputs.job_id}",  # per job: other jobs have other quarters
     )
     period = period or periods[0]
     st.markdown(f"**Teams · {stat_tables.period_label(period)}**")
@@ -108,7 +108,7 @@ def setup_ui(job: JobView, outputs: JobOutputs) -> None:
                 "start_s": st.column_config.NumberColumn("Starts at (s)", min_value=0.0),
                 "end_s": st.column_config.NumberColumn("Ends at (s)", min_value=0.0),
             },
-            key=f"{PREFIX}_periods",
+            key=f"{PREFIX}_periods_{job.id}",
         )
         current = stored.get("team_a_attacks") or "infer"
         direction = st.radio(
@@ -118,7 +118,7 @@ def setup_ui(job: JobView, outputs: JobOutputs) -> None:
             format_func=DIRECTION_CHOICES.get,
             horizontal=True,
         )
-        chosen = _positions_editor(outputs, stored.get("positions") or {}, names)
+        chosen = _positions_editor(job.id, outputs, stored.get("positions") or {}, names)
         if st.form_submit_button("Save and recompute statistics", type="primary"):
             _save_setup(job.id, periods, direction, chosen)
     if st.button("Recompute statistics", key=f"{PREFIX}_reanalyse", icon=":material/refresh:"):
@@ -128,7 +128,10 @@ def setup_ui(job: JobView, outputs: JobOutputs) -> None:
             st.rerun()
 
 
-def _positions_editor(outputs: JobOutputs, stored: dict, names: dict[str, str]) -> dict[str, str]:
+def _positions_editor(
+    job_id: str, outputs: JobOutputs, stored: dict, names: dict[str, str]
+) -> dict[str, str]:
+    """One picker per player track, keyed per job: a browser keeps a widget's label by key."""
     players = outputs.players
     if players is None or players.empty:
         st.caption("Positions can be set once the analysis has player tracks.")
@@ -146,7 +149,7 @@ def _positions_editor(outputs: JobOutputs, stored: dict, names: dict[str, str]) 
             value = stored.get(tid, NO_POSITION)
             label = f"Player {tid}" + (f" · suggested {suggested}" if suggested else "")
             pick = columns[i % 4].selectbox(
-                label, options, index=options.index(value), key=f"{PREFIX}_pos_{tid}"
+                label, options, index=options.index(value), key=f"{PREFIX}_pos_{job_id}_{tid}"
             )
             if pick != NO_POSITION:
                 chosen[tid] = pick

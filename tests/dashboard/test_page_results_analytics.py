@@ -22,8 +22,8 @@ def test_positions_set_on_the_page_reach_the_statistics(data_dir, tmp_path):
     job_id = submit_clip(tmp_path, "final.mp4")
     outputs = complete_analysed(job_id)
     app = open_page("results.py", job=job_id)
-    app.selectbox(key="results_analytics_pos_1").set_value("GA")
-    app.selectbox(key="results_analytics_pos_3").set_value("GD")
+    app.selectbox(key=f"results_analytics_pos_{job_id}_1").set_value("GA")
+    app.selectbox(key=f"results_analytics_pos_{job_id}_3").set_value("GD")
     app.radio[0].set_value("right")
     [save] = [b for b in app.button if b.label == "Save and recompute statistics"]
     save.click().run()
