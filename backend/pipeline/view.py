@@ -1,47 +1,25 @@
-"""Image pixels <-> court metres through a homography fitted to analyst-clicked points."""
+"""Image pixels <-> court metres through a homography fitted to analyst-clicked points.
+
+The fitting and its checks live in backend.analytics.calibration (one fitter for the whole
+product); this class keeps stage 1's stricter rule: every point must agree with the fit.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
+from backend.analytics.calibration import (
+    MAX_POINT_ERROR_M,
+    MIN_POINTS,
+    CalibrationRefused,
+    fit_pairs,
+)
 from backend.pipeline.errors import CalibrationError
 
-MIN_CALIBRATION_PAIRS = 4
-# A calibration whose own points land farther than this from where the analyst put them is
-# inconsistent (a point clicked on the wrong line), not just imprecise.
-CALIBRATION_ERROR_MAX_M = 0.5
-# Points spanning less than this area are effectively on one line.
-MIN_SPREAD_AREA_PX2 = 100.0
-MIN_SPREAD_AREA_M2 = 1.0
-
-
-def _as_points(name: str, points: object, n_expected: int | None = None) -> np.ndarray:
-    try:
-        arr = np.asarray(points, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise CalibrationError(f"{name} must be a list of [x, y] numbers.") from exc
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise CalibrationError(f"{name} must be a list of [x, y] pairs, got shape {arr.shape}.")
-    if n_expected is not None and len(arr) != n_expected:
-        raise CalibrationError(
-            f"image_points and court_points_m must pair up: got {n_expected} image points "
-            f"and {len(arr)} court points."
-        )
-    if len(arr) < MIN_CALIBRATION_PAIRS:
-        raise CalibrationError(
-            f"A calibration needs at least {MIN_CALIBRATION_PAIRS} point pairs, got {len(arr)}."
-        )
-    if not np.isfinite(arr).all():
-        raise CalibrationError(f"{name} contains a missing or infinite coordinate.")
-    return arr
-
-
-def _spread_area(points: np.ndarray) -> float:
-    hull = cv2.convexHull(points.astype(np.float32))
-    return float(cv2.contourArea(hull))
+MIN_CALIBRATION_PAIRS = MIN_POINTS
+CALIBRATION_ERROR_MAX_M = MAX_POINT_ERROR_M
 
 
 class ViewTransformer:
@@ -50,7 +28,7 @@ class ViewTransformer:
     Rejects, with the reason, calibrations that cannot be right: too few or unpaired points,
     points on a line, a mapping that mirrors the court (image points clicked in the wrong
     order) or that puts some clicked points behind the camera, and points that disagree with
-    each other by more than CALIBRATION_ERROR_MAX_M.
+    each other by more than CALIBRATION_ERROR_MAX_M. A saved `homography` is used as given.
     """
 
     def __init__(
@@ -59,42 +37,26 @@ class ViewTransformer:
         court_points_m: Sequence[Sequence[float]],
         error_max_m: float = CALIBRATION_ERROR_MAX_M,
     ) -> None:
-        src = _as_points("image_points", image_points)
-        dst = _as_points("court_points_m", court_points_m, n_expected=len(src))
-        if _spread_area(src) < MIN_SPREAD_AREA_PX2:
-            raise CalibrationError("The image points lie on (almost) one line; spread them out.")
-        if _spread_area(dst) < MIN_SPREAD_AREA_M2:
-            raise CalibrationError("The court points lie on (almost) one line; spread them out.")
-        matrix, _ = cv2.findHomography(src, dst, 0)
-        if matrix is None or not np.isfinite(matrix).all() or abs(np.linalg.det(matrix)) < 1e-12:
-            raise CalibrationError("These points do not define a usable court mapping.")
-        w = (np.c_[src, np.ones(len(src))] @ matrix.T)[:, 2]
-        if not ((w > 0).all() or (w < 0).all()):
-            raise CalibrationError(
-                "The mapping puts some clicked points beyond the horizon; check that each "
-                "image point is paired with the right court point."
-            )
-        # The Jacobian determinant of a homography is det(H) / w^3: its sign says whether the
-        # mapping keeps handedness. Court y grows towards the camera like image y, so a
-        # negative sign means the points were mirrored (left and right swapped).
-        if np.sign(np.linalg.det(matrix)) * np.sign(w[0]) < 0:
-            raise CalibrationError(
-                "The calibration mirrors the court (left and right swapped): x runs from the "
-                "left goal line and y from the far sideline towards the camera."
-            )
-        self.matrix = matrix
-        self._w_sign = float(np.sign(w[0]))
-        self.inverse = np.linalg.inv(matrix)
-        mapped = self.transform_points(src)
-        errors = np.linalg.norm(mapped - dst, axis=1)
-        self.max_error_m = float(np.nanmax(errors))
+        try:
+            fit = fit_pairs(image_points, court_points_m)
+        except CalibrationRefused as exc:
+            raise CalibrationError(str(exc)) from None
+        # Stage 1 keeps no RANSAC outlier: a raw point list with a mis-click is refused here.
+        self.max_error_m = float(np.max(fit.errors_m))
         if not self.max_error_m <= error_max_m:
-            worst = int(np.nanargmax(errors))
+            worst = int(np.argmax(fit.errors_m))
             raise CalibrationError(
                 f"The calibration points disagree: point {worst + 1} lands "
-                f"{self.max_error_m:.2f} m from its court position (at most {error_max_m} m "
+                f"{fit.errors_m[worst]:.2f} m from its court position (at most {error_max_m} m "
                 "expected). Check that it was clicked on the right line."
             )
+        self._set_matrix(fit.matrix, np.asarray(image_points, np.float64))
+
+    def _set_matrix(self, matrix: np.ndarray, image_points: np.ndarray) -> None:
+        self.matrix = np.asarray(matrix, np.float64)
+        w = (np.c_[image_points, np.ones(len(image_points))] @ self.matrix.T)[:, 2]
+        self._w_sign = float(np.sign(w[0]))
+        self.inverse = np.linalg.inv(self.matrix)
 
     @classmethod
     def from_dict(cls, calibration: dict) -> ViewTransformer:
@@ -105,7 +67,20 @@ class ViewTransformer:
         missing = [k for k in ("image_points", "court_points_m") if k not in calibration]
         if missing:
             raise CalibrationError(f"The calibration is missing {', '.join(missing)}.")
-        return cls(calibration["image_points"], calibration["court_points_m"])
+        if calibration.get("homography") is None:
+            return cls(calibration["image_points"], calibration["court_points_m"])
+        # A saved calibration (backend.services.calibration) was checked when it was fitted,
+        # possibly by RANSAC that left a mis-click out: its matrix is the one to use.
+        view = cls.__new__(cls)
+        try:
+            matrix = np.asarray(calibration["homography"], np.float64)
+            if matrix.shape != (3, 3) or not np.isfinite(matrix).all():
+                raise ValueError
+            view._set_matrix(matrix, np.asarray(calibration["image_points"], np.float64))
+        except (ValueError, TypeError, np.linalg.LinAlgError):
+            raise CalibrationError("The saved homography is not a usable 3x3 matrix.") from None
+        view.max_error_m = float(calibration.get("mean_error_m") or 0.0)
+        return view
 
     def transform_points(self, points_px: np.ndarray) -> np.ndarray:
         """(N, 2) pixels -> (N, 2) metres; NaN for points at or beyond the horizon."""
