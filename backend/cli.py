@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from backend import cli_competitions
+from backend import cli_calibration, cli_competitions
 from backend.config import get_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -294,6 +294,8 @@ def _silence(out: TextIO) -> None:
 def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) -> None:
     if command in cli_competitions.COMMANDS:
         cli_competitions.render(command, args, result, out)
+    elif command in cli_calibration.COMMANDS:
+        cli_calibration.render(command, args, result, out)
     elif command == "submit":
         print(result["job_id"], file=out)
     elif command == "jobs":
@@ -454,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("health", parents=[common], help="database, queue, workers, model, disk")
     cli_competitions.add_parsers(sub, common)
+    cli_calibration.add_parsers(sub, common)
     p = sub.add_parser("serve", parents=[common], help="run the REST API (docs at /docs)")
     p.add_argument("--host", help="listen address (default NETBALL_API_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default NETBALL_API_PORT or 8000)")
@@ -475,6 +478,7 @@ COMMANDS = {
     "storage": cmd_storage,
     "health": cmd_health,
     **cli_competitions.COMMANDS,
+    **cli_calibration.COMMANDS,
     "serve": cmd_serve,
 }
 
@@ -532,4 +536,4 @@ def main(
         return EXIT_OK
     if args.command == "health" and result["status"] == "error":
         return EXIT_FAILED
-    return EXIT_OK
+    return int(result.get("_exit_code", EXIT_OK))

@@ -21,11 +21,15 @@ import numpy as np
 from backend.analytics.court import DEFAULT_COURT, NetballCourt
 
 MIN_POINTS = 4
-# Above MIN_POINTS the fit is RANSAC: a point farther than this from its landmark after the
-# fit is an outlier (a click on the wrong line) and is left out of the final least squares.
-RANSAC_THRESHOLD_M = 0.5
-# A fit whose own points land farther than this from their landmarks is inconsistent.
+# Above MIN_POINTS the fit is RANSAC: a click farther than this (in the image) from where the
+# fit puts its landmark is an outlier (a click on the wrong line), left out of the final fit.
+# Judged in pixels because a click is as precise near as far, while a pixel on the far
+# sideline spans far more court than one on the near sideline.
+RANSAC_THRESHOLD_PX = 12.0
+# Stage 1 (ViewTransformer) refuses raw point lists whose points land farther than this.
 MAX_POINT_ERROR_M = 0.5
+# A fit whose points land this far from their landmarks on average is unsure.
+MAX_MEAN_ERROR_M = 0.5
 # Points whose spread has a second principal axis this small relative to the first lie on
 # (almost) one line: the homography across that line is then a guess.
 MIN_SPREAD_RATIO = 0.04
@@ -223,6 +227,30 @@ def _check_camera(matrix: np.ndarray, src: np.ndarray, court: NetballCourt) -> N
         )
 
 
+def _consensus(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Which clicks agree, judged in image pixels: all of them when a least-squares fit of
+    all lands each within RANSAC_THRESHOLD_PX, else RANSAC's inliers re-judged against the
+    least-squares fit of those (OpenCV's mask comes from one noisy minimal sample)."""
+    c2i, _ = cv2.findHomography(dst, src, 0)
+    if c2i is not None:
+        residual = np.linalg.norm(apply(c2i, dst) - src, axis=1)
+        if (residual <= RANSAC_THRESHOLD_PX).all():
+            return np.ones(len(src), bool)
+    _, mask = cv2.findHomography(dst, src, cv2.RANSAC, RANSAC_THRESHOLD_PX)
+    inliers = mask.ravel().astype(bool) if mask is not None else np.zeros(len(src), bool)
+    for _ in range(3):
+        if inliers.sum() < MIN_POINTS:
+            break
+        c2i, _ = cv2.findHomography(dst[inliers], src[inliers], 0)
+        if c2i is None:
+            break
+        again = np.linalg.norm(apply(c2i, dst) - src, axis=1) <= RANSAC_THRESHOLD_PX
+        if (again == inliers).all():
+            break
+        inliers = again
+    return inliers
+
+
 def fit_pairs(
     image_px: Sequence[Sequence[float]] | np.ndarray,
     court_m: Sequence[Sequence[float]] | np.ndarray,
@@ -238,19 +266,18 @@ def fit_pairs(
         raise CalibrationRefused(
             f"A calibration needs at least {MIN_POINTS} point pairs, got {len(src)}."
         )
-    area_px, ratio_px = _spread(src)
-    if area_px < MIN_SPREAD_AREA_PX2 or ratio_px < MIN_SPREAD_RATIO:
-        raise CalibrationRefused("The image points lie on (almost) one line; spread them out.")
     area_m, ratio_m = _spread(dst)
     if area_m < MIN_SPREAD_AREA_M2 or ratio_m < MIN_SPREAD_RATIO:
         raise CalibrationRefused(
             "The court points lie on (almost) one line; spread them out (add a landmark off "
             "that line, e.g. a corner of the other sideline)."
         )
+    area_px, ratio_px = _spread(src)
+    if area_px < MIN_SPREAD_AREA_PX2 or ratio_px < MIN_SPREAD_RATIO:
+        raise CalibrationRefused("The image points lie on (almost) one line; spread them out.")
     _check_pair_spacing(src, dst, labels)
     if len(src) > MIN_POINTS:
-        matrix, mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_THRESHOLD_M)
-        inliers = mask.ravel().astype(bool) if mask is not None else np.zeros(len(src), bool)
+        inliers = _consensus(src, dst)
         if inliers.sum() < MIN_POINTS:
             raise CalibrationRefused(
                 f"Fewer than {MIN_POINTS} of the {len(src)} points agree on one court: check "
@@ -361,12 +388,13 @@ def fit_landmarks(
             "position and was left out: correct or remove it"
             for p in left_out
         )
-    elif fit.max_error_m > MAX_POINT_ERROR_M:
+    elif fit.mean_error_m > MAX_MEAN_ERROR_M:
         worst = max(fitted, key=lambda p: p.error_m or 0.0)
         status = "unsure"
         reason = (
-            f"The points disagree: {LANDMARK_LABELS.get(worst.name, worst.name)} lands "
-            f"{worst.error_m:.2f} m from its court position (at most {MAX_POINT_ERROR_M} m)."
+            f"The points disagree by {fit.mean_error_m:.2f} m on average (at most "
+            f"{MAX_MEAN_ERROR_M} m); the worst, {LANDMARK_LABELS.get(worst.name, worst.name)}, "
+            f"lands {worst.error_m:.2f} m from its court position."
         )
     return CalibrationFit(status, reason, fit.matrix, fitted, fit.mean_error_m, source=source)
 

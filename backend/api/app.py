@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from backend.api import routes_analysis, routes_files, routes_jobs, routes_system
+from backend.api import (
+    routes_analysis,
+    routes_calibration,
+    routes_files,
+    routes_jobs,
+    routes_system,
+)
 from backend.api.envelope import REQUEST_ID_HEADER
 from backend.api.errors import install_error_handlers
 from backend.api.middleware import RequestContextMiddleware
@@ -33,7 +39,7 @@ def create_app() -> FastAPI:
         redoc_url="/redoc",
     )
     install_error_handlers(app)
-    for module in (routes_jobs, routes_analysis, routes_files, routes_system):
+    for module in (routes_jobs, routes_analysis, routes_calibration, routes_files, routes_system):
         app.include_router(module.router)
     if settings.api_cors_origins:
         app.add_middleware(
