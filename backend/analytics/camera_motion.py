@@ -7,6 +7,7 @@ zoomed and the calibration no longer maps that stretch. Pure: numpy and OpenCV.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -93,7 +94,7 @@ def _ranges(
     if not marks:
         return covered, moved
     start = 0.0
-    for (t0, ok0), (t1, ok1) in zip(marks, marks[1:], strict=False):
+    for (t0, ok0), (t1, ok1) in itertools.pairwise(marks):
         if ok0 != ok1:
             edge = (t0 + t1) / 2
             (covered if ok0 else moved).append((start, edge))

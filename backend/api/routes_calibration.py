@@ -23,7 +23,7 @@ JobId = Annotated[str, Path(description="The job's id.", examples=["3f2a9c81d0e4
 class CalibrationRequest(BaseModel):
     points: dict[str, list[float]] | None = Field(
         default=None,
-        description="Landmark name -> [x_px, y_px] on the video frame (names: GET .../calibration).",
+        description="Landmark name -> [x_px, y_px] on the video frame (names: GET calibration).",
         examples=[{"far_left_corner": [40, 50], "far_right_corner": [280, 50],
                    "near_right_corner": [316, 170], "near_left_corner": [4, 170]}],
     )  # fmt: skip

@@ -114,7 +114,8 @@ def _moved(name, dx, dy):
         ({**GOOD, "centre": [1, "x"]}, "refused", "centre: expected [x_px, y_px]"),
         ([[1, 2]], "refused", "landmark name -> [x_px, y_px]"),
         (
-            _clicks(POSE, ["far_left_corner", "far_left_third", "far_right_third", "far_right_corner"]),
+            _clicks(POSE, ["far_left_corner", "far_left_third", "far_right_third",
+                           "far_right_corner"]),
             "refused",
             "court points lie on (almost) one line",
         ),
@@ -123,7 +124,8 @@ def _moved(name, dx, dy):
         (
             {**GOOD, "far_left_third": GOOD["far_left_corner"]},
             "refused",
-            "far_left_corner) and point 6 (far_left_third) are 10.2 m apart on the court but only 0 px",
+            "(far_left_corner) and point 6 (far_left_third) are 10.2 m apart on the court but "
+            "only 0 px",
         ),
         (
             {
