@@ -26,6 +26,7 @@ PAGES = [
     st.Page("dashboard/pages/new_analysis.py", title="New analysis", icon=":material/upload:"),
     st.Page("dashboard/pages/jobs.py", title="Jobs", icon=":material/list_alt:"),
     st.Page("dashboard/pages/results.py", title="Results", icon=":material/insights:"),
+    st.Page("dashboard/pages/calibrate.py", title="Calibrate", icon=":material/straighten:"),
     st.Page("dashboard/pages/standings.py", title="Standings", icon=":material/emoji_events:"),
     st.Page("dashboard/pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
 ]

@@ -32,6 +32,14 @@ def show_queued(names_and_ids: list[tuple[str, str]]) -> None:
         st.success(f"Queued **{name}** as job `{job_id}`.", icon=":material/check_circle:")
     if names_and_ids:
         st.page_link("dashboard/pages/jobs.py", label="Follow progress on the Jobs page", icon="➡️")
+    for _, job_id in names_and_ids[:1]:
+        # Clicking the court on a frame is easier than typing corners before the run.
+        st.page_link(
+            "dashboard/pages/calibrate.py",
+            label="Calibrate the court on a frame of this video",
+            icon=":material/straighten:",
+            query_params={"job": job_id},
+        )
 
 
 def link_to_match(job_id: str) -> None:

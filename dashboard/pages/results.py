@@ -224,4 +224,10 @@ with shown_errors("Loading the results"):
             st.info("This analysis was cancelled before it finished.", icon=":material/block:")
             st.page_link("dashboard/pages/jobs.py", label="Retry it on the Jobs page")
         else:
+            st.page_link(
+                "dashboard/pages/calibrate.py",
+                label="Calibrate the court on the video (metres, zones, speeds)",
+                icon=":material/straighten:",
+                query_params={"job": job.id},
+            )
             results_ui(job)
