@@ -18,7 +18,6 @@ from dashboard.components.outputs import load_job_outputs
 
 PREFIX = "calibrate"
 CHOOSER_JOBS = 50
-DISPLAY_MAX_WIDTH_PX = 960  # the frame is shown at most this wide; clicks are scaled back
 BACKGROUND = "Court without players"
 AT_TIME = "Video at a time"
 
@@ -127,9 +126,9 @@ def detect_ui(job_id: str, frame, clicked: dict[str, list[float]]) -> None:
 
 def click_ui(job_id: str, frame, clicked, fit, target: str | None) -> None:
     width = frame.shape[1]
-    shown_width = min(width, DISPLAY_MAX_WIDTH_PX)
+    # As wide as the column: the click comes back in displayed pixels, scaled back below.
     value = streamlit_image_coordinates(
-        view.annotated_frame(frame, clicked, fit), width=shown_width, key=_key(job_id, "image")
+        view.annotated_frame(frame, clicked, fit), width="stretch", key=_key(job_id, "image")
     )
     if value is None or target is None:
         return
@@ -137,7 +136,7 @@ def click_ui(job_id: str, frame, clicked, fit, target: str | None) -> None:
     if st.session_state.get(_key(job_id, "last_click")) == stamp:
         return
     st.session_state[_key(job_id, "last_click")] = stamp
-    scale = width / float(value.get("width") or shown_width)
+    scale = width / float(value.get("width") or width)
     clicked[target] = [round(value["x"] * scale, 1), round(value["y"] * scale, 1)]
     st.session_state.pop(_key(job_id, "target"), None)
     st.rerun()
