@@ -55,7 +55,7 @@ class CourtLineSettings:
     refine_radii_px: tuple[float, ...] = (12.0, 8.0, 5.0, 3.0, 3.0, 3.0)
     refine_candidates: int = 6  # best raw candidates refined
     hit_px: float = 2.5  # a model point this close to a line pixel is supported
-    ok_support: float = 0.95  # share of visible model points supported for status ok
+    ok_support: float = 0.98  # share of visible model points supported for status ok
     unsure_support: float = 0.45  # below this nothing is shown
     min_visible_share: float = 0.25  # of the court model inside the frame for status ok
     ambiguity_ratio: float = 0.97  # a different placement scoring this close makes it unsure
