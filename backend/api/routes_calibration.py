@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from backend.analytics.calibration import LANDMARK_LABELS
@@ -20,13 +20,25 @@ router = APIRouter(tags=["calibration"])
 JobId = Annotated[str, Path(description="The job's id.", examples=["3f2a9c81d0e4"])]
 
 
+_CORNERS_EXAMPLE = {
+    "far_left_corner": [40, 50],
+    "far_right_corner": [280, 50],
+    "near_right_corner": [316, 170],
+    "near_left_corner": [4, 170],
+}
+
+
 class CalibrationRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"points": _CORNERS_EXAMPLE}, {"auto": True, "time_s": 12.5}]
+        }
+    )
     points: dict[str, list[float]] | None = Field(
         default=None,
         description="Landmark name -> [x_px, y_px] on the video frame (names: GET calibration).",
-        examples=[{"far_left_corner": [40, 50], "far_right_corner": [280, 50],
-                   "near_right_corner": [316, 170], "near_left_corner": [4, 170]}],
-    )  # fmt: skip
+        examples=[_CORNERS_EXAMPLE],
+    )
     auto: bool = Field(default=False, description="Detect the court lines instead of points.")
     time_s: float | None = Field(
         default=None, ge=0, description="Frame time for auto (default: the court without players)."
@@ -35,6 +47,7 @@ class CalibrationRequest(BaseModel):
 
 
 class CopyRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"to": ["3f2a9c81d0e4"]}]})
     to: list[str] = Field(min_length=1, description="Jobs filmed from the same camera position.")
 
 

@@ -20,12 +20,34 @@ import cv2
 import numpy as np
 from sqlmodel import Session
 
-from backend.analytics.calibration import CalibrationFit, fit_landmarks
+from backend.analytics.calibration import (
+    LANDMARK_LABELS,
+    CalibrationFit,
+    draw_court_lines,
+    fit_landmarks,
+)
+from backend.analytics.calibration import apply as map_points
 from backend.analytics.camera_motion import calibration_coverage
 from backend.analytics.court_lines import detect_court
 from backend.models import Job, JobStatus, utcnow
 from backend.services.errors import InvalidArgument, JobNotFound, StorageError
 from backend.services.files import job_outputs_dir, register_outputs
+
+# The dashboard draws and maps through these (it imports services, not the analytics).
+__all__ = [
+    "LANDMARK_LABELS",
+    "CalibrationFit",
+    "auto_fit",
+    "calibrate_job",
+    "calibration_frame",
+    "copy_calibration",
+    "draw_court_lines",
+    "fit_points",
+    "map_points",
+    "measure_coverage",
+    "save_calibration",
+    "saved_calibration",
+]
 
 BACKGROUND_FRAME = "background.jpg"
 COVERAGE_SAMPLE_INTERVAL_S = 2.0  # one frame compared with the calibration frame this often

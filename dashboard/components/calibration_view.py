@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from backend.analytics.calibration import (
+from backend.analytics.court import DEFAULT_COURT
+from backend.services.calibration import (
     LANDMARK_LABELS,
     CalibrationFit,
-    apply,
     draw_court_lines,
+    map_points,
 )
-from backend.analytics.court import DEFAULT_COURT
 from dashboard.components.court import court_figure
 
 # The order the page asks for landmarks: the corners first (most often visible and the best
@@ -109,7 +109,7 @@ def players_on_court(tracks: pd.DataFrame | None, frame: int, homography) -> pd.
     nearest = int(people["frame"].iloc[(people["frame"] - frame).abs().argmin()])
     rows = people[people["frame"] == nearest]
     feet = np.c_[(rows["x1"] + rows["x2"]) / 2, rows["y2"]]
-    court = apply(np.asarray(homography, np.float64), feet)
+    court = map_points(np.asarray(homography, np.float64), feet)
     return pd.DataFrame(
         {"track_id": rows["track_id"].to_numpy(), "team": rows["team"].to_numpy(),
          "x": court[:, 0], "y": court[:, 1]}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
-from backend.analytics.calibration import CalibrationFit
 from backend.db import session_scope
 from backend.services import calibration as calibration_service
 from backend.services import jobs as job_service
+from backend.services.calibration import CalibrationFit
 from backend.services.files import job_outputs_dir
 from dashboard.components import calibration_view as view
 from dashboard.components.feedback import shown_errors
