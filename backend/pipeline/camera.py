@@ -5,11 +5,15 @@ correlation of small grey copies of frames spread over the video finds how far t
 picture shifted between consecutive ones: players move, but the court, walls and stands
 stay, so a fixed camera measures little shift on most pairs and a panning one a large one.
 A zoom without a pan is not seen (phase correlation measures shifts only).
+
+The same measure, against the frame a court calibration was fitted on, tells which time
+ranges that calibration covers (`calibration_coverage`, used by the calibration service).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -77,3 +81,92 @@ def estimate_camera_motion(samples: list[np.ndarray]) -> CameraMotion | None:
         median_shift_frac=float(np.median(shifts)),
         max_shift_frac=float(np.max(shifts)),
     )
+
+
+# --- which stretches one court calibration covers -----------------------------------------
+# A calibration is fitted on one frame; a sample whose whole picture is shifted from that frame
+# by more than CAMERA_SHIFT_FRAC_MAX is filmed from another camera direction. A single such
+# sample between fixed ones is a player crossing close to the camera, not a pan.
+COVERAGE_MOVED_SAMPLES_MIN = 2
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Time ranges (seconds) where the calibration holds, and where the camera had moved."""
+
+    covered: list[tuple[float, float]]
+    moved: list[tuple[float, float]]
+    samples: int
+    max_shift_frac: float  # of the frame width, from the calibration frame
+
+    @property
+    def camera_moved(self) -> bool:
+        return bool(self.moved)
+
+    def to_dict(self) -> dict:
+        return {
+            "covered_s": [[round(a, 2), round(b, 2)] for a, b in self.covered],
+            "moved_s": [[round(a, 2), round(b, 2)] for a, b in self.moved],
+            "samples": self.samples,
+            "max_shift_frac": round(self.max_shift_frac, 4),
+            "camera_moved": self.camera_moved,
+        }
+
+
+def shift_frac(reference: np.ndarray, sample: np.ndarray) -> float:
+    """Whole-picture shift between two `small_grey` frames, as a fraction of the width."""
+    if reference.shape != sample.shape:
+        return float("inf")
+    window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_32F)
+    (dx, dy), _response = cv2.phaseCorrelate(reference, sample, window)
+    return float(np.hypot(dx, dy)) / reference.shape[1]
+
+
+def calibration_coverage(
+    reference: np.ndarray, samples: Iterable[tuple[float, np.ndarray]], *, duration_s: float
+) -> Coverage:
+    """Compare (time_s, BGR frame) samples with the calibration frame `reference` (BGR)."""
+    ref = small_grey(reference)
+    marks: list[tuple[float, bool]] = []
+    worst = 0.0
+    for t, frame in samples:
+        shift = shift_frac(ref, small_grey(frame))
+        worst = max(worst, shift) if np.isfinite(shift) else worst
+        marks.append((t, shift <= CAMERA_SHIFT_FRAC_MAX))
+    marks = _without_lone_moves(marks)
+    covered, moved = _ranges(marks, duration_s)
+    return Coverage(covered, moved, len(marks), worst)
+
+
+def _without_lone_moves(marks: list[tuple[float, bool]]) -> list[tuple[float, bool]]:
+    out = list(marks)
+    i = 0
+    while i < len(out):
+        if out[i][1]:
+            i += 1
+            continue
+        j = i
+        while j < len(out) and not out[j][1]:
+            j += 1
+        if j - i < COVERAGE_MOVED_SAMPLES_MIN and i > 0 and j < len(out):
+            out[i:j] = [(t, True) for t, _ in out[i:j]]
+        i = j
+    return out
+
+
+def _ranges(
+    marks: list[tuple[float, bool]], duration_s: float
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Runs of equal verdicts; a run ends halfway to the next sample with another verdict."""
+    covered: list[tuple[float, float]] = []
+    moved: list[tuple[float, float]] = []
+    if not marks:
+        return covered, moved
+    start = 0.0
+    for (t0, ok0), (t1, ok1) in itertools.pairwise(marks):
+        if ok0 != ok1:
+            edge = (t0 + t1) / 2
+            (covered if ok0 else moved).append((start, edge))
+            start = edge
+    (covered if marks[-1][1] else moved).append((start, max(duration_s, start)))
+    return covered, moved

@@ -27,9 +27,9 @@ from backend.analytics.calibration import (
     fit_landmarks,
 )
 from backend.analytics.calibration import apply as map_points
-from backend.analytics.camera_motion import calibration_coverage
 from backend.analytics.court_lines import detect_court
 from backend.models import Job, JobStatus, utcnow
+from backend.pipeline.camera import calibration_coverage
 from backend.services.errors import InvalidArgument, JobNotFound, StorageError
 from backend.services.files import job_outputs_dir, register_outputs
 
@@ -52,7 +52,6 @@ __all__ = [
 BACKGROUND_FRAME = "background.jpg"
 COVERAGE_SAMPLE_INTERVAL_S = 2.0  # one frame compared with the calibration frame this often
 COVERAGE_MAX_SAMPLES = 90  # longer clips are sampled more sparsely
-COVERAGE_WIDTH_PX = 640  # frames are compared at this width (ORB speed)
 
 
 def _get_job(session: Session, job_id: str) -> Job:
@@ -223,9 +222,7 @@ def copy_calibration(
     return results
 
 
-def _sampled_frames(
-    path: Path, duration_s: float, scale: float
-) -> Iterator[tuple[float, np.ndarray]]:
+def _sampled_frames(path: Path, duration_s: float) -> Iterator[tuple[float, np.ndarray]]:
     step = max(COVERAGE_SAMPLE_INTERVAL_S, duration_s / COVERAGE_MAX_SAMPLES)
     capture = cv2.VideoCapture(str(path))
     try:
@@ -235,27 +232,28 @@ def _sampled_frames(
             ok, frame = capture.read()
             if not ok:
                 break
-            yield t, cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            yield t, frame
             t += step
     finally:
         capture.release()
 
 
 def measure_coverage(*, session: Session, job_id: str) -> dict[str, Any]:
-    """Compare sampled frames with the calibration frame; store and return the time ranges."""
+    """Compare sampled frames with the calibration frame; store and return the time ranges.
+
+    The camera-motion measure is stage 1's (backend.pipeline.camera): a pan is seen, a zoom
+    without a pan is not.
+    """
     job = _get_job(session, job_id)
     calibration = (job.settings or {}).get("calibration")
-    if not calibration or not calibration.get("landmarks"):
+    if not calibration or calibration.get("homography") is None:
         raise InvalidArgument(f"job {job_id} has no saved calibration")
     reference = calibration_frame(
         session=session, job_id=job_id, time_s=calibration.get("frame_time_s")
     )
-    scale = min(1.0, COVERAGE_WIDTH_PX / reference.shape[1])
-    small = cv2.resize(reference, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    points = np.float64(list(calibration["landmarks"].values())) * scale
     duration = video_duration_s(session=session, job_id=job_id)
     coverage = calibration_coverage(
-        small, _sampled_frames(_video_path(job), duration, scale), points, duration_s=duration
+        reference, _sampled_frames(_video_path(job), duration), duration_s=duration
     ).to_dict()
     job.settings = {**job.settings, "calibration": {**calibration, "coverage": coverage}}
     session.add(job)

@@ -13,7 +13,6 @@ from backend.analytics.calibration import (
     draw_court_lines,
     fit_landmarks,
 )
-from backend.analytics.camera_motion import calibration_coverage
 from backend.analytics.court import DEFAULT_COURT
 from backend.analytics.court_lines import camera_of, detect_court
 from tests.court_views import (
@@ -218,16 +217,3 @@ def test_a_frame_without_a_court_is_refused_with_a_reason():
     guess = detect_court(cv2.GaussianBlur(noise, (9, 9), 3))
     assert guess.status == "refused" and guess.fit.homography is None
     assert "court line" in guess.fit.reason or "No placement" in guess.fit.reason
-
-
-def test_coverage_reports_the_time_ranges_before_the_camera_panned():
-    view = render_view(POSE, seed=4, people=0)
-    points = np.float64(list(view.visible_landmarks_px().values()))
-    panned = np.roll(view.image, 40, axis=1)
-    frames = [(t, view.image) for t in (0.0, 2.0, 4.0)] + [(t, panned) for t in (6.0, 8.0)]
-    coverage = calibration_coverage(view.image, frames, points, duration_s=10.0)
-    assert coverage.camera_moved
-    assert coverage.covered == [(0.0, 5.0)] and coverage.moved == [(5.0, 10.0)]
-    assert 35 < coverage.max_shift_px < 45
-    still = calibration_coverage(view.image, frames[:3], points, duration_s=6.0)
-    assert not still.camera_moved and still.covered == [(0.0, 6.0)]

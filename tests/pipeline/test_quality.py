@@ -173,3 +173,21 @@ def test_a_portrait_clip_is_warned_about_in_the_summary(tmp_path):
     )  # fmt: skip
     result = analyze_video(truth.path, tmp_path / "out", PipelineSettings.from_dict(TEST_SETTINGS))
     assert any("portrait (360×640)" in w for w in result.summary["warnings"])
+
+
+def test_calibration_coverage_reports_the_time_ranges_before_the_camera_panned():
+    from backend.pipeline.camera import calibration_coverage
+    from tests.court_views import random_pose, render_view
+
+    view = render_view(random_pose(np.random.default_rng(500)), seed=4, people=0)
+    panned = np.roll(view.image, 60, axis=1)  # 6 % of the width
+    frames = [(t, view.image) for t in (0.0, 2.0, 4.0)] + [(t, panned) for t in (6.0, 8.0)]
+    coverage = calibration_coverage(view.image, frames, duration_s=10.0)
+    assert coverage.camera_moved
+    assert coverage.covered == [(0.0, 5.0)] and coverage.moved == [(5.0, 10.0)]
+    assert 0.05 < coverage.max_shift_frac < 0.07
+    # One shifted sample between fixed ones is a player close to the camera, not a pan.
+    lone = [*frames[:2], (4.0, panned), (6.0, view.image)]
+    assert not calibration_coverage(view.image, lone, duration_s=8.0).camera_moved
+    still = calibration_coverage(view.image, frames[:3], duration_s=6.0)
+    assert not still.camera_moved and still.covered == [(0.0, 6.0)]
