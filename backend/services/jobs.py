@@ -202,7 +202,7 @@ def retry_job(*, session: Session, job_id: str) -> Job:
     job.error = None
     job.progress, job.frames_done, job.fps, job.eta_s = 0.0, 0, None, None
     job.queued_at, job.started_at, job.finished_at, job.heartbeat_at = utcnow(), None, None, None
-    job.worker_pid = job.worker_host = None
+    job.worker_pid = job.worker_host = job.worker_id = None
     session.add(job)
     session.commit()
     requeue(session=session, job=job)

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from backend.config import get_settings
 from backend.models import Job, JobStatus, Priority, utcnow
 from backend.services import queue as job_queue
-from backend.services.workers import read_consumer_heartbeat
+from backend.services.workers import WorkerStatus, list_workers
 
 DISK_WARN_USED_FRACTION = 0.85
 DISK_ERROR_USED_FRACTION = 0.95
@@ -36,6 +36,8 @@ class RunningJob:
     started_at: datetime | None
     heartbeat_at: datetime | None
     worker_pid: int | None
+    worker_host: str | None = None
+    worker_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -45,6 +47,9 @@ class RunningJob:
 
 @dataclass(frozen=True)
 class ProcessorStatus:
+    """The queue and every registered worker. The consumer_* fields summarise the live ones
+    (kept from the one-machine days: alive = any worker alive, pid = the first one's)."""
+
     configured_workers: int
     consumer_alive: bool
     consumer_pid: int | None
@@ -53,16 +58,33 @@ class ProcessorStatus:
     queue_depth: dict[str, int]
     queued_total: int
     running: list[RunningJob]
+    workers: list[WorkerStatus] = field(default_factory=list)
+    queue: str = ""
+
+    @property
+    def live_workers(self) -> list[WorkerStatus]:
+        return [w for w in self.workers if w.alive]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["last_heartbeat_at"] = _iso(self.last_heartbeat_at)
         data["running"] = [job.to_dict() for job in self.running]
+        data["workers"] = [worker.to_dict() for worker in self.workers]
         return data
 
 
+def _queue_location() -> str:
+    try:
+        return job_queue.describe()
+    except Exception as exc:
+        return f"unavailable ({exc})"
+
+
 def processor_status(*, session: Session) -> ProcessorStatus:
-    beat = read_consumer_heartbeat()
+    workers = list_workers(session=session)
+    live = [w for w in workers if w.alive]
+    # The freshest beat says most about the pool; with none alive, the last one ever seen.
+    latest = max(workers, key=lambda w: w.heartbeat_at, default=None)
     depth = {p.value: 0 for p in Priority}
     for priority, count in session.exec(
         select(Job.priority, func.count())
@@ -80,21 +102,24 @@ def processor_status(*, session: Session) -> ProcessorStatus:
             j.started_at,
             j.heartbeat_at,
             j.worker_pid,
+            j.worker_host,
+            j.worker_id,
         )
         for j in session.exec(
             select(Job).where(Job.status == JobStatus.running.value).order_by(col(Job.started_at))
         ).all()
     ]
-    alive = beat is not None and beat.alive
     return ProcessorStatus(
-        configured_workers=beat.workers if alive and beat else get_settings().workers,
-        consumer_alive=alive,
-        consumer_pid=beat.pid if beat else None,
-        last_heartbeat_at=beat.beat_at if beat else None,
-        heartbeat_age_s=round(beat.age_s, 2) if beat else None,
+        configured_workers=sum(w.processes for w in live) if live else get_settings().workers,
+        consumer_alive=bool(live),
+        consumer_pid=live[0].pid if live else (latest.pid if latest else None),
+        last_heartbeat_at=latest.heartbeat_at if latest else None,
+        heartbeat_age_s=latest.heartbeat_age_s if latest else None,
         queue_depth=depth,
         queued_total=sum(depth.values()),
         running=running,
+        workers=workers,
+        queue=_queue_location(),
     )
 
 
@@ -222,8 +247,19 @@ def health(*, session: Session) -> HealthReport:
             select(Job.id, Job.queue_task_id).where(Job.status == JobStatus.queued.value)
         ).all()
         lost = [job_id for job_id, task_id in queued if task_id not in pending]
-        detail = f"{len(pending)} task(s) waiting in {settings.queue_path}"
-        if lost:
+        detail = f"{len(pending)} task(s) waiting in {job_queue.describe()}"
+        problem = job_queue.current().verify()
+        if problem is not None:
+            add(
+                "queue",
+                "error",
+                f"{problem.reason}; {len(queued)} queued job(s) in the job table",
+                "a running worker rebuilds a damaged queue from the job table within seconds; "
+                "start one if none runs: python huey_worker.py"
+                if problem.rebuildable
+                else "start the queue server or fix NETBALL_QUEUE_URL",
+            )
+        elif lost:
             add(
                 "queue",
                 "warn",
@@ -236,15 +272,17 @@ def health(*, session: Session) -> HealthReport:
         add(
             "queue",
             "error",
-            f"cannot open the queue {settings.queue_path}: {exc}",
-            "check NETBALL_QUEUE_PATH is on a writable disk",
+            f"cannot open the queue {_queue_location()}: {exc}",
+            "check NETBALL_QUEUE_URL (Redis) or that NETBALL_QUEUE_PATH is on a writable disk",
         )
 
     status = processor_status(session=session)
     if status.consumer_alive:
+        hosts = ", ".join(f"{w.host} pid {w.pid}" for w in status.live_workers)
         detail = (
-            f"consumer pid {status.consumer_pid} alive with {status.configured_workers} "
-            f"worker(s), {len(status.running)} running, {status.queued_total} queued"
+            f"{len(status.live_workers)} worker(s) alive ({hosts}) with "
+            f"{status.configured_workers} process(es), {len(status.running)} running, "
+            f"{status.queued_total} queued"
         )
         oldest = session.exec(
             select(func.min(Job.queued_at)).where(Job.status == JobStatus.queued.value)

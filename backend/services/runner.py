@@ -1,17 +1,18 @@
 """State changes made by the worker while it runs a job: claim, progress, finish, recover.
 
 These are the only writes a worker makes; the task in jobs/tasks.py strings them together.
+A job records the host, pid and registered worker (consumer) running it. Whether it is still
+looked after is read from that worker's heartbeat row, from any host; process ids are only
+ever checked on the host they belong to.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import update
@@ -19,9 +20,10 @@ from sqlmodel import Session, col, select
 
 from backend.config import get_settings
 from backend.db import session_scope
-from backend.models import Job, JobPhase, JobStatus, utcnow
+from backend.models import Job, JobPhase, JobStatus, WorkerProcess, utcnow
 from backend.services.files import clear_job_outputs, job_dir, job_outputs_dir, register_outputs
 from backend.services.jobs import requeue
+from backend.services.workers import get_worker, worker_is_alive
 
 PROGRESS_MIN_INTERVAL_S = 1.0
 CANCEL_CHECK_MIN_INTERVAL_S = 1.0
@@ -29,6 +31,23 @@ ERROR_MAX_CHARS = 500
 WORKER_PROCESS_MARKER = b"huey_worker"
 
 log = logging.getLogger(__name__)
+
+# The registered consumer this process belongs to; set by huey_worker.py before it forks the
+# analysis processes, which inherit it. None outside a worker (tests, `analyze`).
+_current_worker_id: str | None = None
+
+
+def set_current_worker(worker_id: str | None) -> None:
+    global _current_worker_id
+    _current_worker_id = worker_id
+
+
+def current_worker_id() -> str | None:
+    return _current_worker_id
+
+
+def this_host() -> str:
+    return get_settings().worker_host
 
 
 def claim_job(*, session: Session, job_id: str) -> Job | None:
@@ -51,7 +70,8 @@ def claim_job(*, session: Session, job_id: str) -> Job | None:
             heartbeat_at=now,
             attempts=Job.attempts + 1,
             worker_pid=os.getpid(),
-            worker_host=socket.gethostname(),
+            worker_host=this_host(),
+            worker_id=_current_worker_id,
             progress=0.0,
             frames_done=0,
             error=None,
@@ -130,15 +150,27 @@ class ProgressRecorder:
             )
 
     def cancel_requested(self) -> bool:
+        """True when the analyst cancelled, the row was deleted, or the job is no longer this
+        process's: recovered by another host that took this one for dead (a long pause), so
+        two processes must not go on writing one shared job folder."""
         now = self._clock()
         if not self._cancel and now - self._last_cancel_check >= CANCEL_CHECK_MIN_INTERVAL_S:
             self._last_cancel_check = now
             with session_scope() as session:
-                flag = session.exec(
-                    select(Job.cancel_requested).where(Job.id == self.job_id)
+                row = session.exec(
+                    select(Job.cancel_requested, Job.status, Job.worker_pid, Job.worker_host).where(
+                        Job.id == self.job_id
+                    )
                 ).first()
-            # A deleted row also means: stop.
-            self._cancel = flag is None or bool(flag)
+            if row is None:
+                self._cancel = True
+            else:
+                flag, status, pid, host = row
+                owned = status == JobStatus.running.value and (pid, host) == (
+                    os.getpid(),
+                    this_host(),
+                )
+                self._cancel = bool(flag) or not owned
         return self._cancel
 
 
@@ -199,7 +231,7 @@ def return_to_queue(*, session: Session, job_id: str, note: str) -> Job | None:
     job.phase = JobPhase.queued.value
     job.error = note
     job.queued_at, job.started_at, job.heartbeat_at = utcnow(), None, None
-    job.worker_pid = None
+    job.worker_pid = job.worker_id = None
     # Else a queued job shows the stopped attempt's "63 %, ETA 12 s" until it starts again.
     job.progress, job.frames_done, job.fps, job.eta_s = 0.0, 0, None, None
     session.add(job)
@@ -236,6 +268,11 @@ def _is_worker_process(pid: int | None) -> bool:
     return WORKER_PROCESS_MARKER in cmdline
 
 
+def local_worker_alive(pid: int) -> bool:
+    """Whether `pid`, on this host, is a live Courtside worker process (not a reused id)."""
+    return not _pid_is_dead(pid) and _is_worker_process(pid)
+
+
 def still_owned(*, session: Session, job_id: str) -> bool:
     """True while the job is running under this process (not recovered and given to another)."""
     job = session.get(Job, job_id)
@@ -245,7 +282,7 @@ def still_owned(*, session: Session, job_id: str) -> bool:
     return (
         job.status == JobStatus.running.value
         and job.worker_pid == os.getpid()
-        and job.worker_host == socket.gethostname()
+        and job.worker_host == this_host()
     )
 
 
@@ -259,35 +296,70 @@ class RecoveryAction:
         return {"job_id": self.job_id, "action": self.action, "reason": self.reason}
 
 
+def _why_gone(session: Session, job: Job, workers: dict[str, WorkerProcess | None]) -> str | None:
+    """Why nobody looks after this running job any more, or None while someone does."""
+    settings = get_settings()
+    local = job.worker_host == this_host()
+    silent = job.heartbeat_at is None or (utcnow() - job.heartbeat_at).total_seconds() > (
+        settings.heartbeat_timeout_s
+    )
+    if job.worker_id is not None:
+        if job.worker_id not in workers:
+            workers[job.worker_id] = get_worker(session=session, worker_id=job.worker_id)
+        worker = workers[job.worker_id]
+        if worker is None:
+            return f"its worker {job.worker_id} on {job.worker_host} is no longer registered"
+        if not worker_is_alive(worker):
+            if worker.stopped_at is not None:
+                return f"worker {worker.host} pid {worker.pid} stopped"
+            age = (utcnow() - worker.heartbeat_at).total_seconds()
+            return f"worker {worker.host} pid {worker.pid} sent no heartbeat for {age:.0f} s"
+        # Its consumer lives: only that host can tell whether the analysis process does.
+        if not local:
+            return None
+    if local and _pid_is_dead(job.worker_pid):
+        return f"worker process {job.worker_pid} on {job.worker_host} stopped"
+    # A live analysis process on this host is never taken over for silence alone (after a
+    # laptop sleep every heartbeat is old): two processes would then run one job. A hung one
+    # shows up in `health` instead. Jobs of a worker without a registry row (older versions)
+    # are judged by their own heartbeat.
+    if silent and not (local and _is_worker_process(job.worker_pid)):
+        return f"no heartbeat for over {settings.heartbeat_timeout_s:.0f} s"
+    return None
+
+
 def recover_stale_jobs(*, session: Session) -> list[RecoveryAction]:
     """Running jobs whose worker is gone: re-queue while attempts remain, else fail them.
 
-    Gone means: the heartbeat is older than NETBALL_HEARTBEAT_TIMEOUT_S, or the worker process
-    (on this host) no longer exists.
+    Gone means: the job's registered worker stopped or its heartbeat is older than
+    WORKER_HEARTBEAT_STALE_S (any host can tell), or the analysis process on this host no
+    longer exists, or (workers without a registry row) the job's own heartbeat is older than
+    NETBALL_HEARTBEAT_TIMEOUT_S.
     """
     settings = get_settings()
-    host = socket.gethostname()
-    stale_before = utcnow() - timedelta(seconds=settings.heartbeat_timeout_s)
     actions = []
+    workers: dict[str, WorkerProcess | None] = {}
     running = session.exec(select(Job).where(Job.status == JobStatus.running.value)).all()
     for job in running:
         session.refresh(job)
-        silent = job.heartbeat_at is None or job.heartbeat_at < stale_before
-        local = job.worker_host == host
-        dead = local and _pid_is_dead(job.worker_pid)
-        # A live analysis process on this host is never taken over for silence alone (after a
-        # laptop sleep every heartbeat is old): two processes would then run one job. A hung
-        # one shows up in `health` instead.
-        if not (dead or (silent and not (local and _is_worker_process(job.worker_pid)))):
+        why = _why_gone(session, job, workers)
+        if why is None:
             continue
-        why = (
-            f"worker process {job.worker_pid} stopped"
-            if dead
-            else f"no heartbeat for over {settings.heartbeat_timeout_s:.0f} s"
+        # Conditional: two hosts recovering at once must not both count (and re-queue) it.
+        taken = session.execute(
+            update(Job)
+            .where(
+                col(Job.id) == job.id,
+                col(Job.status) == JobStatus.running.value,
+                col(Job.attempts) == job.attempts,
+                col(Job.crash_count) == job.crash_count,
+            )
+            .values(crash_count=Job.crash_count + 1)
         )
-        job.crash_count += 1
-        session.add(job)
         session.commit()
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        session.refresh(job)
         if job.cancel_requested:
             action = RecoveryAction(job.id, "cancelled", f"{why}; cancel had been requested")
         elif job.crash_count < settings.max_attempts:

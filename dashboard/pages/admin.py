@@ -26,15 +26,37 @@ def processor_ui() -> None:
         metrics = metrics_service.job_metrics(session=session)
         series = metrics_service.throughput_series(session=session, hours=24)
     columns = st.columns(4)
-    columns[0].metric("Workers configured", status.configured_workers)
-    columns[1].metric("Worker process", "running" if status.consumer_alive else "not running")
+    columns[0].metric("Worker processes", status.configured_workers)
+    columns[1].metric(
+        "Workers alive", f"{len(status.live_workers)} of {len(status.workers)} registered"
+    )
     columns[2].metric("Last heartbeat", time_ago(status.last_heartbeat_at))
     columns[3].metric("Waiting in queue", status.queued_total)
+    st.caption(f"Queue: {status.queue}")
     if not status.consumer_alive:
         st.warning(
             "No worker is processing the queue. Start one with `./run.sh` or "
             "`.venv/bin/python huey_worker.py`.",
             icon=":material/warning:",
+        )
+    if status.workers:
+        st.markdown("**Workers**")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Host": worker.host,
+                        "pid": worker.pid,
+                        "State": "alive" if worker.alive else "stopped",
+                        "Processes": worker.processes,
+                        "Running jobs": ", ".join(worker.running_jobs) or "–",
+                        "Last heartbeat": time_ago(worker.heartbeat_at),
+                        "Started": time_ago(worker.started_at),
+                    }
+                    for worker in status.workers
+                ]
+            ),
+            hide_index=True,
         )
     if status.queue_depth:
         st.caption(
@@ -52,7 +74,7 @@ def processor_ui() -> None:
                         "Progress": round(job.progress * 100),
                         "fps": job.fps,
                         "ETA": human_duration(job.eta_s),
-                        "Worker pid": job.worker_pid,
+                        "Worker": f"{job.worker_host} pid {job.worker_pid}",
                     }
                     for job in status.running
                 ]

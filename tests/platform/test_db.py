@@ -29,8 +29,11 @@ def test_init_db_is_idempotent(data_dir):
     assert db.init_db() == db.init_db() == db.SCHEMA_VERSION
     with db.get_engine().connect() as conn:
         versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
-    assert versions == [db.SCHEMA_VERSION]
-    assert {"job", "jobfile", "schema_version"} <= set(inspect(db.get_engine()).get_table_names())
+    # A fresh database records every version create_all already includes, once.
+    assert sorted(versions) == sorted({1, *db.MIGRATIONS})
+    assert {"job", "jobfile", "schema_version", "worker"} <= set(
+        inspect(db.get_engine()).get_table_names()
+    )
 
 
 def test_upgrades_run_once_in_order(data_dir, monkeypatch):
@@ -87,7 +90,7 @@ def test_version_2_adds_the_job_phase_to_an_older_database(data_dir):
         conn.execute(text("ALTER TABLE job DROP COLUMN phase"))
         conn.execute(text("DELETE FROM schema_version"))
         conn.execute(text("INSERT INTO schema_version (version) VALUES (1)"))
-    assert db.init_db() == 2
+    assert db.init_db() == db.SCHEMA_VERSION
     with db.get_engine().connect() as conn:
         phases = dict(conn.execute(text("SELECT id, phase FROM job")).all())
     assert phases == {
@@ -95,3 +98,40 @@ def test_version_2_adds_the_job_phase_to_an_older_database(data_dir):
         ids[JobStatus.running]: "analysing",
         ids[JobStatus.completed]: "done",
     }
+
+
+def test_a_version_1_database_gets_the_worker_id_column_once(data_dir):
+    engine = db.get_engine()
+    with engine.begin() as conn:  # what a database made before version 3 looks like
+        conn.execute(text("DROP INDEX ix_job_worker_id"))
+        conn.execute(text("ALTER TABLE job DROP COLUMN worker_id"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 3"))
+    assert "worker_id" not in {c["name"] for c in inspect(engine).get_columns("job")}
+    db.init_db()
+    db.init_db()
+    assert "worker_id" in {c["name"] for c in inspect(engine).get_columns("job")}
+    with engine.connect() as conn:
+        versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
+    assert sorted(versions) == sorted({1, *db.MIGRATIONS})
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@db:5432/x", "postgresql+psycopg://u:p@db:5432/x"),
+        ("postgres://u@db/x", "postgresql+psycopg://u@db/x"),
+        ("postgresql+psycopg://u@db/x", "postgresql+psycopg://u@db/x"),
+        ("sqlite:////srv/app.db", "sqlite:////srv/app.db"),
+    ],
+)
+def test_database_url_schemes(data_dir, monkeypatch, given, expected):
+    monkeypatch.setenv("DATABASE_URL", given)
+    get_settings.cache_clear()
+    assert get_settings().database_url == expected
+
+
+def test_database_url_without_a_scheme_is_refused(data_dir, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "/srv/app.db")
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="DATABASE_URL must look like sqlite:///"):
+        get_settings()

@@ -10,12 +10,7 @@ import pytest
 
 from backend.models import JobStatus, utcnow
 from backend.services import metrics
-from backend.services.workers import (
-    WORKER_HEARTBEAT_STALE_S,
-    clear_consumer_heartbeat,
-    read_consumer_heartbeat,
-    write_consumer_heartbeat,
-)
+from backend.services.workers import WORKER_HEARTBEAT_STALE_S, register_worker, stop_worker
 from tests.platform.factories import make_job
 
 
@@ -32,25 +27,47 @@ def _finished(session, status, *, wait_s, run_s, ago, fps=None):
 
 def test_processor_status_reads_heartbeat_and_queue(session):
     assert metrics.processor_status(session=session).consumer_alive is False
-    write_consumer_heartbeat(workers=2, started_at=utcnow())
+    worker = register_worker(session=session, processes=2, queue="test queue")
     make_job(session, priority="high")
     make_job(session, priority="low")
     make_job(session, priority="low")
-    running = make_job(session, status=JobStatus.running, progress=0.4, worker_pid=123)
+    running = make_job(
+        session, status=JobStatus.running, progress=0.4, worker_pid=123, worker_id=worker.id
+    )
     status = metrics.processor_status(session=session)
     assert status.consumer_alive and status.configured_workers == 2
+    assert [(w.id, w.alive, w.processes, w.running_jobs) for w in status.workers] == [
+        (worker.id, True, 2, [running.id])
+    ]
     assert status.queue_depth == {"low": 2, "normal": 0, "high": 1}
     assert status.queued_total == 3
     assert [(r.job_id, r.progress, r.worker_pid) for r in status.running] == [
         (running.id, 0.4, 123)
     ]
     assert status.to_dict()["running"][0]["job_id"] == running.id
-    clear_consumer_heartbeat()
-    assert read_consumer_heartbeat() is None
+    assert status.to_dict()["workers"][0]["running_jobs"] == [running.id]
+    stop_worker(session=session, worker_id=worker.id)
+    stopped = metrics.processor_status(session=session)
+    assert not stopped.consumer_alive and stopped.workers[0].stopped_at is not None
+
+
+def test_processor_status_lists_workers_of_every_host(session, monkeypatch):
+    from backend.config import get_settings
+
+    ids = {}
+    for host in ("analysis-1", "analysis-2"):
+        monkeypatch.setenv("NETBALL_WORKER_HOST", host)
+        get_settings.cache_clear()
+        ids[host] = register_worker(session=session, processes=1, queue="q").id
+    status = metrics.processor_status(session=session)
+    assert sorted((w.host, w.id) for w in status.workers) == sorted(
+        (host, worker_id) for host, worker_id in ids.items()
+    )
+    assert status.configured_workers == 2
 
 
 def test_stale_consumer_heartbeat_is_not_alive(session, monkeypatch):
-    write_consumer_heartbeat(workers=3, started_at=utcnow())
+    register_worker(session=session, processes=3, queue="q")
     later = utcnow() + timedelta(seconds=WORKER_HEARTBEAT_STALE_S + 1)
     monkeypatch.setattr("backend.services.workers.utcnow", lambda: later)
     status = metrics.processor_status(session=session)
@@ -89,7 +106,7 @@ def test_health_disk_thresholds(session, monkeypatch, free_fraction, disk_status
     total = 100 * 10**9
     usage = DiskUsage(total, total - int(total * free_fraction), int(total * free_fraction))
     monkeypatch.setattr(metrics.shutil, "disk_usage", lambda _path: usage)
-    write_consumer_heartbeat(workers=1, started_at=utcnow())
+    register_worker(session=session, processes=1, queue="q")
     report = metrics.health(session=session)
     checks = {c.name: c.status for c in report.checks}
     assert checks["disk"] == disk_status
@@ -149,7 +166,7 @@ def test_health_warns_about_queued_jobs_without_queue_message(session, tmp_path)
     from jobs.queue import get_queue
     from tests.synthetic import make_plain_clip
 
-    write_consumer_heartbeat(workers=1, started_at=utcnow())
+    register_worker(session=session, processes=1, queue="q")
     job = submit_path(session=session, source_path=make_plain_clip(tmp_path / "a.mp4", frames=5))
     assert next(c for c in metrics.health(session=session).checks if c.name == "queue").status == (
         "ok"

@@ -122,7 +122,9 @@ def test_a_job_that_stops_leaves_its_phase_where_its_status_says(session, ending
 
 
 def test_cancel_flag_is_read_at_most_once_a_second(session):
-    job = make_job(session, status=JobStatus.running)
+    job = make_job(
+        session, status=JobStatus.running, worker_pid=os.getpid(), worker_host=runner.this_host()
+    )
     clock = FakeClock()
     recorder = runner.ProgressRecorder(job.id, clock=clock)
     assert recorder.cancel_requested() is False
@@ -317,3 +319,77 @@ def test_still_owned(session, status, pid, host, owned):
         worker_host=socket.gethostname() if host == "self" else host,
     )
     assert runner.still_owned(session=session, job_id=job.id) is owned
+
+
+def test_a_job_taken_over_by_another_host_stops_its_old_process(session):
+    """After a long pause this process's job was recovered and claimed elsewhere: stop."""
+    job = make_job(
+        session, status=JobStatus.running, worker_pid=os.getpid(), worker_host=runner.this_host()
+    )
+    clock = FakeClock()
+    recorder = runner.ProgressRecorder(job.id, clock=clock)
+    assert recorder.cancel_requested() is False
+    job.worker_host, job.worker_pid = "analysis-2", 4321
+    session.add(job)
+    session.commit()
+    clock.now += 1.1
+    assert recorder.cancel_requested() is True
+    assert not runner.still_owned(session=session, job_id=job.id)
+
+
+def _registered(session, host, *, beat_age_s=0.0, stopped=False):
+    from backend.models import WorkerProcess
+
+    worker = WorkerProcess(host=host, pid=77, processes=1, queue="q")
+    worker.heartbeat_at = utcnow() - timedelta(seconds=beat_age_s)
+    worker.stopped_at = utcnow() if stopped else None
+    session.add(worker)
+    session.commit()
+    return worker
+
+
+@pytest.mark.parametrize(
+    ("beat_age_s", "stopped", "job_silent", "expected_reason"),
+    [
+        (0.5, False, False, None),  # its worker beats: left alone
+        (0.5, False, True, None),  # the worker lives; only its own host can judge the process
+        (60.0, False, False, "worker analysis-2 pid 77 sent no heartbeat for 60 s"),
+        (0.5, True, False, "worker analysis-2 pid 77 stopped"),
+    ],
+)
+def test_jobs_of_another_host_are_judged_by_their_workers_heartbeat(
+    session, beat_age_s, stopped, job_silent, expected_reason
+):
+    worker = _registered(session, "analysis-2", beat_age_s=beat_age_s, stopped=stopped)
+    job = make_job(
+        session,
+        status=JobStatus.running,
+        with_input=True,
+        attempts=1,
+        worker_pid=_dead_pid(),  # a pid that means nothing here: never looked up
+        worker_host="analysis-2",
+        worker_id=worker.id,
+    )
+    if job_silent:
+        job.heartbeat_at = utcnow() - timedelta(seconds=get_settings().heartbeat_timeout_s + 5)
+        session.add(job)
+        session.commit()
+    actions = runner.recover_stale_jobs(session=session)
+    if expected_reason is None:
+        assert actions == [] and _fresh(session, job.id).status == "running"
+        return
+    assert [a.action for a in actions] == ["requeued"]
+    assert actions[0].reason.startswith(expected_reason)
+    stored = _fresh(session, job.id)
+    assert (stored.status, stored.crash_count, stored.worker_id) == ("queued", 1, None)
+    assert runner.recover_stale_jobs(session=session) == []  # a second host finds nothing
+
+
+def test_an_unregistered_worker_id_means_the_job_is_orphaned(session):
+    job = make_job(
+        session, status=JobStatus.running, with_input=True, attempts=1,
+        worker_host="analysis-3", worker_id="gone0000gone0000",
+    )  # fmt: skip
+    actions = runner.recover_stale_jobs(session=session)
+    assert [(a.job_id, a.action) for a in actions] == [(job.id, "requeued")]
+    assert "no longer registered" in actions[0].reason

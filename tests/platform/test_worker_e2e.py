@@ -19,11 +19,11 @@ import pytest
 from sqlmodel import select
 
 from backend.db import session_scope
-from backend.models import Job, JobFile
+from backend.models import Job, JobFile, WorkerProcess
 from backend.services import jobs as job_service
 from backend.services.files import build_archive, job_dir, job_file_path, sha256_file
 from backend.services.storage import cleanup_storage
-from backend.services.workers import read_consumer_heartbeat
+from backend.services.workers import worker_is_alive
 from huey_worker import torch_threads_per_worker
 from tests.synthetic import make_match_clip
 
@@ -51,7 +51,7 @@ class Worker:
             start_new_session=True,  # its own process group, so teardown can end all of it
         )
         wait_for(
-            lambda: (beat := read_consumer_heartbeat()) is not None and beat.pid == self.proc.pid,
+            lambda: (row := registered_worker(self.proc.pid)) is not None and worker_is_alive(row),
             WORKER_START_TIMEOUT_S,
             f"worker heartbeat\n{self.log_tail()}",
         )
@@ -83,6 +83,13 @@ def start_worker(data_dir: Path, tmp_path: Path) -> Iterator[Callable[[int], Wor
     yield start
     for worker in started:
         worker.stop()
+
+
+def registered_worker(pid: int) -> WorkerProcess | None:
+    """The newest registry row of the consumer with this pid (on this host)."""
+    with session_scope() as session:
+        rows = session.exec(select(WorkerProcess).where(WorkerProcess.pid == pid)).all()
+    return max(rows, key=lambda row: row.started_at, default=None)
 
 
 def wait_for(predicate: Callable[[], object], timeout_s: float, what: str) -> object:
@@ -297,7 +304,8 @@ def test_stopping_the_worker_returns_its_job_to_the_queue(start_worker, clips):
     assert worker.proc.wait(timeout=30) == 0
     stopped = job_now(job.id)
     assert (stopped.status, stopped.error) == ("queued", "worker stopped; re-queued")
-    assert read_consumer_heartbeat() is None
+    stopped_row = registered_worker(worker.proc.pid)
+    assert stopped_row is not None and stopped_row.stopped_at is not None
     restarted = start_worker(1)
     done = wait_status(job.id, {"completed", "failed"}, restarted)
     assert (done.status, done.attempts, done.crash_count) == ("completed", 2, 0)
