@@ -1,7 +1,14 @@
-"""Shared fixtures: every test that touches storage gets its own data directory and database."""
+"""Shared fixtures: every test that touches storage gets its own data directory and database.
+
+With COURTSIDE_TEST_CLUSTER=1 every such test runs against real PostgreSQL and Redis servers
+(started once for the session, see tests/servers.py) instead of SQLite files: the same tests
+then prove the services on the scale-out parts, e.g.
+`COURTSIDE_TEST_CLUSTER=1 .venv/bin/python -m pytest tests/platform -m "not e2e"`.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,13 +40,48 @@ _DATA_ENV_VARS = (
 )
 
 
+CLUSTER_ENV_VAR = "COURTSIDE_TEST_CLUSTER"
+
+
+@pytest.fixture(scope="session")
+def cluster_servers() -> Iterator[tuple]:
+    """Real Redis and PostgreSQL on loopback for the whole session; skipped (with the reason)
+    where the Debian packages are not installed."""
+    from tests import servers
+
+    reason = servers.unavailable_reason()
+    if reason:
+        pytest.skip(f"scale-out servers unavailable: {reason}")
+    redis_server = servers.start_redis()
+    try:
+        postgres = servers.start_postgres()
+    except Exception:
+        redis_server.stop()
+        raise
+    yield redis_server, postgres
+    redis_server.stop()
+    postgres.stop()
+
+
+def point_at_cluster(monkeypatch: pytest.MonkeyPatch, cluster: tuple) -> None:
+    """A fresh PostgreSQL database and an empty Redis for one test."""
+    redis_server, postgres = cluster
+    redis_server.flushall()
+    monkeypatch.setenv("DATABASE_URL", postgres.create_database())
+    monkeypatch.setenv("NETBALL_QUEUE_URL", redis_server.url())
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Path]:
     """A fresh NETBALL_DATA_DIR with folders and schema created; settings and engines reset."""
     folder = tmp_path / "data"
     monkeypatch.setenv("NETBALL_DATA_DIR", str(folder))
     for name in _DATA_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    if os.environ.get(CLUSTER_ENV_VAR) == "1" or request.node.get_closest_marker("cluster"):
+        point_at_cluster(monkeypatch, request.getfixturevalue("cluster_servers"))
     get_settings.cache_clear()
     reset_engines()
     job_queue.use_queue(None)

@@ -242,13 +242,14 @@ def health(*, session: Session) -> HealthReport:
         )
 
     try:
-        pending = job_queue.pending_task_ids()
         queued = session.exec(
             select(Job.id, Job.queue_task_id).where(Job.status == JobStatus.queued.value)
         ).all()
+        # Checked first: reading a deleted SQLite queue would create an empty file in its place.
+        problem = job_queue.current().verify()
+        pending = job_queue.pending_task_ids() if problem is None else set()
         lost = [job_id for job_id, task_id in queued if task_id not in pending]
         detail = f"{len(pending)} task(s) waiting in {job_queue.describe()}"
-        problem = job_queue.current().verify()
         if problem is not None:
             add(
                 "queue",
@@ -264,7 +265,8 @@ def health(*, session: Session) -> HealthReport:
                 "queue",
                 "warn",
                 f"{detail}; {len(lost)} queued job(s) have no queue message",
-                "restart the worker: it puts queued jobs without a queue message back",
+                "the worker sends lost queue messages again within seconds; start one if "
+                "none runs: python huey_worker.py",
             )
         else:
             add("queue", "ok", detail)
