@@ -65,14 +65,19 @@ def _job_line(job: Any) -> dict[str, Any]:
 
 # --- commands -----------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> Any:
+    from sqlalchemy.engine import make_url
+
     from backend.db import init_db
+    from backend.services import queue as job_queue
 
     settings = get_settings()
     settings.ensure_dirs()
     version = init_db()
     return {
         "data_dir": str(settings.data_dir),
-        "database": settings.database_url,
+        # A PostgreSQL URL may carry a password: never print it.
+        "database": make_url(settings.database_url).render_as_string(hide_password=True),
+        "queue": job_queue.describe(),
         "schema_version": version,
     }
 
