@@ -233,11 +233,11 @@ def test_postgres_schema_upgrades_and_concurrent_init(data_dir):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     for proc in inits:
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     assert "worker_id" in {c["name"] for c in inspect(engine).get_columns("job")}
     with engine.connect() as conn:
