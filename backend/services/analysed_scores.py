@@ -33,7 +33,7 @@ from backend.services.competitions import (
     set_score,
 )
 from backend.services.errors import InvalidArgument
-from backend.services.files import job_outputs_dir
+from backend.services.filestore import job_store, read_text
 
 SUMMARY_NAME = "summary.json"
 
@@ -62,9 +62,8 @@ class _NotUsable(Exception):
 
 
 def _read_summary(job_id: str) -> dict[str, Any]:
-    path = job_outputs_dir(job_id) / SUMMARY_NAME
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
+        summary = json.loads(read_text(job_store(), job_id, f"outputs/{SUMMARY_NAME}"))
     except FileNotFoundError:
         raise _NotUsable(f"job {job_id} has no {SUMMARY_NAME}") from None
     except (OSError, ValueError) as exc:

@@ -21,6 +21,7 @@ from backend.models import Job, JobAnalysis, JobStatus, utcnow
 from backend.services.analysed_scores import apply_analysed_score_for_job
 from backend.services.errors import InvalidArgument, JobNotFound, JobStateError
 from backend.services.files import job_outputs_dir, register_outputs
+from backend.services.filestore import job_store, read_text
 
 # Keys of JobAnalysis.inputs an analyst may set; the rest of AnalyticsInputs comes from the job.
 ANALYST_INPUT_KEYS = ("periods", "team_a_attacks", "positions", "team_overrides", "corrections")
@@ -100,9 +101,9 @@ def update_inputs(*, session: Session, job_id: str, **changes: Any) -> dict[str,
 
 def run_stage2(job: Job, stored: dict[str, Any], logger: logging.Logger) -> dict[str, Any]:
     """Run the analytics on the job's stage-1 outputs; returns summary.json as written."""
-    outputs = job_outputs_dir(job.id)
-    run_analytics(outputs, inputs_for(job, stored), logger=logger)
-    return json.loads((outputs / "summary.json").read_text())
+    # The analytics stage works on a local folder (see filestore.local_path).
+    run_analytics(job_outputs_dir(job.id), inputs_for(job, stored), logger=logger)
+    return json.loads(read_text(job_store(), job.id, "outputs/summary.json"))
 
 
 def reanalyse_job(*, session: Session, job_id: str) -> ReanalysisResult:

@@ -1,23 +1,27 @@
-"""A job's files: where they live, their JobFile rows, and the cached ZIP of the outputs."""
+"""A job's files: their JobFile rows and the cached ZIP of the outputs.
+
+The bytes live in the job store (backend.services.filestore); this module names files by
+job id and relative path and never touches a disk path itself, apart from handing the
+pipeline and downloads a local path (`job_dir`, `job_file_path`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import mimetypes
-import os
 import shutil
-import tempfile
+import time
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from backend.config import get_settings
 from backend.models import FileKind, FileRole, Job, JobFile, utcnow
 from backend.pipeline.model import sha256_of
 from backend.services.errors import JobNotFound, OutputNotFound, StorageError
+from backend.services.filestore import job_store
 
 HASH_CHUNK_BYTES = 1 << 20
 KIND_BY_SUFFIX: dict[str, FileKind] = {
@@ -49,23 +53,31 @@ INPUT_ALIAS = "input"
 ARCHIVE_ALIAS = "archive"
 
 
+OUTPUTS = "outputs"
+
+
 def job_dir(job_id: str) -> Path:
-    return get_settings().job_dir(job_id)
+    """The job's folder as a local path, for the pipeline and uploads (see filestore)."""
+    return job_store().local_path(job_id)
 
 
 def job_outputs_dir(job_id: str) -> Path:
-    return job_dir(job_id) / "outputs"
+    return job_store().local_path(job_id, OUTPUTS)
+
+
+def archive_relpath(job_id: str) -> str:
+    return f"{job_id}.zip"
 
 
 def archive_path(job_id: str) -> Path:
-    return job_dir(job_id) / f"{job_id}.zip"
+    return job_store().local_path(job_id, archive_relpath(job_id))
 
 
 def job_file_path(file: JobFile) -> Path:
-    return job_dir(file.job_id) / file.relpath
+    return job_store().local_path(file.job_id, file.relpath)
 
 
-def file_kind(path: Path) -> FileKind:
+def file_kind(path: Path | PurePosixPath) -> FileKind:
     kind = KIND_BY_SUFFIX.get(path.suffix.lower())
     if kind is not None:
         return kind
@@ -77,21 +89,33 @@ def sha256_file(path: Path) -> str:
     return sha256_of(path, HASH_CHUNK_BYTES)
 
 
-def describe_file(job_id: str, path: Path, *, role: FileRole, sha256: str | None = None) -> JobFile:
-    """A JobFile row (not yet added to a session) for a file inside the job's folder.
+def stored_sha256(job_id: str, relpath: str) -> str:
+    digest = hashlib.sha256()
+    with job_store().open_read(job_id, relpath) as stream:
+        while chunk := stream.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe_file(
+    job_id: str, path: Path | str, *, role: FileRole, sha256: str | None = None
+) -> JobFile:
+    """A JobFile row (not yet added to a session) for a file of the job: its path relative to
+    the job (or a local path inside the job's folder).
 
     `sha256` saves a second read of a file that was hashed while it was being copied.
     """
-    relpath = path.relative_to(job_dir(job_id)).as_posix()
+    relpath = path.relative_to(job_dir(job_id)).as_posix() if isinstance(path, Path) else str(path)
+    name = PurePosixPath(relpath).name
     return JobFile(
         job_id=job_id,
         role=role.value,
-        kind=file_kind(path).value,
-        name=path.name,
+        kind=file_kind(PurePosixPath(relpath)).value,
+        name=name,
         relpath=relpath,
-        size_bytes=path.stat().st_size,
-        sha256=sha256 or sha256_file(path),
-        mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        size_bytes=job_store().size(job_id, relpath),
+        sha256=sha256 or stored_sha256(job_id, relpath),
+        mime=mimetypes.guess_type(name)[0] or "application/octet-stream",
     )
 
 
@@ -102,25 +126,20 @@ def register_outputs(*, session: Session, job_id: str) -> list[JobFile]:
             col(JobFile.job_id) == job_id, col(JobFile.role) == FileRole.output.value
         )
     )
-    outputs = job_outputs_dir(job_id)
     rows = []
-    if outputs.is_dir():
-        for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
-            row = describe_file(job_id, path, role=FileRole.output)
-            session.add(row)
-            rows.append(row)
+    for relpath in job_store().list_files(job_id, OUTPUTS):
+        row = describe_file(job_id, relpath, role=FileRole.output)
+        session.add(row)
+        rows.append(row)
     session.commit()
     return rows
 
 
 def clear_job_outputs(*, session: Session, job_id: str) -> None:
     """Remove outputs and the archive from disk and from the database (before a new attempt)."""
-    for path in (job_outputs_dir(job_id), archive_path(job_id)):
+    for relpath in (OUTPUTS, archive_relpath(job_id)):
         try:
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
+            job_store().remove(job_id, relpath)
         except OSError as exc:
             raise StorageError(f"could not remove old outputs of job {job_id}: {exc}") from exc
     session.execute(
@@ -146,9 +165,12 @@ def _archive_fingerprint(files: list[JobFile]) -> str:
     return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
 
-def _read_archive_comment(path: Path) -> str | None:
+def _read_archive_comment(job_id: str) -> str | None:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with (
+            job_store().open_read(job_id, archive_relpath(job_id)) as stream,
+            zipfile.ZipFile(stream) as archive,
+        ):
             return archive.comment.decode("ascii", errors="replace")
     except (OSError, zipfile.BadZipFile):
         return None
@@ -168,40 +190,37 @@ def build_archive(*, session: Session, job_id: str) -> Path:
     ]
     if not outputs:
         raise StorageError(f"job {job_id} has no output files yet (status: {job.status})")
+    store = job_store()
     for f in outputs:
-        path = job_file_path(f)
-        if not path.is_file() or path.stat().st_size != f.size_bytes:
+        if not store.exists(job_id, f.relpath) or store.size(job_id, f.relpath) != f.size_bytes:
             raise StorageError(
                 f"output {f.relpath} of job {job_id} is missing or changed on disk; "
                 "retry the job to regenerate it"
             )
-    target = archive_path(job_id)
+    target = archive_relpath(job_id)
     fingerprint = _archive_fingerprint(outputs)
-    if target.is_file() and _read_archive_comment(target) == fingerprint:
-        return target
+    if store.exists(job_id, target) and _read_archive_comment(job_id) == fingerprint:
+        return archive_path(job_id)
     try:
-        # A name of its own: two downloads building at once must not write into one file.
-        handle, name = tempfile.mkstemp(prefix=f".{job_id}-", suffix=".zip.part", dir=target.parent)
-    except OSError as exc:
-        raise StorageError(f"could not write the archive of job {job_id}: {exc}") from exc
-    os.close(handle)
-    partial = Path(name)
-    try:
-        with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
+        with (
+            store.write_atomic(job_id, target) as stream,
+            zipfile.ZipFile(stream, "w", allowZip64=True) as archive,
+        ):
             for f in outputs:
-                method = (
+                entry = zipfile.ZipInfo(
+                    f.relpath.removeprefix("outputs/"), date_time=time.localtime()[:6]
+                )
+                entry.compress_type = (
                     zipfile.ZIP_STORED if FileKind(f.kind) in STORED_KINDS else zipfile.ZIP_DEFLATED
                 )
-                # ZipFile.write copies in blocks, so even a multi-GB video never sits in memory.
-                archive.write(
-                    job_file_path(f),
-                    arcname=f.relpath.removeprefix("outputs/"),
-                    compress_type=method,
-                )
+                # Copied in blocks, so even a multi-GB video never sits in memory.
+                with (
+                    store.open_read(job_id, f.relpath) as source,
+                    archive.open(entry, "w", force_zip64=True) as sink,
+                ):
+                    shutil.copyfileobj(source, sink, HASH_CHUNK_BYTES)
             archive.comment = fingerprint.encode("ascii")
-        os.replace(partial, target)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise StorageError(f"could not write the archive of job {job_id}: {exc}") from exc
     session.execute(
         delete(JobFile).where(
@@ -212,15 +231,13 @@ def build_archive(*, session: Session, job_id: str) -> Path:
     row.created_at = utcnow()
     session.add(row)
     session.commit()
-    return target
+    return archive_path(job_id)
 
 
 def purge_job(*, session: Session, job: Job) -> None:
     """Delete the job's folder, its JobFile rows and the job row."""
-    folder = job_dir(job.id)
     try:
-        if folder.exists():
-            shutil.rmtree(folder)
+        job_store().remove(job.id)
     except OSError as exc:
         raise StorageError(f"could not remove the files of job {job.id}: {exc}") from exc
     session.execute(delete(JobFile).where(col(JobFile.job_id) == job.id))
@@ -258,6 +275,6 @@ def resolve_job_file(*, session: Session, job_id: str, file_type: str) -> JobFil
             f"{', '.join(outputs) or 'none yet'} (aliases: {known})"
         )
     row = wanted[0]
-    if row.missing or not job_file_path(row).is_file():
+    if row.missing or not job_store().exists(job_id, row.relpath):
         raise OutputNotFound(f"{row.relpath} of job {job_id} is missing on disk")
     return row

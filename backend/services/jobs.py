@@ -29,7 +29,8 @@ from backend.services.errors import (
     JobStateError,
     StorageError,
 )
-from backend.services.files import clear_job_outputs, job_dir, purge_job
+from backend.services.files import clear_job_outputs, purge_job
+from backend.services.filestore import job_store
 from backend.services.uploads import (
     InboxVideo,
     check_calibration,
@@ -68,6 +69,7 @@ __all__ = [
 ]
 
 PAGE_SIZE_MAX = 200
+RUN_LOG = "outputs/run.log"
 # Every status in lifecycle order, for filters and choosers.
 JOB_STATUSES: tuple[str, ...] = tuple(status.value for status in JobStatus)
 
@@ -189,7 +191,7 @@ def retry_job(*, session: Session, job_id: str) -> Job:
         raise JobStateError(
             f"job {job.id} is {job.status}; only failed or cancelled jobs can be retried"
         )
-    if not (job_dir(job.id) / "input" / job.input_name).is_file():
+    if not job_store().exists(job.id, f"input/{job.input_name}"):
         raise StorageError(
             f"job {job.id} cannot be retried: its input video is missing from storage; "
             "submit the video again"
@@ -251,14 +253,13 @@ def update_job_labels(*, session: Session, job_id: str, team_names: dict[str, st
 
 def read_job_log(*, job_id: str, tail_bytes: int = 200_000) -> str:
     """The end of the job's run.log ('' before the job has started)."""
-    folder = job_dir(job_id)
-    if not folder.is_dir():
+    store = job_store()
+    if not store.exists(job_id):
         raise JobNotFound(job_id)
-    path = folder / "outputs" / "run.log"
-    if not path.is_file():
+    if not store.exists(job_id, RUN_LOG):
         return ""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
+    size = store.size(job_id, RUN_LOG)
+    with store.open_read(job_id, RUN_LOG) as handle:
         if size > tail_bytes:
             handle.seek(size - tail_bytes)
         return handle.read().decode("utf-8", errors="replace")

@@ -9,16 +9,16 @@ files raise OutputNotFound, unknown jobs JobNotFound, unreadable files StorageEr
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlmodel import Session
 
 from backend.services.errors import InvalidArgument, JobStateError, OutputNotFound, StorageError
-from backend.services.files import job_outputs_dir
+from backend.services.filestore import job_store
 from backend.services.jobs import PAGE_SIZE_MAX, get_job, has_results
 
 # A plain output file name: no folders, so a name from a URL cannot leave the outputs folder.
@@ -27,15 +27,20 @@ _INT = re.compile(r"-?\d+")
 _FLOAT = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
-def _output_path(job_id: str, name: str, default_suffix: str) -> Path:
+def _output_path(job_id: str, name: str, default_suffix: str) -> tuple[str, str]:
+    """(job id, path in the job) of an existing output file."""
     if not _OUTPUT_NAME.fullmatch(name) or ".." in name:
         raise InvalidArgument(f"{name!r} is not an output file name such as players.csv")
     if "." not in name:
         name += default_suffix
-    path = job_outputs_dir(job_id) / name
-    if not path.is_file():
+    if not job_store().exists(job_id, f"outputs/{name}"):
         raise OutputNotFound(f"job {job_id} has no {name}")
-    return path
+    return job_id, f"outputs/{name}"
+
+
+def _read_text(where: tuple[str, str]) -> str:
+    with job_store().open_read(*where) as stream:
+        return io.TextIOWrapper(stream, encoding="utf-8", newline="").read()
 
 
 def _cell(value: str) -> Any:
@@ -49,11 +54,12 @@ def _cell(value: str) -> Any:
     return value
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(where: tuple[str, str]) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(_read_text(where))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StorageError(f"{path.name} cannot be read as JSON ({exc})") from exc
+        name = where[1].rsplit("/", 1)[-1]
+        raise StorageError(f"{name} cannot be read as JSON ({exc})") from exc
 
 
 def read_summary(*, session: Session, job_id: str) -> dict[str, Any]:
@@ -68,12 +74,14 @@ def read_summary(*, session: Session, job_id: str) -> dict[str, Any]:
 def read_rows(*, session: Session, job_id: str, name: str) -> list[dict[str, Any]]:
     """One CSV output (`players`, `teams.csv`, ...) as dicts: empty cells None, numbers parsed."""
     get_job(session=session, job_id=job_id)
-    path = _output_path(job_id, name, ".csv")
+    where = _output_path(job_id, name, ".csv")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with job_store().open_read(*where) as stream:
+            handle = io.TextIOWrapper(stream, encoding="utf-8", newline="")
             return [{k: _cell(v or "") for k, v in row.items()} for row in csv.DictReader(handle)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise StorageError(f"{path.name} of job {job_id} cannot be read as CSV ({exc})") from exc
+        name = where[1].rsplit("/", 1)[-1]
+        raise StorageError(f"{name} of job {job_id} cannot be read as CSV ({exc})") from exc
 
 
 def read_events(

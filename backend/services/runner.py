@@ -22,6 +22,7 @@ from backend.config import get_settings
 from backend.db import session_scope
 from backend.models import Job, JobPhase, JobStatus, WorkerProcess, utcnow
 from backend.services.files import clear_job_outputs, job_dir, job_outputs_dir, register_outputs
+from backend.services.filestore import job_store
 from backend.services.jobs import requeue
 from backend.services.workers import get_worker, worker_is_alive
 
@@ -398,7 +399,6 @@ def requeue_lost_jobs(*, session: Session, pending_task_ids: set[str]) -> list[R
 
 
 def _append_log(job_id: str, line: str) -> None:
-    path = job_outputs_dir(job_id) / "run.log"
-    if path.parent.is_dir():
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(f"{utcnow().isoformat()}Z {line}\n")
+    store = job_store()
+    if store.exists(job_id):
+        store.append_text(job_id, "outputs/run.log", f"{utcnow().isoformat()}Z {line}\n")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -23,7 +21,7 @@ from backend.models import (
     utcnow,
 )
 from backend.services.errors import InvalidArgument, StorageError
-from backend.services.files import job_file_path
+from backend.services.filestore import JobStore, job_store
 from backend.services.jobs import purge_job
 
 LARGEST_JOBS_SHOWN = 10
@@ -109,8 +107,7 @@ def storage_stats(*, session: Session) -> StorageStats:
         .group_by(JobFile.role)
     ).all()
     cache = [(int(total or 0), int(count)) for role, total, count in by_role if role in CACHE_ROLES]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    disk = shutil.disk_usage(settings.data_dir)
+    disk_total, disk_free = job_store().capacity()
     return StorageStats(
         total_bytes=sum(int(total or 0) for _, total, _ in by_kind),
         total_files=sum(int(count) for _, _, count in by_kind),
@@ -118,8 +115,8 @@ def storage_stats(*, session: Session) -> StorageStats:
         files_by_kind={kind: int(count) for kind, _, count in by_kind},
         jobs=len(jobs),
         largest_jobs=largest_jobs,
-        disk_total_bytes=disk.total,
-        disk_free_bytes=disk.free,
+        disk_total_bytes=disk_total,
+        disk_free_bytes=disk_free,
         data_dir=str(settings.data_dir),
         bytes_by_role={role: int(total or 0) for role, total, _ in by_role},
         cache_bytes=sum(size for size, _ in cache),
@@ -143,11 +140,9 @@ class CleanupReport:
         return asdict(self)
 
 
-def _folder_usage(folder: Path) -> tuple[int, int]:
-    """(bytes, files) under `folder`, 0 when it does not exist."""
-    if not folder.is_dir():
-        return 0, 0
-    sizes = [p.stat().st_size for p in folder.rglob("*") if p.is_file()]
+def _job_usage(store: JobStore, job_id: str) -> tuple[int, int]:
+    """(bytes, files) the job has in the store, 0 when it has none."""
+    sizes = [store.size(job_id, relpath) for relpath in store.list_files(job_id)]
     return sum(sizes), len(sizes)
 
 
@@ -170,6 +165,7 @@ def cleanup_storage(
     given, no job is removed: only orphans and vanished files are handled.
     """
     settings = get_settings()
+    store = job_store()
     wanted = set()
     for status in statuses or []:
         try:
@@ -197,7 +193,7 @@ def cleanup_storage(
             cutoff = utcnow() - timedelta(days=older_than_days)
             query = query.where(func.coalesce(Job.finished_at, Job.created_at) <= cutoff)
         for job in session.exec(query.order_by(col(Job.created_at))).all():
-            size, count = _folder_usage(settings.job_dir(job.id))
+            size, count = _job_usage(store, job.id)
             report.jobs.append(JobUsage(job.id, job.original_name, job.status, size, count))
             report.bytes_freed += size
             if not dry_run:
@@ -205,23 +201,20 @@ def cleanup_storage(
 
     _drop_old_caches(session, report, cache_older_than_days, dry_run)
     known = set(session.exec(select(Job.id)).all())
-    if settings.jobs_dir.is_dir():
-        now = time.time()
-        for folder in sorted(settings.jobs_dir.iterdir()):
-            if not folder.is_dir() or folder.name in known:
-                continue
-            if now - folder.stat().st_mtime < ORPHAN_MIN_AGE_S:
-                continue
-            report.orphan_dirs.append(folder.name)
-            report.bytes_freed += _folder_usage(folder)[0]
-            if not dry_run:
-                try:
-                    shutil.rmtree(folder)
-                except OSError as exc:
-                    raise StorageError(f"could not remove orphan folder {folder}: {exc}") from exc
+    now = time.time()
+    for job_id in store.job_ids():
+        if job_id in known or now - store.last_modified(job_id) < ORPHAN_MIN_AGE_S:
+            continue
+        report.orphan_dirs.append(job_id)
+        report.bytes_freed += _job_usage(store, job_id)[0]
+        if not dry_run:
+            try:
+                store.remove(job_id)
+            except OSError as exc:
+                raise StorageError(f"could not remove orphan folder {job_id}: {exc}") from exc
 
     for row in session.exec(select(JobFile).where(col(JobFile.missing).is_(False))).all():
-        if not job_file_path(row).is_file():
+        if not store.exists(row.job_id, row.relpath):
             report.missing_files.append(f"{row.job_id}/{row.relpath}")
             if not dry_run:
                 row.missing = True
@@ -245,16 +238,18 @@ def _drop_old_caches(
     for row in rows:
         if row.job_id in removed_jobs:  # counted with its job already
             continue
-        path = job_file_path(row)
-        size = path.stat().st_size if path.is_file() else 0
+        store = job_store()
+        size = store.size(row.job_id, row.relpath) if store.exists(row.job_id, row.relpath) else 0
         report.caches.append(f"{row.job_id}/{row.relpath}")
         report.cache_bytes_freed += size
         report.bytes_freed += size
         if dry_run:
             continue
         try:
-            path.unlink(missing_ok=True)
+            store.remove(row.job_id, row.relpath)
         except OSError as exc:
-            raise StorageError(f"could not remove the cached file {path}: {exc}") from exc
+            raise StorageError(
+                f"could not remove the cached file {row.job_id}/{row.relpath}: {exc}"
+            ) from exc
         session.delete(row)
     session.commit()

@@ -33,9 +33,33 @@ def test_admin_open_without_password_shows_processing_and_storage(data_dir, tmp_
     app = open_page("admin.py")
     assert not app.exception
     metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["Worker process"] == "not running"
+    assert metrics["Workers alive"] == "0 of 0 registered"
     assert metrics["Jobs"] == "1"
     assert any("No worker is processing the queue" in text for text in texts(app, "warning"))
+
+
+def test_admin_lists_every_registered_worker_with_its_host(data_dir, monkeypatch):
+    from backend.db import session_scope
+    from backend.services.workers import register_worker, stop_worker
+
+    ids = {}
+    for host in ("analysis-1", "analysis-2"):
+        monkeypatch.setenv("NETBALL_WORKER_HOST", host)
+        get_settings.cache_clear()
+        with session_scope() as session:
+            ids[host] = register_worker(session=session, processes=2, queue="q").id
+    with session_scope() as session:
+        stop_worker(session=session, worker_id=ids["analysis-2"])
+    app = open_page("admin.py")
+    assert not app.exception
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Workers alive"] == "1 of 2 registered"
+    assert metrics["Worker processes"] == "2"
+    table = app.dataframe[0].value
+    assert dict(zip(table["Host"], table["State"], strict=True)) == {
+        "analysis-1": "alive",
+        "analysis-2": "stopped",
+    }
 
 
 def test_admin_cleanup_previews_then_deletes(data_dir, tmp_path):

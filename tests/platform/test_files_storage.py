@@ -55,19 +55,19 @@ def test_archive_is_cached_until_outputs_change(session):
 def test_two_archive_builds_at_once_both_give_a_whole_zip(session, monkeypatch):
     """Two downloads clicked together (Streamlit serves each in its own thread)."""
     job = make_job(session, status=JobStatus.completed, outputs=OUTPUT_FILES)
-    write = zipfile.ZipFile.write
+    open_entry = zipfile.ZipFile.open
     inner: list[str] = []
 
-    def write_while_another_builds(self, filename, *args, **kwargs):
-        write(self, filename, *args, **kwargs)
-        if not inner:
-            inner.append("started")
+    def write_while_another_builds(self, name, mode="r", *args, **kwargs):
+        if mode == "w" and not inner:
+            inner.append("started")  # the first build is part-way through its ZIP
             from backend.db import session_scope
 
             with session_scope() as other:
                 inner.append(str(build_archive(session=other, job_id=job.id)))
+        return open_entry(self, name, mode, *args, **kwargs)
 
-    monkeypatch.setattr(zipfile.ZipFile, "write", write_while_another_builds)
+    monkeypatch.setattr(zipfile.ZipFile, "open", write_while_another_builds)
     path = build_archive(session=session, job_id=job.id)
     assert inner[1] == str(path)
     with zipfile.ZipFile(path) as archive:
