@@ -37,7 +37,7 @@ def test_processor_status_and_metrics(client, session):
     status = envelope(client.get("/processor/status"), schemas.ProcessorStatus)
     assert status["queue_depth"] == {"low": 0, "normal": 0, "high": 1}
     assert [r["job_id"] for r in status["running"]] == [running.id]
-    assert status["consumer_alive"] is False
+    assert status["consumer_alive"] is False and status["workers"] == []
     metrics = envelope(
         client.get("/processor/metrics", params={"hours": 3}), schemas.ProcessorMetrics
     )
@@ -46,6 +46,31 @@ def test_processor_status_and_metrics(client, session):
         len(metrics["throughput"]) == 3 and sum(h["completed"] for h in metrics["throughput"]) == 1
     )
     assert envelope(client.get("/processor/metrics", params={"hours": 0}), status=422)
+
+
+def test_processor_status_lists_every_worker_with_host_jobs_and_heartbeat(
+    client, session, monkeypatch
+):
+    from backend.config import get_settings
+    from backend.services.workers import register_worker
+
+    monkeypatch.setenv("NETBALL_WORKER_HOST", "analysis-7")
+    get_settings.cache_clear()
+    worker = register_worker(session=session, processes=3, queue="redis://q:6379/0")
+    job = make_job(
+        session, status=JobStatus.running, worker_id=worker.id, worker_host="analysis-7",
+        worker_pid=4321,
+    )  # fmt: skip
+    status = envelope(client.get("/processor/status"), schemas.ProcessorStatus)
+    [listed] = status["workers"]
+    assert (listed["id"], listed["host"], listed["processes"], listed["alive"]) == (
+        worker.id, "analysis-7", 3, True,
+    )  # fmt: skip
+    assert listed["running_jobs"] == [job.id] and listed["heartbeat_age_s"] < 5
+    assert datetime.fromisoformat(listed["heartbeat_at"]).tzinfo is not None
+    assert listed["stopped_at"] is None
+    assert status["running"][0]["worker_host"] == "analysis-7"
+    assert status["consumer_alive"] is True and status["configured_workers"] == 3
 
 
 def test_storage_stats_and_cleanup(client, session):
