@@ -205,10 +205,9 @@ def corrections_from_rows(
 
 
 def _events_document(job_id: str) -> dict[str, Any]:
-    path = job_outputs_dir(job_id) / "events.json"
     try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        document = json.loads(read_text(job_store(), job_id, "outputs/events.json"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidArgument(f"job {job_id} has no readable events.json ({exc})") from None
     if document.get("schema_version", 1) < 2 or "automatic" not in document:
         raise InvalidArgument(
