@@ -156,8 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         consumer.run()
     finally:
-        with session_scope() as session:
-            registry.stop_worker(session=session, worker_id=worker_id)
+        try:
+            with session_scope() as session:
+                registry.stop_worker(session=session, worker_id=worker_id)
+        except Exception:
+            # Others then see the row go silent and treat this worker as gone a few s later.
+            log.exception("could not mark worker %s stopped in the registry", worker_id)
     return 0
 
 
