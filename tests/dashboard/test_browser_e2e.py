@@ -329,7 +329,8 @@ def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
 def admin_and_overview_step(page: Page, product: str) -> None:
     page.goto(f"{product}/admin")
     expect(page.get_by_role("tab", name="Storage")).to_be_visible()
-    expect(page.get_by_text("Workers configured")).to_be_visible()
+    expect(page.get_by_text("Workers alive")).to_be_visible()
+    expect(page.get_by_text("1 of 1 registered")).to_be_visible()  # the test's one worker
     shoot(page, "09-admin")
     page.get_by_role("tab", name="Storage").click()
     expect(page.get_by_text("By kind of file")).to_be_visible()
