@@ -64,6 +64,7 @@ class ClipTruth:
     team_colors_bgr: dict[str, tuple[int, int, int]] = field(
         default_factory=lambda: dict(TEAM_COLORS_BGR)
     )
+    ball_widths_px: np.ndarray = field(default_factory=lambda: np.empty(0))  # (frames,)
 
     @property
     def seconds(self) -> float:
@@ -231,6 +232,51 @@ def _draw_ball(frame: np.ndarray, centre: np.ndarray, radius: int) -> None:
     cv2.ellipse(frame, c, (radius - 1, max(1, radius // 3)), 30, 0, 360, (30, 90, 120), 1)
 
 
+def _draw_panel_ball(
+    frame: np.ndarray, centre: np.ndarray, width_px: float, spin: float, shift_px: np.ndarray
+) -> None:
+    """A netball a few pixels wide: orange panels with dark seams, blurred along its motion.
+
+    Drawn 8x larger and shrunk (the seams turn into texture, not a flat disc); `shift_px` is
+    how far the ball moves while the shutter is open, smeared with a line kernel.
+    """
+    scale, r = 8, max(1.0, width_px / 2)
+    blur = float(np.hypot(*shift_px))
+    half = int(math.ceil(r + blur / 2 + 2))
+    big = 2 * half * scale
+    patch = np.zeros((big, big, 3), np.float32)
+    alpha = np.zeros((big, big), np.float32)
+    c, rb = (big // 2, big // 2), round(r * scale)
+    cv2.circle(patch, c, rb, BALL_COLOR_BGR, -1)
+    cv2.circle(alpha, c, rb, 1.0, -1)
+    for k in range(3):  # three seams turning with the spin
+        angle = math.degrees(spin) + 60 * k
+        cv2.ellipse(patch, c, (rb, max(1, rb // 3)), angle, 0, 360, (40, 130, 190), scale // 3)
+    cv2.circle(patch, (c[0] - rb // 3, c[1] - rb // 3), max(1, rb // 4), (200, 240, 255), -1)
+    small = cv2.resize(patch, (2 * half, 2 * half), interpolation=cv2.INTER_AREA)
+    a = cv2.resize(alpha, (2 * half, 2 * half), interpolation=cv2.INTER_AREA)
+    if blur >= 1:
+        n = int(math.ceil(blur)) | 1
+        kernel = np.zeros((n, n), np.float32)
+        d = shift_px / max(blur, 1e-9) * (n - 1) / 2
+        cv2.line(kernel, (round(n // 2 - d[0]), round(n // 2 - d[1])),
+                 (round(n // 2 + d[0]), round(n // 2 + d[1])), 1.0, 1)  # fmt: skip
+        kernel /= kernel.sum()
+        small = cv2.filter2D(small * a[..., None], -1, kernel)
+        a = cv2.filter2D(a, -1, kernel)
+        small = small / np.maximum(a[..., None], 1e-6)
+    x0, y0 = round(float(centre[0])) - half, round(float(centre[1])) - half
+    fh, fw = frame.shape[:2]
+    sx0, sy0 = max(0, -x0), max(0, -y0)
+    sx1, sy1 = min(2 * half, fw - x0), min(2 * half, fh - y0)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return
+    region = frame[y0 + sy0 : y0 + sy1, x0 + sx0 : x0 + sx1].astype(np.float32)
+    aa = a[sy0:sy1, sx0:sx1, None]
+    mixed = region * (1 - aa) + small[sy0:sy1, sx0:sx1] * aa
+    frame[y0 + sy0 : y0 + sy1, x0 + sx0 : x0 + sx1] = np.clip(mixed, 0, 255).astype(np.uint8)
+
+
 def make_match_clip(
     path: str | Path,
     *,
@@ -247,8 +293,19 @@ def make_match_clip(
     hold_s: float = 0.5,
     flight_s: float = 0.4,
     court: NetballCourt = DEFAULT_COURT,
+    ball_width_px: tuple[float, float] | None = None,
+    crossings: bool = False,
+    pan_px_per_s: float = 0.0,
 ) -> ClipTruth:
     """Render a match clip to `path` and return its ground truth.
+
+    Wide-shot options (all off by default, so older clips stay identical):
+    `ball_width_px` (far, near) draws a textured, motion-blurred ball of that width, which
+    grows with nearness to the camera; `crossings` sends every other player walking the
+    length of their stretch, behind or in front of their neighbours; `pan_px_per_s` pans
+    the camera sideways (the picture slides back and forth by up to a tenth of its width)
+    and `ClipTruth` then holds image positions per frame while the calibration is that of
+    frame 0, as a user's one calibration would be.
 
     Players of team A and B alternate along the court and each loops around a home spot, so
     they never fully hide one another; the ball is held by one player for `hold_s`, then
@@ -273,12 +330,22 @@ def make_match_clip(
     homes = np.array(
         [((i + 0.5) * spacing, 4.0 if i % 2 == 0 else 10.5) for i in range(n)], np.float64
     )
-    amp_x = min(2.0, spacing * 0.22)
+    amp_x = np.full(n, min(2.0, spacing * 0.22))
     periods = rng.uniform(2.5, 4.0, n)
     phases = rng.uniform(0, 2 * math.pi, n)
+    amp_y = np.full(n, 2.5)
+    if crossings:
+        # Walkers pass their two neighbours' spots (in the other row, nearer or farther from
+        # the camera) at walking pace; the others keep to their spot.
+        walkers = np.arange(n) % 2 == 1
+        amp_x[walkers] = spacing * 1.2
+        amp_y[walkers] = 1.0
+        periods[walkers] = 2 * math.pi * amp_x[walkers] / 1.6  # ~1.6 m/s at the middle
+        homes[walkers, 1] = 7.6
     t = np.arange(frames) / fps
     arg = 2 * math.pi * t[:, None] / periods[None, :] + phases[None, :]
-    feet_m = np.stack([homes[:, 0] + amp_x * np.sin(arg), homes[:, 1] + 2.5 * np.cos(arg)], -1)
+    feet_m = np.stack([homes[:, 0] + amp_x * np.sin(arg), homes[:, 1] + amp_y * np.cos(arg)], -1)
+    feet_m[..., 0] = np.clip(feet_m[..., 0], 0.3, court.length_m - 0.3)
     feet_px = cv2.perspectiveTransform(feet_m.reshape(-1, 1, 2), H).reshape(frames, n, 2)
 
     boxes = np.full((frames, n, 4), np.nan)
@@ -361,6 +428,17 @@ def make_match_clip(
             rows.append((max(0, x1), max(0, y1), min(w, x1 + pw), min(h, y1 + ph)))
         spectator_boxes = np.array(rows, dtype=np.float64)
 
+    # The camera pans: the whole picture slides by `pan[f]` pixels (drawn first, then moved).
+    pan = np.zeros(frames)
+    if pan_px_per_s:
+        reach = 0.1 * w
+        swing_s = 4 * reach / abs(pan_px_per_s)
+        pan = reach * np.sin(2 * math.pi * np.arange(frames) / fps / swing_s)
+    ball_near_y = np.clip((ball_px[:, 1] - far_y) / (near_y - far_y), 0, 1)
+    if ball_width_px is None:
+        ball_widths = np.full(frames, 2.0 * radius)
+    else:
+        ball_widths = ball_width_px[0] + (ball_width_px[1] - ball_width_px[0]) * ball_near_y
     writer = _Writer(path, codec, fps, size)
     try:
         for f in range(frames):
@@ -370,10 +448,22 @@ def make_match_clip(
                 x1, y1, ph = placements[f][p]
                 key = (p % 6 if teams[p] != "other" else 100 + p, ph)
                 _paste(frame, *scaled[key], x1, y1)
-            _draw_ball(frame, ball_px[f], radius)
+            if ball_width_px is None:
+                _draw_ball(frame, ball_px[f], radius)
+            else:
+                step = ball_px[min(f + 1, frames - 1)] - ball_px[max(f - 1, 0)]
+                # A 1/100 s shutter at 25 fps: the ball smears over a quarter of two frames' travel.
+                _draw_panel_ball(frame, ball_px[f], ball_widths[f], 0.7 * f, 0.25 * step)
+            if pan[f]:
+                shift = np.float32([[1, 0, -pan[f]], [0, 1, 0]])
+                frame = cv2.warpAffine(frame, shift, size, borderMode=cv2.BORDER_REPLICATE)
             writer.write(frame)
     finally:
         writer.close()
+    if pan_px_per_s:
+        boxes[..., [0, 2]] = np.clip(boxes[..., [0, 2]] - pan[:, None, None], 0, w)
+        feet_px[..., 0] -= pan[:, None]
+        ball_px[:, 0] -= pan
 
     calib_m = [*court.corners_m(), (court.third_length_m, 0.0), (court.length_m / 2, 7.625)]
     calib_px = cv2.perspectiveTransform(np.float64(calib_m).reshape(-1, 1, 2), H).reshape(-1, 2)
@@ -394,6 +484,7 @@ def make_match_clip(
         image_points=[[float(x), float(y)] for x, y in calib_px],
         court_points_m=[[float(x), float(y)] for x, y in calib_m],
         spectator_boxes=spectator_boxes,
+        ball_widths_px=ball_widths,
     )
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from backend.pipeline.ball_candidates import MotionBallCandidates, expected_ball_width_px
 from backend.pipeline.detection import BALL, Detections, Detector
 from backend.pipeline.settings import PipelineSettings
 
@@ -189,6 +190,8 @@ class BallPath:
         self._prev_raw: tuple[int, np.ndarray] | None = None
         self._last_zoom_frame = -(10**9)
         self.zoom_looks = 0
+        self.motion = MotionBallCandidates(settings) if settings.ball_motion_search_px else None
+        self.motion_points = 0
 
     def on_keyframe(self, state: FrameState, balls: Detections, buffer: deque[FrameState]) -> None:
         """Choose this keyframe's ball and fill the buffered frames since the last one.
@@ -204,11 +207,22 @@ class BallPath:
                 near <= BALL_PATH_RADIUS_FRAC * self.width
             )
         balls = balls[sure]
+        players = np.array([box for box, _, _ in state.players.values()]).reshape(-1, 4)
+        background_ok = self.motion.update_background(state.image) if self.motion else False
         if len(balls) == 0:
             balls = self._zoom(state)
+        from_motion = False
+        if len(balls) == 0 and self.motion is not None:
+            balls = self.motion.find(state.image, players, predicted, background_ok)
+            from_motion = len(balls) > 0
         point = self.selector.select(state.index, balls)
         if point is None:
             return
+        if from_motion:
+            self.motion_points += 1
+        elif self.motion is not None and point.confidence >= self.s.ball_conf_min:
+            width = expected_ball_width_px(players, state.image.shape[0])
+            self.motion.learn_colour(state.image, point.xy, width)
         state.ball = (point.xy, point.confidence, True)
         last = self.last
         gap = state.index - last[0] if last is not None else 0

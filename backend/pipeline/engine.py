@@ -397,6 +397,11 @@ class Engine:
                 **self.counts,
                 "track_rows": rows,
                 "ball_zoom_looks": self.ball.zoom_looks,
+                "ball_motion_searches": self.ball.motion.searches if self.ball.motion else 0,
+                "ball_motion_keyframes": self.ball.motion_points,
+                "ball_motion_camera_resets": (
+                    self.ball.motion.camera_resets if self.ball.motion else 0
+                ),
                 "ball_unfilled_gaps": self.ball.unfilled_gaps,
                 "ball_unfilled_gap_frames": self.ball.unfilled_gap_frames,
                 "ball_longest_unfilled_gap_s": round(

@@ -22,6 +22,14 @@ _RANGES: dict[str, tuple[float, float]] = {
     "ball_held_speed_max_frac_per_s": (0.0, 5.0),
     "ball_static_s": (0.5, 30.0),
     "ball_zoom_px": (0, 1024),
+    "ball_motion_search_px": (0, 4096),
+    "ball_motion_diff_min": (1, 255),
+    "ball_motion_background_rate": (0.01, 1.0),
+    "ball_motion_camera_jump_px": (1, 1000),
+    "ball_motion_conf": (0.01, 0.99),
+    "ball_blob_fill_min": (0.0, 1.0),
+    "ball_colour_distance_max_lab": (1, 200),
+    "ball_colour_samples_min": (1, 100),
     "court_margin_m": (0.0, 10.0),
     "team_sample_frames": (1, 200),
     "track_min_detections": (1, 100),
@@ -57,6 +65,28 @@ class PipelineSettings:
     ball_zoom_px: side of the full-resolution square searched again around the predicted ball
         when a keyframe shows none (0 = off), on every other such keyframe; finds balls too
         small for `imgsz` at the cost of a small detector run (~13 ms on 2 cores).
+    ball_motion_search_px: side in pixels of the square searched for moving ball-sized blobs
+        (ball_candidates.py) around the predicted ball when neither the detector nor the
+        zoom look found one; the whole frame while the path is lost. 0 turns the motion
+        candidates off (the detector alone), which is the default until they are tuned on
+        real wide shots: on generated ones the moving photo backgrounds of the people gave
+        many ball-sized blobs (see benchmarks/README.md); 320 is the size measured there.
+    ball_motion_diff_min: grey levels (0-255, largest channel) a pixel must differ from the
+        running background to count as moving; lower finds a fainter, blurred ball but also
+        compression noise.
+    ball_motion_background_rate: share of each keyframe folded into the running background
+        (per keyframe); higher forgets a player who stood still sooner, lower keeps ghosts.
+    ball_motion_camera_jump_px: camera shift between keyframes, in pixels, beyond which the
+        background is restarted instead of shifted along (a cut or a whip pan).
+    ball_motion_conf: confidence given to a perfect motion candidate (scaled by its size and
+        roundness fit); below ball_conf_min, so a detector ball wins when there is one.
+    ball_blob_fill_min: share of its bounding box a blob must fill (a disc fills 0.79, a
+        blurred ball less, a limb or a line edge far less).
+    ball_colour_distance_max_lab: CIELAB distance from the learnt ball colour within which a
+        pixel can be the ball; lower rejects skin and shoes more surely but loses a blurred
+        or shaded ball.
+    ball_colour_samples_min: sure sightings (a confident detection or a blob clear of every
+        player) needed before the ball colour is used, which is what finds a held ball.
     court_margin_m: with a calibration, people whose feet are farther than this outside the
         court (bench, spectators) are dropped.
     team_sample_frames: frames sampled across the video to learn the two shirt colours. Each
@@ -83,6 +113,14 @@ class PipelineSettings:
     ball_held_speed_max_frac_per_s: float = 0.6
     ball_static_s: float = 1.5
     ball_zoom_px: int = 256
+    ball_motion_search_px: int = 0
+    ball_motion_diff_min: float = 22.0
+    ball_motion_background_rate: float = 0.1
+    ball_motion_camera_jump_px: float = 60.0
+    ball_motion_conf: float = 0.12
+    ball_blob_fill_min: float = 0.35
+    ball_colour_distance_max_lab: float = 18.0
+    ball_colour_samples_min: int = 3
     court_margin_m: float = 1.5
     team_sample_frames: int = 24
     track_min_detections: int = 2
@@ -138,6 +176,8 @@ class PipelineSettings:
                 "team_sample_frames",
                 "track_min_detections",
                 "ball_zoom_px",
+                "ball_motion_search_px",
+                "ball_colour_samples_min",
                 "encode_crf",
             ):
                 kwargs[key] = _as_int(key, value)

@@ -159,3 +159,48 @@ def matched_passes(
             for e in events
         )
     return found
+
+
+@dataclass
+class WideShotScore:
+    """The issue-15 figures: ball within `ball_widths` of the truth, passes, IDs, coverage."""
+
+    ball_placed_share: float
+    passes_found: int
+    passes_total: int
+    tracks_per_person: float
+    coverage: float
+
+    def to_dict(self) -> dict:
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in vars(self).items()}
+
+
+def wide_shot_score(
+    truth: ClipTruth,
+    tracks_csv: Path,
+    events: list[dict],
+    ball_widths: float = 1.5,
+    pass_tolerance_frames: int = 6,
+) -> WideShotScore:
+    """The generator draws the ball on top of everything: it is visible on every frame."""
+    rows = read_tracks(tracks_csv)
+    placed = 0
+    for r in rows:
+        if r["class"] != "ball":
+            continue
+        f = int(r["frame"])
+        x = (float(r["x1"]) + float(r["x2"])) / 2
+        y = (float(r["y1"]) + float(r["y2"])) / 2
+        err = np.hypot(x - truth.ball_px[f, 0], y - truth.ball_px[f, 1])
+        placed += err <= ball_widths * truth.ball_widths_px[f]
+    by_frame = player_boxes_by_frame(rows)
+    recall = detection_recall(truth, {f: [b for _, b, _ in v] for f, v in by_frame.items()})
+    tracks = {int(r["track_id"]) for r in rows if r["class"] == "player"}
+    passes = [e for e in events if e.get("type") == "pass"]
+    return WideShotScore(
+        ball_placed_share=placed / truth.frames,
+        passes_found=matched_passes(truth, tracks_csv, passes, pass_tolerance_frames),
+        passes_total=len(truth.passes),
+        tracks_per_person=len(tracks) / truth.people,
+        coverage=recall,
+    )

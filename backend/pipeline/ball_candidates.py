@@ -1,0 +1,215 @@
+"""Ball candidates the detector does not see: small moving blobs against a running background.
+
+In a wide shot the ball is 5-12 px wide and blurred, and the COCO "sports ball" class rarely
+fires on it. Everything that moves differs from a background kept as a running average of
+the keyframes (shifted along when the camera pans, restarted when it jumps), and the ball is
+a blob of that difference of the right size and shape. Once the ball's colour is known (from
+detector hits and from blobs flying clear of every player), only pixels of that colour count,
+which also finds the ball in a player's hands, where it joins the player's own difference.
+
+What must not win, and why it does not:
+- court lines and the stands do not move, so they are part of the background;
+- heads and shoes move with a player: before the colour is known only blobs clear of every
+  player's box count; afterwards a blob in a player's head or feet band must match the
+  ball's colour (skin and shoes do not);
+- a blob much larger or smaller than the expected ball (from the players' box heights:
+  a netball is ~0.13 of a player's height), or long and thin (a limb, a line edge), fails
+  the size and roundness tests.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from backend.pipeline.detection import BALL, Detections
+from backend.pipeline.settings import PipelineSettings
+
+# A netball (0.23 m) against a standing player (~1.75 m).
+BALL_TO_PLAYER_HEIGHT = 0.13
+# With no players in view to scale from, the expected ball width as a fraction of frame height.
+BALL_WIDTH_FALLBACK_FRAC = 0.012
+# Camera shift is measured on frames shrunk by this factor (phase correlation).
+SHIFT_SCALE = 4
+# The camera counts as moved only when at least this share of the shrunk frame changed: on a
+# plain floor phase correlation otherwise locks onto the ball itself and drags the background
+# along with it, hiding the ball.
+CAMERA_CHANGED_SHARE_MIN = 0.02
+# The head band and feet band of a player's box, as fractions of its height.
+HEAD_BAND_FRAC = 0.16
+FEET_BAND_FRAC = 0.12
+# Blobs clear of a player's box widened by this fraction of its width teach the ball colour.
+CLEAR_MARGIN_FRAC = 0.3
+# Ball colour: a running mean of this many recent sure samples.
+COLOUR_HISTORY = 12
+# Size window around the expected ball width; a blurred ball is longer, so the long side may
+# reach BLOB_LONG_MAX times the expected width.
+BLOB_SHORT_MIN = 0.3
+BLOB_LONG_MIN = 0.45
+BLOB_LONG_MAX = 2.6
+
+
+class MotionBallCandidates:
+    """Finds ball-sized moving blobs; `find` is called once per keyframe."""
+
+    def __init__(self, settings: PipelineSettings) -> None:
+        self.s = settings
+        self.background: np.ndarray | None = None
+        self._prev_image: np.ndarray | None = None
+        self._prev_small: np.ndarray | None = None
+        self._prev_aligned: np.ndarray | None = None
+        self._colours: list[np.ndarray] = []
+        self.searches = 0
+        self.camera_resets = 0
+
+    @property
+    def colour_lab(self) -> np.ndarray | None:
+        """The ball's colour once enough recent sightings agree on it, else None."""
+        if len(self._colours) < self.s.ball_colour_samples_min:
+            return None
+        samples = np.array(self._colours)
+        median = np.median(samples, axis=0)
+        agree = np.linalg.norm(samples - median, axis=1) <= self.s.ball_colour_distance_max_lab
+        if agree.sum() < self.s.ball_colour_samples_min:
+            return None
+        return samples[agree].mean(axis=0)
+
+    def learn_colour(self, image: np.ndarray, ball_xy: np.ndarray, width_px: float) -> None:
+        """A sure ball (a confident detection) shows what colour the ball is."""
+        r = max(1, round(width_px / 4))
+        x, y = round(float(ball_xy[0])), round(float(ball_xy[1]))
+        patch = image[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1]
+        if patch.size:
+            self._add_colour(_lab(patch).reshape(-1, 3).mean(axis=0))
+
+    def _add_colour(self, lab: np.ndarray) -> None:
+        self._colours = [*self._colours[-(COLOUR_HISTORY - 1) :], lab]
+
+    def update_background(self, image: np.ndarray) -> bool:
+        """Follow the camera and fold this keyframe into the background; False after a jump."""
+        small = cv2.cvtColor(
+            cv2.resize(image, None, fx=1 / SHIFT_SCALE, fy=1 / SHIFT_SCALE), cv2.COLOR_BGR2GRAY
+        ).astype(np.float32)
+        prev, self._prev_image = self._prev_image, image
+        if self.background is None or self._prev_small is None or prev is None:
+            self.background, self._prev_small = image.copy(), small
+            return False
+        prev_small = self._prev_small
+        (dx, dy), response = cv2.phaseCorrelate(prev_small, small)
+        self._prev_small = small
+        shift = np.hypot(dx, dy) * SHIFT_SCALE
+        changed = np.mean(cv2.absdiff(small, prev_small) >= self.s.ball_motion_diff_min)
+        h, w = image.shape[:2]
+        self._prev_aligned = prev
+        if changed >= CAMERA_CHANGED_SHARE_MIN:
+            if shift > self.s.ball_motion_camera_jump_px or response < 0.1:
+                # A cut or a whip pan: nothing of the old background lines up; start again.
+                self.background = image.copy()
+                self.camera_resets += 1
+                self._prev_aligned = None
+                return False
+            if shift >= 0.5:
+                m = np.float32([[1, 0, dx * SHIFT_SCALE], [0, 1, dy * SHIFT_SCALE]])
+                self.background = cv2.warpAffine(
+                    self.background, m, (w, h), borderMode=cv2.BORDER_REPLICATE
+                )
+                self._prev_aligned = cv2.warpAffine(
+                    prev, m, (w, h), borderMode=cv2.BORDER_REPLICATE
+                )
+        rate = self.s.ball_motion_background_rate
+        cv2.addWeighted(self.background, 1 - rate, image, rate, 0, dst=self.background)
+        return True
+
+    def find(
+        self,
+        image: np.ndarray,
+        players_xyxy: np.ndarray,
+        predicted: np.ndarray | None,
+        background_ok: bool,
+    ) -> Detections:
+        """Ball candidates in this keyframe (near `predicted` when the path is known)."""
+        if not background_ok or self.background is None:
+            return Detections.empty()
+        self.searches += 1
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = 0, 0, w, h
+        if predicted is not None:
+            half = self.s.ball_motion_search_px // 2
+            cx = int(np.clip(predicted[0], half, max(half, w - half)))
+            cy = int(np.clip(predicted[1], half, max(half, h - half)))
+            x0, y0 = max(0, cx - half), max(0, cy - half)
+            x1, y1 = min(w, cx + half), min(h, cy + half)
+        region = image[y0:y1, x0:x1]
+        diff = cv2.absdiff(region, self.background[y0:y1, x0:x1]).max(axis=2)
+        mask = diff >= self.s.ball_motion_diff_min
+        colour = self.colour_lab
+        if colour is not None:
+            near = np.linalg.norm(_lab(region) - colour, axis=2)
+            mask &= near <= self.s.ball_colour_distance_max_lab
+        elif self._prev_aligned is not None:
+            # Also changed since the last keyframe: a player who stood where the running
+            # background still remembers them leaves a ghost that differs from it, not from
+            # the last keyframe.
+            moved = cv2.absdiff(region, self._prev_aligned[y0:y1, x0:x1]).max(axis=2)
+            mask &= moved >= self.s.ball_motion_diff_min
+        n, labels, stats, centroids = cv2.connectedComponentsWithStats(
+            mask.astype(np.uint8), connectivity=8
+        )
+        ball_w = expected_ball_width_px(players_xyxy, h)
+        boxes, scores = [], []
+        for i in range(1, n):
+            bx, by, bw, bh, area = stats[i]
+            long_side, short_side = max(bw, bh), min(bw, bh)
+            if not (
+                BLOB_LONG_MIN * ball_w <= long_side <= BLOB_LONG_MAX * ball_w
+                and short_side >= BLOB_SHORT_MIN * ball_w
+                and area >= self.s.ball_blob_fill_min * bw * bh
+            ):
+                continue
+            centre = centroids[i] + (x0, y0)
+            where = _place(centre, players_xyxy)
+            if colour is None and where != "clear":
+                continue  # before the colour is known, a blob on a player may be any part
+            size_fit = 1.0 - min(1.0, abs(np.sqrt(area) / (0.89 * ball_w) - 1.0))
+            roundness = area / (np.pi / 4 * long_side * short_side)
+            score = float(np.clip(0.5 * size_fit + 0.5 * min(1.0, roundness), 0, 1))
+            if where == "clear":
+                blob = labels[by : by + bh, bx : bx + bw] == i
+                sample = _lab(region[by : by + bh, bx : bx + bw])[blob].mean(axis=0)
+                if colour is None or np.linalg.norm(sample - colour) <= (
+                    self.s.ball_colour_distance_max_lab
+                ):
+                    self._add_colour(sample)
+            boxes.append((bx + x0, by + y0, bx + x0 + bw, by + y0 + bh))
+            scores.append(score * self.s.ball_motion_conf)
+        if not boxes:
+            return Detections.empty()
+        return Detections(np.array(boxes), np.array(scores), np.full(len(boxes), BALL))
+
+
+def expected_ball_width_px(players_xyxy: np.ndarray, frame_height: int) -> float:
+    """The ball's width in pixels from the median height of the players in view."""
+    if len(players_xyxy) == 0:
+        return BALL_WIDTH_FALLBACK_FRAC * frame_height
+    heights = players_xyxy[:, 3] - players_xyxy[:, 1]
+    return float(max(3.0, BALL_TO_PLAYER_HEIGHT * np.median(heights)))
+
+
+def _place(centre: np.ndarray, players_xyxy: np.ndarray) -> str:
+    """'head', 'feet', 'body' (hands height) of the first box the point is in, else 'clear'."""
+    x, y = centre
+    for x1, y1, x2, y2 in players_xyxy:
+        m = CLEAR_MARGIN_FRAC * (x2 - x1)
+        if not (x1 - m <= x <= x2 + m and y1 - m <= y <= y2 + m):
+            continue
+        h = y2 - y1
+        if y < y1 + HEAD_BAND_FRAC * h and x1 <= x <= x2:
+            return "head"
+        if y > y2 - FEET_BAND_FRAC * h:
+            return "feet"
+        return "body"
+    return "clear"
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float32)

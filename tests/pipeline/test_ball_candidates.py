@@ -1,0 +1,87 @@
+"""Motion ball candidates (ball_candidates.py) on small hand-made frame sequences."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from backend.pipeline.ball_candidates import MotionBallCandidates
+from backend.pipeline.settings import PipelineSettings
+
+SIZE = (360, 640)
+FLOOR_BGR = (60, 140, 180)
+BALL_BGR = (60, 220, 245)
+SKIN_BGR = (120, 150, 200)
+BALL_WIDTH_PX = 8
+# A player box 64 px tall: the expected ball is ~0.13 of that, 8 px.
+PLAYER = np.array([[300.0, 150.0, 324.0, 214.0]])
+
+
+def _frame(ball_xy=None, player_x=None, head_xy=None) -> np.ndarray:
+    img = np.zeros((*SIZE, 3), np.uint8)
+    img[:] = FLOOR_BGR
+    cv2.line(img, (0, 300), (640, 300), (235, 235, 235), 2)  # a court line: still
+    if player_x is not None:
+        cv2.rectangle(img, (player_x, 150), (player_x + 24, 214), (40, 40, 215), -1)
+    if head_xy is not None:
+        cv2.circle(img, head_xy, BALL_WIDTH_PX // 2, SKIN_BGR, -1)
+    if ball_xy is not None:
+        cv2.circle(img, ball_xy, BALL_WIDTH_PX // 2, BALL_BGR, -1)
+    return img
+
+
+def _settings(**kw) -> PipelineSettings:
+    return PipelineSettings(ball_motion_search_px=320, **kw)
+
+
+def test_a_flying_ball_is_found_and_the_court_line_is_not() -> None:
+    finder = MotionBallCandidates(_settings())
+    found = []
+    for k in range(8):
+        truth = np.array([40 + 30 * k, 80 + 5 * k])
+        image = _frame(tuple(int(v) for v in truth))
+        ok = finder.update_background(image)
+        cands = finder.find(image, PLAYER, None, ok)
+        if k >= 2:  # the first keyframes only build the background
+            assert len(cands) == 1, k
+            found.append(np.linalg.norm(cands.centers[0] - truth))
+            assert abs(cands.centers[0][1] - 300) > 20  # never the line
+    assert max(found) <= 1.5 * BALL_WIDTH_PX
+    assert finder.colour_lab is not None  # flights clear of players taught the colour
+
+
+def test_a_moving_head_is_rejected_but_a_held_ball_of_the_known_colour_wins() -> None:
+    finder = MotionBallCandidates(_settings(ball_colour_samples_min=3))
+    # Before the colour is known, a ball-sized blob on a player (a head) never counts.
+    for k in range(4):
+        x = 300 + 4 * k
+        box = np.array([[x, 150.0, x + 24, 214.0]])
+        image = _frame(player_x=x, head_xy=(x + 12, 146))
+        ok = finder.update_background(image)
+        assert len(finder.find(image, box, None, ok)) == 0
+    # Three passes clear of the player teach the colour ...
+    for k in range(4):
+        image = _frame((60 + 40 * k, 60), player_x=316, head_xy=(328, 146))
+        finder.find(image, PLAYER, None, finder.update_background(image))
+    assert finder.colour_lab is not None
+    # ... after which the ball in the player's hands is found, and the head still is not.
+    x = 320
+    box = np.array([[x, 150.0, x + 24, 214.0]])
+    image = _frame((x + 22, 178), player_x=x, head_xy=(x + 12, 146))
+    cands = finder.find(image, box, np.array([x + 20.0, 178.0]), finder.update_background(image))
+    assert len(cands) == 1
+    assert np.linalg.norm(cands.centers[0] - (x + 22, 178)) <= BALL_WIDTH_PX
+
+
+def test_a_camera_jump_restarts_the_background_instead_of_finding_balls() -> None:
+    finder = MotionBallCandidates(_settings(ball_motion_camera_jump_px=20))
+    rng = np.random.default_rng(0)
+    # Stands full of people, roughly: blocks of random colour 20 px wide.
+    blocks = rng.integers(0, 255, (SIZE[0] // 20, (SIZE[1] + 200) // 20, 3), dtype=np.uint8)
+    texture = cv2.resize(blocks, (SIZE[1] + 200, SIZE[0]), interpolation=cv2.INTER_NEAREST)
+    for x0 in (0, 0, 0, 120):  # still, still, still, then a 120 px jump
+        image = np.ascontiguousarray(texture[:, x0 : x0 + SIZE[1]])
+        ok = finder.update_background(image)
+    assert not ok
+    assert finder.camera_resets == 1
+    assert len(finder.find(image, PLAYER, None, ok)) == 0
