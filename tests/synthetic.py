@@ -242,7 +242,7 @@ def _draw_panel_ball(
     """
     scale, r = 8, max(1.0, width_px / 2)
     blur = float(np.hypot(*shift_px))
-    half = int(math.ceil(r + blur / 2 + 2))
+    half = math.ceil(r + blur / 2 + 2)
     big = 2 * half * scale
     patch = np.zeros((big, big, 3), np.float32)
     alpha = np.zeros((big, big), np.float32)
@@ -256,7 +256,7 @@ def _draw_panel_ball(
     small = cv2.resize(patch, (2 * half, 2 * half), interpolation=cv2.INTER_AREA)
     a = cv2.resize(alpha, (2 * half, 2 * half), interpolation=cv2.INTER_AREA)
     if blur >= 1:
-        n = int(math.ceil(blur)) | 1
+        n = math.ceil(blur) | 1
         kernel = np.zeros((n, n), np.float32)
         d = shift_px / max(blur, 1e-9) * (n - 1) / 2
         cv2.line(kernel, (round(n // 2 - d[0]), round(n // 2 - d[1])),
