@@ -199,22 +199,27 @@ class BallPath:
         `balls` may hold faint candidates (down to ball_path_conf_min): a small ball often
         scores under ball_conf_min, and right where the path predicts it, that is the ball.
         """
-        sure = balls.confidence >= self.s.ball_conf_min
+        confident = balls.confidence >= self.s.ball_conf_min
+        sure = confident.copy()
         predicted = self._predicted(state.index)
         if predicted is not None:
             near = np.linalg.norm(balls.centers - predicted, axis=1)
             sure |= (balls.confidence >= self.s.ball_path_conf_min) & (
                 near <= BALL_PATH_RADIUS_FRAC * self.width
             )
-        balls = balls[sure]
         players = np.array([box for box, _, _ in state.players.values()]).reshape(-1, 4)
-        background_ok = self.motion.update_background(state.image) if self.motion else False
+        from_motion = False
+        if self.motion is not None:
+            background_ok = self.motion.update_background(state.image)
+            if not confident.any():
+                # Before the faint detector balls and the zoom look: a moving blob of the
+                # ball's own colour is surer than a faint "ball" that may be a head.
+                motion = self.motion.find(state.image, players, predicted, background_ok)
+                if len(motion):
+                    balls, sure, from_motion = motion, np.ones(len(motion), bool), True
+        balls = balls[sure]
         if len(balls) == 0:
             balls = self._zoom(state)
-        from_motion = False
-        if len(balls) == 0 and self.motion is not None:
-            balls = self.motion.find(state.image, players, predicted, background_ok)
-            from_motion = len(balls) > 0
         point = self.selector.select(state.index, balls)
         if point is None:
             return

@@ -12,6 +12,12 @@ What must not win, and why it does not:
 - heads and shoes move with a player: before the colour is known only blobs clear of every
   player's box count; afterwards a blob in a player's head or feet band must match the
   ball's colour (skin and shoes do not);
+- court lines uncovered by a passing player, white shoes and socks are grey or white: a
+  candidate needs `ball_colour_chroma_min_lab` of colour (0 lets a white ball through);
+- compression shimmer along court lines changes pixels but not their colour: a candidate's
+  mean colour must differ from the background's behind it by `ball_contrast_min_lab`;
+- a blob clear of the players' boxes must have little else that changed around it: pieces
+  of a player the detector missed are surrounded by the rest of that player;
 - a blob much larger or smaller than the expected ball (from the players' box heights:
   a netball is ~0.13 of a player's height), or long and thin (a limb, a line edge), fails
   the size and roundness tests.
@@ -25,16 +31,25 @@ import numpy as np
 from backend.pipeline.detection import BALL, Detections
 from backend.pipeline.settings import PipelineSettings
 
-# A netball (0.23 m) against a standing player (~1.75 m).
-BALL_TO_PLAYER_HEIGHT = 0.13
+# A netball (0.23 m) against a player's box (~1.75 m standing, more with arms up or a stride).
+BALL_TO_PLAYER_HEIGHT = 0.1
 # With no players in view to scale from, the expected ball width as a fraction of frame height.
 BALL_WIDTH_FALLBACK_FRAC = 0.012
 # Camera shift is measured on frames shrunk by this factor (phase correlation).
 SHIFT_SCALE = 4
-# The camera counts as moved only when at least this share of the shrunk frame changed: on a
-# plain floor phase correlation otherwise locks onto the ball itself and drags the background
-# along with it, hiding the ball.
+# The camera counts as moved only when at least this share of the shrunk frame changed and
+# the measured shift explains most of that change (leaves at most CAMERA_SHIFT_RESIDUAL_MAX
+# of it): else phase correlation locks onto the ball or the players themselves and drags the
+# background along with them.
 CAMERA_CHANGED_SHARE_MIN = 0.02
+CAMERA_SHIFT_RESIDUAL_MAX = 0.5
+# This share of the shrunk frame changed, and no shift explains it: a cut.
+CAMERA_CUT_SHARE_MIN = 0.5
+# A blob clear of every player's box is a ball in the air only if, within this many ball
+# widths around it, at most this share of the pixels also changed (else it is a piece of
+# a player the detector missed).
+ISOLATION_PAD_WIDTHS = 1.5
+ISOLATION_SHARE_MAX = 0.08
 # The head band and feet band of a player's box, as fractions of its height.
 HEAD_BAND_FRAC = 0.16
 FEET_BAND_FRAC = 0.12
@@ -95,14 +110,17 @@ class MotionBallCandidates:
             self.background, self._prev_small = image.copy(), small
             return False
         prev_small = self._prev_small
-        (dx, dy), response = cv2.phaseCorrelate(prev_small, small)
+        (dx, dy), _ = cv2.phaseCorrelate(prev_small, small)
         self._prev_small = small
         shift = np.hypot(dx, dy) * SHIFT_SCALE
         changed = np.mean(cv2.absdiff(small, prev_small) >= self.s.ball_motion_diff_min)
         h, w = image.shape[:2]
         self._prev_aligned = prev
-        if changed >= CAMERA_CHANGED_SHARE_MIN:
-            if shift > self.s.ball_motion_camera_jump_px or response < 0.1:
+        camera_moved = changed >= CAMERA_CHANGED_SHARE_MIN and self._shift_explains(
+            prev_small, small, dx, dy, changed
+        )
+        if camera_moved or changed >= CAMERA_CUT_SHARE_MIN:
+            if shift > self.s.ball_motion_camera_jump_px or not camera_moved:
                 # A cut or a whip pan: nothing of the old background lines up; start again.
                 self.background = image.copy()
                 self.camera_resets += 1
@@ -119,6 +137,18 @@ class MotionBallCandidates:
         rate = self.s.ball_motion_background_rate
         cv2.addWeighted(self.background, 1 - rate, image, rate, 0, dst=self.background)
         return True
+
+    def _shift_explains(
+        self, prev: np.ndarray, now: np.ndarray, dx: float, dy: float, changed: float
+    ) -> bool:
+        """Whether moving the last frame by (dx, dy) makes most of the change go away."""
+        if np.hypot(dx, dy) * SHIFT_SCALE > self.s.ball_motion_camera_jump_px:
+            return True  # too far to check by shifting: a jump either way
+        m = np.float32([[1, 0, dx], [0, 1, dy]])
+        h, w = prev.shape
+        moved = cv2.warpAffine(prev, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        left = np.mean(cv2.absdiff(now, moved) >= self.s.ball_motion_diff_min)
+        return left <= CAMERA_SHIFT_RESIDUAL_MAX * changed
 
     def find(
         self,
@@ -140,8 +170,9 @@ class MotionBallCandidates:
             x0, y0 = max(0, cx - half), max(0, cy - half)
             x1, y1 = min(w, cx + half), min(h, cy + half)
         region = image[y0:y1, x0:x1]
-        diff = cv2.absdiff(region, self.background[y0:y1, x0:x1]).max(axis=2)
-        mask = diff >= self.s.ball_motion_diff_min
+        diff = _largest_channel(cv2.absdiff(region, self.background[y0:y1, x0:x1]))
+        changed = diff >= self.s.ball_motion_diff_min
+        mask = changed.copy()
         colour = self.colour_lab
         if colour is not None:
             near = np.linalg.norm(_lab(region) - colour, axis=2)
@@ -150,36 +181,51 @@ class MotionBallCandidates:
             # Also changed since the last keyframe: a player who stood where the running
             # background still remembers them leaves a ghost that differs from it, not from
             # the last keyframe.
-            moved = cv2.absdiff(region, self._prev_aligned[y0:y1, x0:x1]).max(axis=2)
+            moved = _largest_channel(cv2.absdiff(region, self._prev_aligned[y0:y1, x0:x1]))
             mask &= moved >= self.s.ball_motion_diff_min
         n, labels, stats, centroids = cv2.connectedComponentsWithStats(
             mask.astype(np.uint8), connectivity=8
         )
         ball_w = expected_ball_width_px(players_xyxy, h)
         boxes, scores = [], []
-        for i in range(1, n):
+        # Size and fill first, for all blobs at once: compression noise makes thousands.
+        bws, bhs, areas = stats[:, 2], stats[:, 3], stats[:, 4]
+        longs, shorts = np.maximum(bws, bhs), np.minimum(bws, bhs)
+        fits = (
+            (longs >= BLOB_LONG_MIN * ball_w)
+            & (longs <= BLOB_LONG_MAX * ball_w)
+            & (shorts >= BLOB_SHORT_MIN * ball_w)
+            & (areas >= self.s.ball_blob_fill_min * bws * bhs)
+        )
+        fits[0] = False  # label 0 is the unchanged rest
+        for i in np.flatnonzero(fits).tolist():
             bx, by, bw, bh, area = stats[i]
             long_side, short_side = max(bw, bh), min(bw, bh)
-            if not (
-                BLOB_LONG_MIN * ball_w <= long_side <= BLOB_LONG_MAX * ball_w
-                and short_side >= BLOB_SHORT_MIN * ball_w
-                and area >= self.s.ball_blob_fill_min * bw * bh
-            ):
-                continue
             centre = centroids[i] + (x0, y0)
             where = _place(centre, players_xyxy)
             if colour is None and where != "clear":
                 continue  # before the colour is known, a blob on a player may be any part
+            # Clear of the boxes yet not alone: a piece of a player the detector missed. Once
+            # the colour is known that piece has passed the colour test: the ball in the hands
+            # of a player the detector missed; it just does not teach the colour.
+            isolated = where == "clear" and _isolated(changed, stats[i], ball_w)
+            if colour is None and not isolated:
+                continue
+            blob = labels[by : by + bh, bx : bx + bw] == i
+            sample = _lab(region[by : by + bh, bx : bx + bw])[blob].mean(axis=0)
+            behind = _lab(self.background[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw])
+            if np.linalg.norm(sample - behind[blob].mean(axis=0)) < self.s.ball_contrast_min_lab:
+                continue  # the same colour as what was there: compression shimmer on a line
+            if np.hypot(sample[1] - 128, sample[2] - 128) < self.s.ball_colour_chroma_min_lab:
+                continue  # grey or white: a court line uncovered by a passing player, a shoe
             size_fit = 1.0 - min(1.0, abs(np.sqrt(area) / (0.89 * ball_w) - 1.0))
             roundness = area / (np.pi / 4 * long_side * short_side)
             score = float(np.clip(0.5 * size_fit + 0.5 * min(1.0, roundness), 0, 1))
-            if where == "clear":
-                blob = labels[by : by + bh, bx : bx + bw] == i
-                sample = _lab(region[by : by + bh, bx : bx + bw])[blob].mean(axis=0)
-                if colour is None or np.linalg.norm(sample - colour) <= (
-                    self.s.ball_colour_distance_max_lab
-                ):
-                    self._add_colour(sample)
+            if isolated and (
+                colour is None
+                or np.linalg.norm(sample - colour) <= self.s.ball_colour_distance_max_lab
+            ):
+                self._add_colour(sample)
             boxes.append((bx + x0, by + y0, bx + x0 + bw, by + y0 + bh))
             scores.append(score * self.s.ball_motion_conf)
         if not boxes:
@@ -193,6 +239,16 @@ def expected_ball_width_px(players_xyxy: np.ndarray, frame_height: int) -> float
         return BALL_WIDTH_FALLBACK_FRAC * frame_height
     heights = players_xyxy[:, 3] - players_xyxy[:, 1]
     return float(max(3.0, BALL_TO_PLAYER_HEIGHT * np.median(heights)))
+
+
+def _isolated(changed: np.ndarray, stat: np.ndarray, ball_w: float) -> bool:
+    """Whether little else changed around a blob: a ball in the air has floor around it."""
+    bx, by, bw, bh, area = stat
+    pad = round(ISOLATION_PAD_WIDTHS * ball_w)
+    y0, x0 = max(0, by - pad), max(0, bx - pad)
+    window = changed[y0 : by + bh + pad, x0 : bx + bw + pad]
+    others = int(window.sum()) - int(area)
+    return others <= ISOLATION_SHARE_MAX * (window.size - bw * bh)
 
 
 def _place(centre: np.ndarray, players_xyxy: np.ndarray) -> str:
@@ -209,6 +265,12 @@ def _place(centre: np.ndarray, players_xyxy: np.ndarray) -> str:
             return "feet"
         return "body"
     return "clear"
+
+
+def _largest_channel(image: np.ndarray) -> np.ndarray:
+    # cv2.max, not ndarray.max(axis=2): numpy's reduction over the last axis is ~20x slower.
+    b, g, r = cv2.split(image)
+    return cv2.max(cv2.max(b, g), r)
 
 
 def _lab(image: np.ndarray) -> np.ndarray:

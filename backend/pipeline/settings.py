@@ -30,6 +30,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "ball_blob_fill_min": (0.0, 1.0),
     "ball_colour_distance_max_lab": (1, 200),
     "ball_colour_samples_min": (1, 100),
+    "ball_colour_chroma_min_lab": (0, 100),
+    "ball_contrast_min_lab": (0, 200),
     "court_margin_m": (0.0, 10.0),
     "team_sample_frames": (1, 200),
     "track_min_detections": (1, 100),
@@ -87,6 +89,12 @@ class PipelineSettings:
         or shaded ball.
     ball_colour_samples_min: sure sightings (a confident detection or a blob clear of every
         player) needed before the ball colour is used, which is what finds a held ball.
+    ball_colour_chroma_min_lab: CIELAB chroma (distance from grey, 8-bit a/b units) a motion
+        candidate needs; rejects court lines uncovered by a walking player and white shoes.
+        Set 0 for a white ball (then those come back as candidates).
+    ball_contrast_min_lab: CIELAB distance between a motion candidate's mean colour and the
+        background's behind it; lower finds a ball on a floor of similar colour, but lets in
+        compression shimmer along court lines.
     court_margin_m: with a calibration, people whose feet are farther than this outside the
         court (bench, spectators) are dropped.
     team_sample_frames: frames sampled across the video to learn the two shirt colours. Each
@@ -120,7 +128,9 @@ class PipelineSettings:
     ball_motion_conf: float = 0.12
     ball_blob_fill_min: float = 0.35
     ball_colour_distance_max_lab: float = 18.0
-    ball_colour_samples_min: int = 3
+    ball_colour_samples_min: int = 2
+    ball_colour_chroma_min_lab: float = 20.0
+    ball_contrast_min_lab: float = 30.0
     court_margin_m: float = 1.5
     team_sample_frames: int = 24
     track_min_detections: int = 2
