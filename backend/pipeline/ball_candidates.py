@@ -183,7 +183,7 @@ class MotionBallCandidates:
             # the last keyframe.
             moved = _largest_channel(cv2.absdiff(region, self._prev_aligned[y0:y1, x0:x1]))
             mask &= moved >= self.s.ball_motion_diff_min
-        n, labels, stats, centroids = cv2.connectedComponentsWithStats(
+        _, labels, stats, centroids = cv2.connectedComponentsWithStats(
             mask.astype(np.uint8), connectivity=8
         )
         ball_w = expected_ball_width_px(players_xyxy, h)
