@@ -36,12 +36,15 @@ BALL_TO_PLAYER_HEIGHT = 0.1
 # With no players in view to scale from, the expected ball width as a fraction of frame height.
 BALL_WIDTH_FALLBACK_FRAC = 0.012
 # Camera shift is measured on frames shrunk by this factor (phase correlation).
-SHIFT_SCALE = 4
-# The camera counts as moved only when at least this share of the shrunk frame changed and
-# the measured shift explains most of that change (leaves at most CAMERA_SHIFT_RESIDUAL_MAX
-# of it): else phase correlation locks onto the ball or the players themselves and drags the
-# background along with them.
-CAMERA_CHANGED_SHARE_MIN = 0.02
+SHIFT_SCALE = 2
+# The camera counts as moved only when the change is spread over the picture (at least
+# CAMERA_SPREAD_CELLS_MIN of a CAMERA_GRID x CAMERA_GRID grid hold CAMERA_CELL_PIXELS_MIN
+# changed pixels of the shrunk frame) and the measured shift explains most of it (leaves at
+# most CAMERA_SHIFT_RESIDUAL_MAX): else phase correlation locks onto the ball or the players
+# and drags the background along with them.
+CAMERA_GRID = 4
+CAMERA_SPREAD_CELLS_MIN = 6
+CAMERA_CELL_PIXELS_MIN = 4
 CAMERA_SHIFT_RESIDUAL_MAX = 0.5
 # This share of the shrunk frame changed, and no shift explains it: a cut.
 CAMERA_CUT_SHARE_MIN = 0.5
@@ -113,11 +116,12 @@ class MotionBallCandidates:
         (dx, dy), _ = cv2.phaseCorrelate(prev_small, small)
         self._prev_small = small
         shift = np.hypot(dx, dy) * SHIFT_SCALE
-        changed = np.mean(cv2.absdiff(small, prev_small) >= self.s.ball_motion_diff_min)
+        changed_mask = cv2.absdiff(small, prev_small) >= self.s.ball_motion_diff_min
+        changed = float(changed_mask.mean())
         h, w = image.shape[:2]
         self._prev_aligned = prev
-        camera_moved = changed >= CAMERA_CHANGED_SHARE_MIN and self._shift_explains(
-            prev_small, small, dx, dy, changed
+        camera_moved = _spread_cells(changed_mask) >= CAMERA_SPREAD_CELLS_MIN and (
+            self._shift_explains(prev_small, small, dx, dy, changed)
         )
         if camera_moved or changed >= CAMERA_CUT_SHARE_MIN:
             if shift > self.s.ball_motion_camera_jump_px or not camera_moved:
@@ -239,6 +243,16 @@ def expected_ball_width_px(players_xyxy: np.ndarray, frame_height: int) -> float
         return BALL_WIDTH_FALLBACK_FRAC * frame_height
     heights = players_xyxy[:, 3] - players_xyxy[:, 1]
     return float(max(3.0, BALL_TO_PLAYER_HEIGHT * np.median(heights)))
+
+
+def _spread_cells(changed: np.ndarray) -> int:
+    """In how many cells of a CAMERA_GRID x CAMERA_GRID grid something changed."""
+    h, w = changed.shape
+    gh, gw = h // CAMERA_GRID, w // CAMERA_GRID
+    cells = changed[: gh * CAMERA_GRID, : gw * CAMERA_GRID].reshape(
+        CAMERA_GRID, gh, CAMERA_GRID, gw
+    )
+    return int((cells.sum(axis=(1, 3)) >= CAMERA_CELL_PIXELS_MIN).sum())
 
 
 def _isolated(changed: np.ndarray, stat: np.ndarray, ball_w: float) -> bool:
