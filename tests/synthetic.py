@@ -488,6 +488,22 @@ def make_match_clip(
     )
 
 
+# The wide shot of issue 15 at the detector's own size (imgsz 960): 5 + 5 players 76-108 px
+# tall (YOLOv8n finds few people smaller than that), a ball 6-10 px wide, walkers crossing.
+WIDE_SHOT_SIZE = (960, 540)
+
+
+def make_wide_shot(
+    path: str | Path, *, seconds: float = 6.0, pan_px_per_s: float = 0.0, seed: int = 3
+) -> ClipTruth:
+    """A wide shot of ten players: passes every ~1.8 s, crossings, optionally a slow pan."""
+    return make_match_clip(
+        path, seconds=seconds, fps=25, size=WIDE_SHOT_SIZE, players_per_team=5,
+        person_height_frac=0.2, ball_width_px=(6.0, 10.0), crossings=True, hold_s=1.2,
+        flight_s=0.6, codec="h264", seed=seed, pan_px_per_s=pan_px_per_s,
+    )  # fmt: skip
+
+
 def make_plain_clip(
     path: str | Path,
     *,

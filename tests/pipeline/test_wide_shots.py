@@ -1,0 +1,56 @@
+"""Issue 15 on generated wide shots: a ball a few pixels wide, found by the motion candidates.
+
+Floors sit a little under the figures measured when they were written (benchmarks/README.md
+has the figures, side by side with today's clips); they fail if the motion candidates stop
+finding the ball, or start placing it on players' heads and court lines.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backend.pipeline import PipelineSettings, analyze_video
+from tests.pipeline.evaluate import wide_shot_score
+from tests.synthetic import make_wide_shot
+
+WIDE_SETTINGS = {"imgsz": 960, "ball_motion_search_px": 320}
+# Measured 0.70 (fixed) and 0.45 (pan) on these 6 s clips; until the ball's colour is learnt
+# from two flights clear of every player (~1.7 s here) only flights can be found.
+BALL_PLACED_FLOOR = {0.0: 0.6, 40.0: 0.35}
+
+
+@pytest.fixture(scope="module", params=[0.0, 40.0], ids=["fixed", "pan"])
+def wide_run(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wide")
+    truth = make_wide_shot(folder / "wide.mp4", pan_px_per_s=request.param)
+    # A panning camera has no fixed calibration: the frame-0 one would drift off the court.
+    calibration = None if request.param else truth.calibration()
+    result = analyze_video(
+        truth.path, folder / "out", PipelineSettings.from_dict(WIDE_SETTINGS),
+        calibration=calibration,
+    )  # fmt: skip
+    return request.param, truth, result
+
+
+def test_the_small_ball_is_placed_within_one_and_a_half_widths(wide_run) -> None:
+    pan, truth, result = wide_run
+    score = wide_shot_score(truth, result.out_dir / "tracks.csv", events=[])
+    assert score.ball_placed_share >= BALL_PLACED_FLOOR[pan]
+    counts = result.summary["counts"]
+    assert counts["ball_motion_keyframes"] >= 0.3 * counts["keyframes"]
+
+
+def test_motion_settings_and_counts_are_reported(wide_run) -> None:
+    _, _, result = wide_run
+    summary = json.loads((result.out_dir / "summary.json").read_text())
+    for name in (
+        "ball_motion_search_px", "ball_motion_diff_min", "ball_motion_background_rate",
+        "ball_motion_camera_jump_px", "ball_motion_conf", "ball_blob_fill_min",
+        "ball_colour_distance_max_lab", "ball_colour_samples_min",
+        "ball_colour_chroma_min_lab", "ball_contrast_min_lab",
+    ):  # fmt: skip
+        assert isinstance(summary["settings"][name], int | float), name
+    assert summary["settings"]["ball_motion_search_px"] == 320
+    assert summary["counts"]["ball_motion_searches"] >= summary["counts"]["ball_motion_keyframes"]
