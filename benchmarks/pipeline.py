@@ -2,12 +2,16 @@
 
     .venv/bin/python benchmarks/pipeline.py VIDEO
     .venv/bin/python benchmarks/pipeline.py --generate 10        # 720p 30 fps generated clip
+    .venv/bin/python benchmarks/pipeline.py --wide 16 [--pan 40] --compare-motion --skip-naive
 
 Prints one JSON line: frames, video_s, processing_s, realtime_factor, peak_rss_mb, and the
 same for the baseline (a plain `YOLO.track(persist=True)` loop over every frame writing
 `mp4v`), speedup_vs_naive and, for generated clips, player detection recall of both against
 the generator's ground truth. Each run happens in its own child process, so peak RSS is that
-run's alone.
+run's alone. `--wide` generates issue 15's wide shot (tests.synthetic.make_wide_shot);
+`--compare-motion` runs the pipeline once more with the motion ball candidates switched the
+other way and reports both runs' issue-15 figures (ball within 1.5 widths, passes found,
+tracks per person, coverage) and main-pass time per frame, measured back to back.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_pipeline(video: Path, out_dir: Path, settings: dict) -> dict:
+def run_pipeline(video: Path, out_dir: Path, settings: dict, calibration: dict | None) -> dict:
     from backend.pipeline import PipelineSettings, analyze_video
 
     started = time.perf_counter()
-    result = analyze_video(video, out_dir, PipelineSettings.from_dict(settings))
+    result = analyze_video(
+        video, out_dir, PipelineSettings.from_dict(settings), calibration=calibration
+    )
     elapsed = time.perf_counter() - started
     return {
         "processing_s": round(elapsed, 3),
@@ -45,7 +51,7 @@ def run_pipeline(video: Path, out_dir: Path, settings: dict) -> dict:
     }
 
 
-def run_naive(video: Path, out_dir: Path, settings: dict) -> dict:
+def run_naive(video: Path, out_dir: Path, settings: dict, calibration: dict | None) -> dict:
     """The obvious implementation: track every frame at the default size, write mp4v."""
     import cv2
 
@@ -90,9 +96,12 @@ def run_naive(video: Path, out_dir: Path, settings: dict) -> dict:
     }
 
 
-def _child(mode: str, video: Path, out_dir: Path, settings: dict) -> dict:
+def _child(
+    mode: str, video: Path, out_dir: Path, settings: dict, calibration: dict | None = None
+) -> dict:
     cmd = [sys.executable, __file__, "--child", mode, str(video), "--out", str(out_dir),
-           "--settings", json.dumps(settings)]  # fmt: skip
+           "--settings", json.dumps(settings),
+           "--calibration", json.dumps(calibration)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{mode} run failed:\n{proc.stderr[-3000:]}")
@@ -114,6 +123,40 @@ def _recall(truth, boxes_csv: str, player_rows_only: bool) -> float:
     return round(detection_recall(truth, frames), 4)
 
 
+def _issue15_figures(truth, out_dir: Path, calibration: dict | None) -> dict:
+    import numpy as np
+
+    from backend.analytics.inputs import AnalyticsInputs
+    from backend.analytics.stage import run_analytics
+    from tests.pipeline.evaluate import wide_shot_score
+
+    inputs = AnalyticsInputs()
+    if calibration is not None:
+        inv = np.linalg.inv(truth.court_to_image)
+        inputs = AnalyticsInputs(homography=(inv / inv[2, 2]).tolist())
+    run_analytics(out_dir, inputs)
+    events = json.loads((out_dir / "events.json").read_text())["events"]
+    return wide_shot_score(truth, out_dir / "tracks.csv", events).to_dict()
+
+
+def _compare_motion(truth, video: Path, work: Path, settings: dict, calibration) -> dict:
+    """The same clip with the motion ball candidates off and on, back to back."""
+    rows = {}
+    for name, search_px in (("motion_off", 0), ("motion_on", 320)):
+        run_settings = {**settings, "ball_motion_search_px": search_px}
+        run = _child("pipeline", video, work / name, run_settings, calibration)
+        frames = max(1, run["frames"])
+        rows[name] = {
+            "main_pass_ms_per_frame": round(1000 * run["timings"]["main_pass_s"] / frames, 2),
+            **_issue15_figures(truth, work / name, calibration),
+        }
+    off, on = rows["motion_off"], rows["motion_on"]
+    rows["extra_time_per_frame"] = round(
+        on["main_pass_ms_per_frame"] / max(off["main_pass_ms_per_frame"], 1e-9) - 1, 3
+    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -127,14 +170,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="folder for outputs (default: a temp folder)")
     parser.add_argument("--settings", default="{}", help="PipelineSettings overrides as JSON")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--wide", type=float, metavar="SECONDS", help="generate a wide shot")
+    parser.add_argument("--pan", type=float, default=0.0, help="wide shot pan, px/s")
+    parser.add_argument("--compare-motion", action="store_true")
     parser.add_argument("--child", choices=("pipeline", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--calibration", default="null", help=argparse.SUPPRESS)
     args = parser.parse_args()
     settings = json.loads(args.settings)
 
     if args.child:
         args.out.mkdir(parents=True, exist_ok=True)
         runner = run_pipeline if args.child == "pipeline" else run_naive
-        print(json.dumps(runner(args.video, args.out, settings)))
+        print(json.dumps(runner(args.video, args.out, settings, json.loads(args.calibration))))
         return
 
     work = args.out or Path(tempfile.mkdtemp(prefix="courtside-bench-"))
@@ -149,8 +196,13 @@ def main() -> None:
             video, seconds=args.generate, fps=args.fps, size=(w, h), players_per_team=4,
             officials=1, codec="h264", seed=7,
         )  # fmt: skip
+    elif args.wide:
+        from tests.synthetic import make_wide_shot
+
+        video = work / f"wide_{args.wide:g}s_pan{args.pan:g}.mp4"
+        truth = make_wide_shot(video, seconds=args.wide, pan_px_per_s=args.pan)
     elif args.video is None:
-        parser.error("give a VIDEO or --generate SECONDS")
+        parser.error("give a VIDEO, --generate SECONDS or --wide SECONDS")
     else:
         video = args.video
 
@@ -161,7 +213,13 @@ def main() -> None:
         "video": str(video), "resolution": f"{info.width}x{info.height}", "fps": info.fps,
         "frames": info.frames_total, "video_s": round(info.duration_s, 3),
     }  # fmt: skip
-    pipe = _child("pipeline", video, work / "pipeline", settings)
+    # A panning camera has no fixed calibration (the frame-0 one drifts off the court).
+    calibration = truth.calibration() if truth is not None and not args.pan else None
+    if args.compare_motion:
+        if truth is None:
+            parser.error("--compare-motion needs --generate or --wide (ground truth)")
+        report["motion_comparison"] = _compare_motion(truth, video, work, settings, calibration)
+    pipe = _child("pipeline", video, work / "pipeline", settings, calibration)
     report.update(
         processing_s=pipe["processing_s"],
         realtime_factor=round(info.duration_s / pipe["processing_s"], 3),

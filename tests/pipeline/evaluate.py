@@ -196,7 +196,9 @@ def wide_shot_score(
     by_frame = player_boxes_by_frame(rows)
     recall = detection_recall(truth, {f: [b for _, b, _ in v] for f, v in by_frame.items()})
     tracks = {int(r["track_id"]) for r in rows if r["class"] == "player"}
-    passes = [e for e in events if e.get("type") == "pass"]
+    # A ball passed to an opponent is a turnover (or an intercept) in stage 2, still from the
+    # passer to the receiver; the generator passes to the nearest player, often an opponent.
+    passes = [e for e in events if e.get("type") in ("pass", "turnover", "intercept")]
     return WideShotScore(
         ball_placed_share=placed / truth.frames,
         passes_found=matched_passes(truth, tracks_csv, passes, pass_tolerance_frames),
