@@ -39,6 +39,9 @@ summary.json keys:
                       track_rows, ball_frames_detected, ball_frames_interpolated,
                       ball_frames_missing, ball_held_frames, ball_flight_frames,
                       ball_zoom_looks (full-resolution second looks for the ball),
+                      ball_motion_searches, ball_motion_keyframes (keyframes whose ball came
+                      from the motion candidates, ball_candidates.py),
+                      ball_motion_camera_resets (backgrounds restarted after a camera jump),
                       ball_unfilled_gaps, ball_unfilled_gap_frames, ball_longest_unfilled_gap_s
                       (gaps longer than ball_gap_fill_max_s, left without a ball)
   camera              null, or {pairs, moved_pairs, median_shift_frac, max_shift_frac, moving}

@@ -68,11 +68,10 @@ class PipelineSettings:
         when a keyframe shows none (0 = off), on every other such keyframe; finds balls too
         small for `imgsz` at the cost of a small detector run (~13 ms on 2 cores).
     ball_motion_search_px: side in pixels of the square searched for moving ball-sized blobs
-        (ball_candidates.py) around the predicted ball when neither the detector nor the
-        zoom look found one; the whole frame while the path is lost. 0 turns the motion
-        candidates off (the detector alone), which is the default until they are tuned on
-        real wide shots: on generated ones the moving photo backgrounds of the people gave
-        many ball-sized blobs (see benchmarks/README.md); 320 is the size measured there.
+        (ball_candidates.py) around the predicted ball when the detector has no confident
+        ball, before faint detector balls and the zoom look; the whole frame while the path
+        is lost. Costs ~6-11 % of the time per frame (benchmarks/README.md). 0 turns the
+        motion candidates off (the detector alone, as before issue 15).
     ball_motion_diff_min: grey levels (0-255, largest channel) a pixel must differ from the
         running background to count as moving; lower finds a fainter, blurred ball but also
         compression noise.
@@ -121,7 +120,7 @@ class PipelineSettings:
     ball_held_speed_max_frac_per_s: float = 0.6
     ball_static_s: float = 1.5
     ball_zoom_px: int = 256
-    ball_motion_search_px: int = 0
+    ball_motion_search_px: int = 320
     ball_motion_diff_min: float = 22.0
     ball_motion_background_rate: float = 0.1
     ball_motion_camera_jump_px: float = 60.0
