@@ -89,7 +89,8 @@ def analyze_video(
     settings = settings or PipelineSettings()
     started = time.perf_counter()
     view = ViewTransformer.from_dict(calibration) if calibration is not None else None
-    info = probe_video(video_path)
+    # A cut-short file is analysed as far as it goes (summary warning), not refused here.
+    info = probe_video(video_path, verify_end=False)
     log.info(
         "video %s: %d frames, %.2f fps, %dx%d, %.1f s, %s",
         info.path.name, info.frames_total, info.fps, info.width, info.height,
