@@ -84,7 +84,7 @@ BAD_SETTINGS = {
             }
         },
         "lie on .almost. one line",
-    ),  # fmt: skip
+    ),
     "calibration off the frame": (
         {
             "calibration": {
@@ -93,7 +93,7 @@ BAD_SETTINGS = {
             }
         },
         r"image point 3 \(900, 170\) lies outside the video's 320x180 frame",
-    ),  # fmt: skip
+    ),
     "calibration too few points": (
         {"calibration": {"image_points": [[1, 1]], "court_points_m": [[0, 0]]}},
         "at least 4 point pairs",
