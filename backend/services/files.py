@@ -9,9 +9,10 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, Delete, delete, exists
 from sqlmodel import Session, col, select
 
 from backend.config import get_settings
@@ -215,17 +216,43 @@ def build_archive(*, session: Session, job_id: str) -> Path:
     return target
 
 
-def purge_job(*, session: Session, job: Job) -> None:
-    """Delete the job's folder, its JobFile rows and the job row."""
-    folder = job_dir(job.id)
-    try:
-        if folder.exists():
-            shutil.rmtree(folder)
-    except OSError as exc:
-        raise StorageError(f"could not remove the files of job {job.id}: {exc}") from exc
-    session.execute(delete(JobFile).where(col(JobFile.job_id) == job.id))
-    session.delete(job)
+def purge_job(*, session: Session, job: Job, only_if: Iterable[str] | None = None) -> bool:
+    """Delete the job row, its JobFile rows and its folder; False if it was not deleted.
+
+    With `only_if` (statuses) the row goes only while the job is still in one of them, checked
+    in the same write as the delete: a cleanup or delete racing a retry or a worker's claim
+    then leaves the job that just became queued or running, and its files, alone. The row goes
+    before the folder, so no reader ever sees a job whose files are half removed.
+    """
+    query = delete(Job).where(col(Job.id) == job.id)
+    if only_if is not None:
+        query = query.where(col(Job.status).in_(sorted(only_if)))
+    session.execute(delete(JobFile).where(col(JobFile.job_id) == job.id, _job_exists(query)))
+    deleted = session.execute(query).rowcount  # type: ignore[attr-defined]
     session.commit()
+    if job in session:
+        session.expunge(job)
+    if deleted != 1:
+        return False
+    remove_folder(job_dir(job.id), what=f"the files of job {job.id}")
+    return True
+
+
+def _job_exists(query: Delete) -> ColumnElement[bool]:
+    """The delete's WHERE clause as a condition on JobFile rows (same job, same statuses)."""
+    return exists(select(Job.id).where(query.whereclause))  # type: ignore[arg-type]
+
+
+def remove_folder(folder: Path, *, what: str) -> None:
+    """rmtree that tolerates another process removing the same folder at the same time."""
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        if not folder.exists():
+            return
+        raise StorageError(f"could not remove {what}: {exc}") from exc
 
 
 def resolve_job_file(*, session: Session, job_id: str, file_type: str) -> JobFile:

@@ -23,7 +23,7 @@ from backend.models import (
     utcnow,
 )
 from backend.services.errors import InvalidArgument, StorageError
-from backend.services.files import job_file_path
+from backend.services.files import job_file_path, remove_folder
 from backend.services.jobs import purge_job
 
 LARGEST_JOBS_SHOWN = 10
@@ -151,6 +151,17 @@ def _folder_usage(folder: Path) -> tuple[int, int]:
     return sum(sizes), len(sizes)
 
 
+def _newest_mtime(folder: Path) -> float:
+    """Latest change inside `folder`: an upload streaming for hours keeps writing its file,
+    while the folder's own time stays at its creation. 0 when it vanished meanwhile."""
+    try:
+        times = [folder.stat().st_mtime]
+        times += [p.stat().st_mtime for p in folder.rglob("*")]
+    except FileNotFoundError:
+        return 0.0 if not folder.exists() else time.time()
+    return max(times)
+
+
 def cleanup_storage(
     *,
     session: Session,
@@ -196,12 +207,14 @@ def cleanup_storage(
         if older_than_days is not None:
             cutoff = utcnow() - timedelta(days=older_than_days)
             query = query.where(func.coalesce(Job.finished_at, Job.created_at) <= cutoff)
+        finished = {s.value for s in FINISHED_STATUSES}
         for job in session.exec(query.order_by(col(Job.created_at))).all():
             size, count = _folder_usage(settings.job_dir(job.id))
+            # Retried (queued again) or removed by another cleanup since the query: skipped.
+            if not dry_run and not purge_job(session=session, job=job, only_if=finished):
+                continue
             report.jobs.append(JobUsage(job.id, job.original_name, job.status, size, count))
             report.bytes_freed += size
-            if not dry_run:
-                purge_job(session=session, job=job)
 
     _drop_old_caches(session, report, cache_older_than_days, dry_run)
     known = set(session.exec(select(Job.id)).all())
@@ -210,15 +223,15 @@ def cleanup_storage(
         for folder in sorted(settings.jobs_dir.iterdir()):
             if not folder.is_dir() or folder.name in known:
                 continue
-            if now - folder.stat().st_mtime < ORPHAN_MIN_AGE_S:
+            if now - _newest_mtime(folder) < ORPHAN_MIN_AGE_S:
                 continue
-            report.orphan_dirs.append(folder.name)
-            report.bytes_freed += _folder_usage(folder)[0]
+            size = _folder_usage(folder)[0]
             if not dry_run:
-                try:
-                    shutil.rmtree(folder)
-                except OSError as exc:
-                    raise StorageError(f"could not remove orphan folder {folder}: {exc}") from exc
+                if session.get(Job, folder.name) is not None:  # its upload finished meanwhile
+                    continue
+                remove_folder(folder, what=f"orphan folder {folder}")
+            report.orphan_dirs.append(folder.name)
+            report.bytes_freed += size
 
     for row in session.exec(select(JobFile).where(col(JobFile.missing).is_(False))).all():
         if not job_file_path(row).is_file():

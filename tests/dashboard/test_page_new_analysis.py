@@ -142,7 +142,8 @@ def test_a_partly_failed_upload_never_queues_a_video_twice(data_dir, tmp_path, m
 
 
 def test_bad_calibration_blocks_queuing_and_a_good_one_is_stored(data_dir, tmp_path):
-    clip = make_plain_clip(tmp_path / "calibrated.mp4", frames=6)
+    # Corners are clicked on the frame: they lie inside its 640x360 pixels.
+    clip = make_plain_clip(tmp_path / "calibrated.mp4", frames=6, size=(640, 360))
     app = open_page("new_analysis.py")
     app.file_uploader[0].set_value([(clip.name, clip.read_bytes(), "video/mp4")])
     app.text_input(key="new_corner_0").input("90, 108").run()

@@ -110,8 +110,10 @@ def test_storage_stats_by_kind_and_job(session):
 
 
 def _age_folder(path, seconds):
+    """Age the folder and everything in it (cleanup judges an orphan by its newest file)."""
     old = time.time() - seconds
-    os.utime(path, (old, old))
+    for item in [*path.rglob("*"), path]:
+        os.utime(item, (old, old))
 
 
 def test_cleanup_dry_run_then_real(session):
