@@ -10,6 +10,8 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, Delete, delete, exists
@@ -96,6 +98,63 @@ def describe_file(job_id: str, path: Path, *, role: FileRole, sha256: str | None
     )
 
 
+@dataclass(frozen=True)
+class FileProblem:
+    """A registered file that is not on disk as it was written: `problem` is `missing`,
+    `size changed` or `sha256 changed`; `expected` and `found` say from what to what."""
+
+    job_id: str
+    relpath: str
+    problem: str
+    expected: str = ""
+    found: str = ""
+
+    @property
+    def message(self) -> str:
+        change = f" (registered {self.expected}, now {self.found})" if self.expected else ""
+        return f"{self.relpath} of job {self.job_id}: {self.problem}{change}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {**asdict(self), "message": self.message}
+
+
+def check_file(row: JobFile, *, full: bool = False) -> FileProblem | None:
+    """Compare a file on disk with its row: existence and size always; the sha256 when `full`
+    or when the file was modified after it was registered (so a same-size edit is caught
+    without hashing every unchanged video on each look)."""
+    path = job_file_path(row)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return FileProblem(row.job_id, row.relpath, "missing")
+    if stat.st_size != row.size_bytes:
+        return FileProblem(
+            row.job_id,
+            row.relpath,
+            "size changed",
+            f"{row.size_bytes} bytes",
+            f"{stat.st_size} bytes",
+        )
+    registered = row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC).timestamp()
+    if full or stat.st_mtime > registered:
+        digest = sha256_file(path)
+        if digest != row.sha256:
+            return FileProblem(
+                row.job_id, row.relpath, "sha256 changed", row.sha256[:12], digest[:12]
+            )
+    return None
+
+
+def check_job_files(
+    *, session: Session, job_id: str, full: bool = False, roles: Iterable[str] | None = None
+) -> list[FileProblem]:
+    """Every registered file of the job (of `roles`, default input and outputs) that is
+    missing or changed on disk."""
+    wanted = set(roles or (FileRole.input.value, FileRole.output.value))
+    rows = [f for f in list_job_files(session=session, job_id=job_id) if f.role in wanted]
+    return [problem for row in rows if (problem := check_file(row, full=full)) is not None]
+
+
 def register_outputs(*, session: Session, job_id: str) -> list[JobFile]:
     """Replace the job's output rows with one row per file now in its outputs folder."""
     session.execute(
@@ -169,13 +228,14 @@ def build_archive(*, session: Session, job_id: str) -> Path:
     ]
     if not outputs:
         raise StorageError(f"job {job_id} has no output files yet (status: {job.status})")
-    for f in outputs:
-        path = job_file_path(f)
-        if not path.is_file() or path.stat().st_size != f.size_bytes:
-            raise StorageError(
-                f"output {f.relpath} of job {job_id} is missing or changed on disk; "
-                "retry the job to regenerate it"
-            )
+    # Hashed in full: a ZIP handed out must hold exactly what the analysis wrote.
+    problems = [p for f in outputs if (p := check_file(f, full=True)) is not None]
+    if problems:
+        raise StorageError(
+            f"the ZIP of job {job_id} was not built: "
+            + "; ".join(p.message for p in problems)
+            + ". Retry the job to regenerate its outputs."
+        )
     target = archive_path(job_id)
     fingerprint = _archive_fingerprint(outputs)
     if target.is_file() and _read_archive_comment(target) == fingerprint:
@@ -285,6 +345,9 @@ def resolve_job_file(*, session: Session, job_id: str, file_type: str) -> JobFil
             f"{', '.join(outputs) or 'none yet'} (aliases: {known})"
         )
     row = wanted[0]
-    if row.missing or not job_file_path(row).is_file():
+    problem = check_file(row)
+    if row.missing or (problem is not None and problem.problem == "missing"):
         raise OutputNotFound(f"{row.relpath} of job {job_id} is missing on disk")
+    if problem is not None:
+        raise StorageError(f"{problem.message}; it is not served as a result")
     return row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,7 @@ from backend.models import (
     utcnow,
 )
 from backend.services.errors import InvalidArgument, StorageError
-from backend.services.files import job_file_path, remove_folder
+from backend.services.files import FileProblem, check_file, job_file_path, remove_folder
 from backend.services.jobs import purge_job
 
 LARGEST_JOBS_SHOWN = 10
@@ -33,6 +34,9 @@ CLEANABLE_STATUSES: tuple[str, ...] = tuple(s.value for s in JobStatus if s in F
 ORPHAN_MIN_AGE_S = 3600.0
 # Files that can be made again from a job's outputs (the built ZIPs): a cache, not results.
 CACHE_ROLES = (FileRole.archive.value,)
+# An orphan folder being removed is renamed first (".removing-<id>-<pid>"); cleanup finishes
+# such leftovers of a cleanup that was killed half-way.
+REMOVING_PREFIX = ".removing-"
 
 
 def data_dir_id() -> str:
@@ -66,6 +70,8 @@ class StorageStats:
     cache_bytes: int = 0
     cache_files: int = 0
     cache_max_age_days: float = 7.0
+    # Registered inputs and outputs missing or changed on disk (FileProblem.to_dict()).
+    file_problems: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def disk_used_fraction(self) -> float:
@@ -125,7 +131,17 @@ def storage_stats(*, session: Session) -> StorageStats:
         cache_bytes=sum(size for size, _ in cache),
         cache_files=sum(count for _, count in cache),
         cache_max_age_days=settings.cache_max_age_days,
+        file_problems=[p.to_dict() for p in _file_problems(session)],
     )
+
+
+def _file_problems(session: Session) -> list[FileProblem]:
+    rows = session.exec(
+        select(JobFile)
+        .where(col(JobFile.missing).is_(False), col(JobFile.role) != FileRole.archive.value)
+        .order_by(col(JobFile.job_id), col(JobFile.relpath))
+    ).all()
+    return [problem for row in rows if (problem := check_file(row)) is not None]
 
 
 @dataclass
@@ -145,9 +161,16 @@ class CleanupReport:
 
 def _folder_usage(folder: Path) -> tuple[int, int]:
     """(bytes, files) under `folder`, 0 when it does not exist."""
-    if not folder.is_dir():
+    sizes = []
+    try:
+        for path in folder.rglob("*"):
+            try:
+                if path.is_file():
+                    sizes.append(path.stat().st_size)
+            except FileNotFoundError:  # removed meanwhile (another cleanup, a retry)
+                continue
+    except FileNotFoundError:
         return 0, 0
-    sizes = [p.stat().st_size for p in folder.rglob("*") if p.is_file()]
     return sum(sizes), len(sizes)
 
 
@@ -223,13 +246,23 @@ def cleanup_storage(
         for folder in sorted(settings.jobs_dir.iterdir()):
             if not folder.is_dir() or folder.name in known:
                 continue
+            if folder.name.startswith(REMOVING_PREFIX):
+                if not dry_run:
+                    remove_folder(folder, what=f"the half-removed folder {folder}")
+                continue
             if now - _newest_mtime(folder) < ORPHAN_MIN_AGE_S:
                 continue
             size = _folder_usage(folder)[0]
             if not dry_run:
                 if session.get(Job, folder.name) is not None:  # its upload finished meanwhile
                     continue
-                remove_folder(folder, what=f"orphan folder {folder}")
+                # Renaming is atomic: of two cleanups at once, only one takes the folder.
+                taken = folder.with_name(f"{REMOVING_PREFIX}{folder.name}-{os.getpid()}")
+                try:
+                    folder.rename(taken)
+                except FileNotFoundError:
+                    continue
+                remove_folder(taken, what=f"orphan folder {folder}")
             report.orphan_dirs.append(folder.name)
             report.bytes_freed += size
 
