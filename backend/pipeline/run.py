@@ -117,12 +117,21 @@ def analyze_video(
     except PipelineCancelled:
         log.info("analysis cancelled; partial outputs removed")
         raise
+    except OutputError as exc:
+        exc.bytes_written = _folder_bytes(partial)
+        raise
     except OSError as exc:
-        raise OutputError(f"Writing the results to {out} failed: {exc}") from exc
+        error = OutputError(f"Writing the results to {out} failed: {exc}")
+        error.bytes_written = _folder_bytes(partial)
+        raise error from exc
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     log.info("analysis finished in %.1f s: %s", total, ", ".join(p.name for p in files))
     return AnalysisResult(out_dir=out, files=files, summary=summary)
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def _make_partial_dir(out: Path) -> Path:

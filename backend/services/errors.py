@@ -41,3 +41,7 @@ class NotAVideo(UploadRejected):
 
 class OutputNotFound(ServiceError):
     """A job exists but lacks the output file (or result) asked for; the message names it."""
+
+
+class DatabaseBusy(ServiceError):
+    """Another program held the job database's write lock longer than the services wait."""
