@@ -20,16 +20,18 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from backend.config import get_settings
-from backend.services.errors import DatabaseBusy
+from backend.services.errors import DatabaseBusy, DatabaseFull
 
 # Retrying a whole unit of work when SQLite's own wait (busy timeout) was not enough: first
 # pause, growth factor and longest pause between attempts, in seconds.
 LOCK_RETRY_FIRST_PAUSE_S = 0.05
 LOCK_RETRY_BACKOFF = 2.0
 LOCK_RETRY_MAX_PAUSE_S = 2.0
-# How long the worker keeps retrying the writes a job cannot lose (claim, final status).
-WORKER_WRITE_DEADLINE_S = 600.0
+# How long the worker keeps retrying the writes a job cannot lose (claim, final status): an
+# admin freeing a full disk or ending a stuck lock within this time loses nothing.
+WORKER_WRITE_DEADLINE_S = 1800.0
 _LOCKED_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+_FULL_MESSAGE = "database or disk is full"
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -153,6 +155,11 @@ def session_scope() -> Iterator[Session]:
         session.rollback()
         if is_locked_error(exc):
             raise _busy(get_settings().db_busy_timeout_s) from exc
+        if _FULL_MESSAGE in str(exc.orig).lower():
+            raise DatabaseFull(
+                "the disk holding the job database is full; nothing was changed. Free space "
+                "(Admin clean-up or `python -m backend storage cleanup`) and try again."
+            ) from exc
         raise
     except BaseException:
         session.rollback()
@@ -165,18 +172,20 @@ def retry_when_locked(
     work: Callable[[Session], T], *, deadline_s: float, what: str = "database write"
 ) -> T:
     """Run `work(session)` in its own session, again with growing pauses while the database
-    stays locked, until `deadline_s` has passed (then DatabaseBusy). `work` must be safe to
-    repeat: each attempt is rolled back whole before the next."""
+    stays locked or its disk full, until `deadline_s` has passed (then DatabaseBusy or
+    DatabaseFull). `work` must be safe to repeat: each attempt is rolled back whole first."""
     started = time.monotonic()
     pause = LOCK_RETRY_FIRST_PAUSE_S
     while True:
         try:
             with session_scope() as session:
                 return work(session)
-        except DatabaseBusy:
+        except (DatabaseBusy, DatabaseFull) as exc:
             waited = time.monotonic() - started
             if waited + pause > deadline_s:
+                if isinstance(exc, DatabaseFull):
+                    raise
                 raise _busy(waited + get_settings().db_busy_timeout_s) from None
-            log.warning("%s: database locked; retrying in %.2f s", what, pause)
+            log.warning("%s: %s; retrying in %.2f s", what, type(exc).__name__, pause)
             time.sleep(pause)
             pause = min(pause * LOCK_RETRY_BACKOFF, LOCK_RETRY_MAX_PAUSE_S)

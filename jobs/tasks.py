@@ -69,6 +69,12 @@ def run_analysis(job_id: str) -> None:
         # error outside the analysis (run.log not writable, database locked) would stay so.
         log.exception("job %s: worker error around the analysis", job_id)
         reason = f"worker error: {type(exc).__name__}: {exc}"
+        if runner.is_disk_full(exc):  # the outcome itself could not be recorded
+            frames = job.frames_total or 0
+            reason = runner.disk_full_reason(
+                exc, frames_done=frames, frames_total=frames,
+                bytes_written=runner.discard_outputs(job_id),
+            ) or reason  # fmt: skip
 
         def fail(session: Session) -> None:
             if runner.still_owned(session=session, job_id=job_id):
@@ -110,6 +116,9 @@ def _record(job_id: str, outcome: Outcome) -> None:
         elif outcome.status == "cancelled":
             runner.cancel_running_job(session=session, job_id=job_id)
         else:
+            # Half a result is no result: only the log of a failed attempt is kept (on a full
+            # disk this also frees the space the failure itself needs to be recorded).
+            runner.discard_outputs(job_id)
             runner.fail_job(session=session, job_id=job_id, reason=outcome.reason or "failed")
 
     # A live worker's job is never recovered, so a final status lost to a lock would leave
@@ -166,8 +175,15 @@ def _analyse(job: Job, recorder: runner.ProgressRecorder, job_log: logging.Logge
 
 
 def _disk_full(exc: BaseException, recorder: runner.ProgressRecorder) -> str | None:
+    # Stage 1 reports what its removed partial files held; a later step fills the disk with
+    # stage 1's published outputs in place.
+    outputs = job_outputs_dir(recorder.job_id)
+    published = sum(p.stat().st_size for p in outputs.rglob("*") if p.is_file())
     return runner.disk_full_reason(
-        exc, frames_done=recorder.frames_done, frames_total=recorder.frames_total
+        exc,
+        frames_done=recorder.frames_done,
+        frames_total=recorder.frames_total,
+        bytes_written=max(getattr(exc, "bytes_written", 0), published),
     )
 
 

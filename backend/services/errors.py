@@ -45,3 +45,7 @@ class OutputNotFound(ServiceError):
 
 class DatabaseBusy(ServiceError):
     """Another program held the job database's write lock longer than the services wait."""
+
+
+class DatabaseFull(StorageError):
+    """The disk holding the job database is full: nothing can be recorded until space is freed."""

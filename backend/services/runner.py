@@ -360,7 +360,7 @@ def requeue_lost_jobs(*, session: Session, pending_task_ids: set[str]) -> list[R
     return actions
 
 
-def _is_disk_full(exc: BaseException | None) -> bool:
+def is_disk_full(exc: BaseException | None) -> bool:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -371,18 +371,22 @@ def _is_disk_full(exc: BaseException | None) -> bool:
 
 
 def disk_full_reason(
-    exc: BaseException, *, frames_done: int, frames_total: int | None
+    exc: BaseException,
+    *,
+    frames_done: int,
+    frames_total: int | None,
+    bytes_written: int | None = None,
 ) -> str | None:
     """The job's error when `exc` (or what caused it) is a full disk, else None.
 
     Says how much is free and how much the analysis needs: what it had written when the disk
     filled, scaled up by the share of frames it had reached (at least that much is needed).
     """
-    if not _is_disk_full(exc):
+    if not is_disk_full(exc):
         return None
     data_dir = get_settings().data_dir
     free = shutil.disk_usage(data_dir).free
-    written = getattr(exc, "bytes_written", 0) or 0
+    written = bytes_written if bytes_written is not None else getattr(exc, "bytes_written", 0)
     share = frames_done / frames_total if frames_total else 0.0
     needed = written / max(share, DISK_NEED_MIN_SHARE) if written else 0
     need_text = (
@@ -395,6 +399,21 @@ def disk_full_reason(
         f"disk full while writing the outputs: {_mb(free)} MB free on {data_dir}; {need_text}. "
         "Free space (Admin clean-up or `python -m backend storage cleanup`), then retry."
     )
+
+
+def discard_outputs(job_id: str) -> int:
+    """Remove the job's output files except run.log (results that cannot be recorded must not
+    stay, and on a full disk their space is what lets the failure itself be written);
+    returns the bytes freed."""
+    freed = 0
+    folder = job_outputs_dir(job_id)
+    for path in sorted(folder.rglob("*"), reverse=True) if folder.is_dir() else []:
+        if path.is_file() and path.name != "run.log":
+            freed += path.stat().st_size
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    return freed
 
 
 def _mb(size_bytes: float) -> str:
