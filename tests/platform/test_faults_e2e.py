@@ -38,6 +38,13 @@ LOCK_HELD_S = 10.0
 SMALL_DISK_MB = 48
 
 
+def assert_database_intact() -> None:
+    """Whatever a fault did, the job database must pass SQLite's own integrity check."""
+    with session_scope() as session:
+        result = session.connection().exec_driver_sql("PRAGMA integrity_check").scalar()
+    assert result == "ok", f"PRAGMA integrity_check: {result}"
+
+
 def _output_rows(job_id: str) -> list[JobFile]:
     with session_scope() as session:
         return list(
@@ -107,6 +114,7 @@ def test_a_locked_database_drops_progress_never_the_job(start_worker, clips, mon
     log = worker.log_tail()
     assert "dropped" in log, "no progress write met the lock: the test proved nothing"
     assert "Traceback" not in log
+    assert_database_intact()
 
 
 @pytest.fixture
@@ -178,6 +186,7 @@ def test_disk_full_fails_the_job_plainly_then_cleanup_and_retry_succeed(
     done = wait_status(job.id, {"completed", "failed"}, worker)
     assert (done.status, done.error) == ("completed", None)
     assert {row.name for row in _output_rows(job.id)} >= {"annotated.mp4", "summary.json"}
+    assert_database_intact()
 
 
 def test_sigkill_mid_job_offers_no_partial_results_and_spares_other_jobs(start_worker, clips):
@@ -194,6 +203,7 @@ def test_sigkill_mid_job_offers_no_partial_results_and_spares_other_jobs(start_w
     assert (survivor.status, survivor.attempts, survivor.crash_count) == ("completed", 1, 0)
     redone = wait_status(victim.id, {"completed", "failed"}, worker)
     assert (redone.status, redone.attempts, redone.crash_count) == ("completed", 2, 1)
+    assert_database_intact()
 
 
 def test_sigterm_requeues_within_bounds_and_registers_nothing(start_worker, clips):
@@ -208,6 +218,7 @@ def test_sigterm_requeues_within_bounds_and_registers_nothing(start_worker, clip
     _assert_no_results_offered(job.id)
     assert sorted(p.name for p in (job_dir(job.id) / "outputs").iterdir()) == ["run.log"]
     assert took < 15, f"graceful shutdown took {took:.1f} s"
+    assert_database_intact()
 
 
 def _serve(port: int) -> subprocess.Popen:
@@ -246,3 +257,4 @@ def test_api_and_cli_restarted_while_jobs_run_change_nothing(start_worker, clips
     assert job_now(job.id).status == "running"
     done = wait_status(job.id, {"completed", "failed"}, worker)
     assert (done.status, done.attempts, done.crash_count) == ("completed", 1, 0)
+    assert_database_intact()
