@@ -10,7 +10,7 @@ import pytest
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.services import competitions as competition_service
-from tests.dashboard.apptest import all_jobs, open_page, texts
+from tests.dashboard.apptest import all_jobs, open_page, shown, texts
 from tests.synthetic import make_corrupt_file, make_plain_clip
 
 
@@ -42,7 +42,7 @@ def test_an_unreadable_video_is_refused_on_drop_next_to_its_name(data_dir, tmp_p
         ]
     ).run()
     [error] = app.error
-    assert "broken.mp4" in error.value and "not a readable video" in error.value
+    assert "broken.mp4" in shown(error.value) and "not a readable video" in shown(error.value)
     # The verdict sits in the file's own row, right under its name.
     rows = file_rows(app)
     assert len(rows) == 2
@@ -58,7 +58,7 @@ def test_an_unreadable_video_is_refused_on_drop_next_to_its_name(data_dir, tmp_p
 
 def _texts_under(node) -> list[str]:
     value = getattr(node, "value", None)
-    found = [value] if isinstance(value, str) else []
+    found = [shown(value)] if isinstance(value, str) else []
     for child in getattr(node, "children", {}).values():
         found += _texts_under(child)
     return found
