@@ -36,6 +36,10 @@ ENV_DOCS: dict[str, tuple[str, str]] = {
     "NETBALL_HEARTBEAT_TIMEOUT_S": ("60", "A running job silent this long is treated as crashed."),
     "NETBALL_MAX_ATTEMPTS": ("2", "Automatic attempts for a job whose worker died."),
     "NETBALL_ADMIN_PASSWORD": ("(unset)", "When set, the Admin page asks for it."),
+    "NETBALL_DB_BUSY_TIMEOUT_S": (
+        "30",
+        "How long one database statement waits for another program's write lock.",
+    ),
     "NETBALL_API_HOST": ("127.0.0.1", "Address the REST API listens on (0.0.0.0: every network)."),
     "NETBALL_API_PORT": ("8000", "Port of the REST API (python -m backend serve, run.sh)."),
     "NETBALL_API_KEY": ("(unset)", "When set, API writes need it in an X-API-Key header."),
@@ -100,6 +104,7 @@ class Settings:
     heartbeat_timeout_s: float
     max_attempts: int
     admin_password: str | None
+    db_busy_timeout_s: float = 30.0
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_key: str | None = None
@@ -179,6 +184,7 @@ def get_settings() -> Settings:
         heartbeat_timeout_s=_env_float("NETBALL_HEARTBEAT_TIMEOUT_S", 60.0),
         max_attempts=_env_int("NETBALL_MAX_ATTEMPTS", 2),
         admin_password=os.environ.get("NETBALL_ADMIN_PASSWORD") or None,
+        db_busy_timeout_s=_env_float("NETBALL_DB_BUSY_TIMEOUT_S", 30.0),
         api_host=os.environ.get("NETBALL_API_HOST") or "127.0.0.1",
         api_port=api_port,
         api_key=os.environ.get("NETBALL_API_KEY") or None,

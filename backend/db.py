@@ -8,17 +8,21 @@ upgrade in `MIGRATIONS` exactly once, on either database.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from backend.config import get_settings
+from backend.services.errors import DatabaseBusy, DatabaseFull
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any fixed number: PostgreSQL serialises init_db() of workers starting at once on this lock.
 SCHEMA_LOCK_KEY = 0x436F7572  # "Cour"
 
@@ -26,6 +30,21 @@ SCHEMA_LOCK_KEY = 0x436F7572  # "Cour"
 def _has_column(session: Session, table: str, column: str) -> bool:
     """Upgrades check first, so one whose column a newer create_all already made is a no-op."""
     return column in {c["name"] for c in inspect(session.connection()).get_columns(table)}
+
+
+# Retrying a whole unit of work when SQLite's own wait (busy timeout) was not enough: first
+# pause, growth factor and longest pause between attempts, in seconds.
+LOCK_RETRY_FIRST_PAUSE_S = 0.05
+LOCK_RETRY_BACKOFF = 2.0
+LOCK_RETRY_MAX_PAUSE_S = 2.0
+# How long the worker keeps retrying the writes a job cannot lose (claim, final status): an
+# admin freeing a full disk or ending a stuck lock within this time loses nothing.
+WORKER_WRITE_DEADLINE_S = 1800.0
+_LOCKED_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+_FULL_MESSAGE = "database or disk is full"
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _add_job_phase(session: Session) -> None:
@@ -82,16 +101,17 @@ def _create_engine(url: str) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    busy_timeout_s = get_settings().db_busy_timeout_s
     engine = create_engine(
         url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -138,15 +158,66 @@ def init_db(engine: Engine | None = None) -> int:
     return SCHEMA_VERSION
 
 
+def is_locked_error(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and any(
+        text in str(exc.orig).lower() for text in _LOCKED_MESSAGES
+    )
+
+
+def _busy(waited_s: float) -> DatabaseBusy:
+    return DatabaseBusy(
+        "the job database is busy: another program has held its write lock for "
+        f"{waited_s:.0f} s or more. Nothing was changed; try again in a moment (a long "
+        "backup or a stuck sqlite3 shell are the usual causes)."
+    )
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """A session that commits when the block succeeds and rolls back when it raises."""
+    """A session that commits when the block succeeds and rolls back when it raises.
+
+    A write lock held by another program past the busy timeout surfaces as DatabaseBusy (a
+    ServiceError with a plain message), never as SQLAlchemy's "database is locked".
+    """
     session = Session(get_engine(), expire_on_commit=False)
     try:
         yield session
         session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        if is_locked_error(exc):
+            raise _busy(get_settings().db_busy_timeout_s) from exc
+        if _FULL_MESSAGE in str(exc.orig).lower():
+            raise DatabaseFull(
+                "the disk holding the job database is full; nothing was changed. Free space "
+                "(Admin clean-up or `python -m backend storage cleanup`) and try again."
+            ) from exc
+        raise
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def retry_when_locked(
+    work: Callable[[Session], T], *, deadline_s: float, what: str = "database write"
+) -> T:
+    """Run `work(session)` in its own session, again with growing pauses while the database
+    stays locked or its disk full, until `deadline_s` has passed (then DatabaseBusy or
+    DatabaseFull). `work` must be safe to repeat: each attempt is rolled back whole first."""
+    started = time.monotonic()
+    pause = LOCK_RETRY_FIRST_PAUSE_S
+    while True:
+        try:
+            with session_scope() as session:
+                return work(session)
+        except (DatabaseBusy, DatabaseFull) as exc:
+            waited = time.monotonic() - started
+            if waited + pause > deadline_s:
+                if isinstance(exc, DatabaseFull):
+                    raise
+                raise _busy(waited + get_settings().db_busy_timeout_s) from None
+            log.warning("%s: %s; retrying in %.2f s", what, type(exc).__name__, pause)
+            time.sleep(pause)
+            pause = min(pause * LOCK_RETRY_BACKOFF, LOCK_RETRY_MAX_PAUSE_S)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from huey import Huey
 from huey.api import TaskWrapper
+from sqlmodel import Session
 
-from backend.db import session_scope
+from backend.db import WORKER_WRITE_DEADLINE_S, retry_when_locked, session_scope
 from backend.models import Job
 from backend.pipeline.errors import PipelineCancelled, PipelineError
 from backend.pipeline.settings import PipelineSettings, Progress
@@ -45,11 +46,20 @@ def register_tasks(huey: Huey) -> TaskWrapper:
 
 
 def run_analysis(job_id: str) -> None:
-    with session_scope() as session:
-        job = runner.claim_job(session=session, job_id=job_id)
-    if job is None:
+    # A claim lost to a locked database would leave the job queued with its message consumed.
+    claimed = retry_when_locked(
+        lambda session: runner.claim_job(session=session, job_id=job_id, prepare=False),
+        deadline_s=WORKER_WRITE_DEADLINE_S,
+        what=f"claiming job {job_id}",
+    )
+    if claimed is None:
         log.info("job %s skipped: no longer queued (cancelled or deleted)", job_id)
         return
+    job = retry_when_locked(
+        lambda session: runner.prepare_claimed(session=session, job_id=job_id),
+        deadline_s=WORKER_WRITE_DEADLINE_S,
+        what=f"preparing job {job_id}",
+    )
     log.info("job %s started (attempt %d, pid %d)", job_id, job.attempts, os.getpid())
     try:
         outcome = _run_claimed(job)
@@ -58,13 +68,19 @@ def run_analysis(job_id: str) -> None:
         # Recovery never takes a job from a live worker process, so a row left 'running' by an
         # error outside the analysis (run.log not writable, database locked) would stay so.
         log.exception("job %s: worker error around the analysis", job_id)
-        with session_scope() as session:
+        reason = f"worker error: {type(exc).__name__}: {exc}"
+        if runner.is_disk_full(exc):  # the outcome itself could not be recorded
+            frames = job.frames_total or 0
+            reason = runner.disk_full_reason(
+                exc, frames_done=frames, frames_total=frames,
+                bytes_written=runner.discard_outputs(job_id),
+            ) or reason  # fmt: skip
+
+        def fail(session: Session) -> None:
             if runner.still_owned(session=session, job_id=job_id):
-                runner.fail_job(
-                    session=session,
-                    job_id=job_id,
-                    reason=f"worker error: {type(exc).__name__}: {exc}",
-                )
+                runner.fail_job(session=session, job_id=job_id, reason=reason)
+
+        retry_when_locked(fail, deadline_s=WORKER_WRITE_DEADLINE_S, what=f"failing job {job_id}")
         return
     log.info("job %s %s%s", job_id, outcome.status, f": {outcome.reason}" if outcome.reason else "")
 
@@ -91,7 +107,7 @@ def _run_claimed(job: Job) -> Outcome:
 
 
 def _record(job_id: str, outcome: Outcome) -> None:
-    with session_scope() as session:
+    def record(session: Session) -> None:
         if not runner.still_owned(session=session, job_id=job_id):
             log.warning("job %s was recovered by another worker meanwhile; result dropped", job_id)
             return
@@ -100,7 +116,14 @@ def _record(job_id: str, outcome: Outcome) -> None:
         elif outcome.status == "cancelled":
             runner.cancel_running_job(session=session, job_id=job_id)
         else:
+            # Half a result is no result: only the log of a failed attempt is kept (on a full
+            # disk this also frees the space the failure itself needs to be recorded).
+            runner.discard_outputs(job_id)
             runner.fail_job(session=session, job_id=job_id, reason=outcome.reason or "failed")
+
+    # A live worker's job is never recovered, so a final status lost to a lock would leave
+    # it 'running' for good: this write waits the lock out.
+    retry_when_locked(record, deadline_s=WORKER_WRITE_DEADLINE_S, what=f"recording job {job_id}")
 
 
 def _analyse(job: Job, recorder: runner.ProgressRecorder, job_log: logging.Logger) -> Outcome:
@@ -140,12 +163,28 @@ def _analyse(job: Job, recorder: runner.ProgressRecorder, job_log: logging.Logge
         return Outcome("cancelled")
     except PipelineError as exc:
         job_log.error("analysis failed: %s\n%s", exc, traceback.format_exc())
-        return Outcome("failed", reason=str(exc))
+        return Outcome("failed", reason=_disk_full(exc, recorder) or str(exc))
     except Exception as exc:
         job_log.error("unexpected error:\n%s", traceback.format_exc())
-        return Outcome("failed", reason=f"unexpected error: {type(exc).__name__}: {exc}")
+        return Outcome(
+            "failed",
+            reason=_disk_full(exc, recorder) or f"unexpected error: {type(exc).__name__}: {exc}",
+        )
     job_log.info("completed: %d files", len(result.files))
     return Outcome("completed", summary=_json_safe(result.summary))
+
+
+def _disk_full(exc: BaseException, recorder: runner.ProgressRecorder) -> str | None:
+    # Stage 1 reports what its removed partial files held; a later step fills the disk with
+    # stage 1's published outputs in place.
+    outputs = job_outputs_dir(recorder.job_id)
+    published = sum(p.stat().st_size for p in outputs.rglob("*") if p.is_file())
+    return runner.disk_full_reason(
+        exc,
+        frames_done=recorder.frames_done,
+        frames_total=recorder.frames_total,
+        bytes_written=max(getattr(exc, "bytes_written", 0), published),
+    )
 
 
 def _json_safe(summary: dict) -> dict:

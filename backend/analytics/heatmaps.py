@@ -133,7 +133,11 @@ def write_heatmaps(
     for team in TEAMS:
         img = render_heatmap(grids[team], base, f"{team_names.get(team) or team} positions")
         path = out_dir / f"heatmap_{team}.png"
-        if not cv2.imwrite(str(path), img):
-            raise OSError(f"could not write {path}")
+        # Encoded in memory, then written by Python: a full disk raises OSError(ENOSPC) with
+        # its reason, where cv2.imwrite only returns False.
+        ok, png = cv2.imencode(".png", img)
+        if not ok:
+            raise OSError(f"could not encode {path.name}")
+        path.write_bytes(png.tobytes())
         paths.append(path)
     return paths

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from backend.api.envelope import fail
 from backend.services.errors import (
+    DatabaseBusy,
     InvalidArgument,
     JobNotFound,
     JobStateError,
@@ -30,6 +31,7 @@ SERVICE_ERROR_STATUS: tuple[tuple[type[ServiceError], int, str], ...] = (
     (UploadRejected, 422, "upload_rejected"),
     (InvalidArgument, 422, "invalid_argument"),
     (StorageError, 409, "storage_conflict"),
+    (DatabaseBusy, 503, "database_busy"),
     (ServiceError, 422, "request_refused"),
 )
 HTTP_CODES = {
@@ -40,6 +42,7 @@ HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     416: "range_not_satisfiable",
+    503: "database_busy",
 }
 
 

@@ -170,6 +170,23 @@ class JobFile(BaseModel):
     download_url: str = Field(description="Path of the streamed, Range-capable download.")
 
 
+class FileProblem(BaseModel):
+    model_config = _example(
+        job_id="3f2a9c81d0e4",
+        relpath="outputs/tracks.csv",
+        problem="sha256 changed",
+        expected="9f86d081884c",
+        found="2c26b46b68ff",
+        message="outputs/tracks.csv of job 3f2a9c81d0e4: sha256 changed (registered ...)",
+    )
+    job_id: str
+    relpath: str
+    problem: str = Field(description="missing, size changed or sha256 changed.")
+    expected: str = Field(description="As registered (bytes or sha256 prefix); empty if missing.")
+    found: str = Field(description="On disk now; empty if missing.")
+    message: str
+
+
 class JobResult(BaseModel):
     model_config = _example(
         job_id="3f2a9c81d0e4",
@@ -185,6 +202,9 @@ class JobResult(BaseModel):
     teams: list[dict[str, Any]] = Field(description="teams.csv rows (stage 2), else empty.")
     events: list[dict[str, Any]] = Field(description="One page of events; see meta.pagination.")
     events_total: int
+    file_problems: list[FileProblem] = Field(
+        description="Inputs and outputs missing or changed on disk since they were written."
+    )
 
 
 class HealthCheck(BaseModel):
@@ -350,6 +370,9 @@ class StorageStats(BaseModel):
     disk_free_bytes: int
     data_dir: str
     disk_used_fraction: float
+    file_problems: list[FileProblem] = Field(
+        description="Inputs and outputs missing or changed on disk since they were written."
+    )
 
 
 class CleanupReport(BaseModel):

@@ -181,8 +181,11 @@ class BackgroundFrame:
     def finish(self, end: StreamEnd) -> None:
         if self.image is not None:
             quality = [cv2.IMWRITE_JPEG_QUALITY, BACKGROUND_JPEG_QUALITY]
-            if not cv2.imwrite(str(self.path), self.image, quality):
-                raise OSError(f"could not write {self.path}")
+            # Written by Python, not cv2.imwrite: a full disk then says so (ENOSPC).
+            ok, jpeg = cv2.imencode(self.path.suffix or ".jpg", self.image, quality)
+            if not ok:
+                raise OSError(f"could not encode {self.path.name}")
+            self.path.write_bytes(jpeg.tobytes())
 
     def abort(self) -> None:
         pass

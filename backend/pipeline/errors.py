@@ -18,7 +18,13 @@ class CalibrationError(PipelineError, ValueError):
 
 
 class OutputError(PipelineError):
-    """The output folder cannot be written (permissions, full disk)."""
+    """The output folder cannot be written (permissions, full disk).
+
+    `bytes_written` is how much the run had written when it stopped (its partial files are
+    removed afterwards), so a caller can say how much space the whole analysis needs.
+    """
+
+    bytes_written: int = 0
 
 
 class PipelineCancelled(PipelineError):

@@ -92,7 +92,8 @@ def analyze_video(
     settings = settings or PipelineSettings()
     started = time.perf_counter()
     view = ViewTransformer.from_dict(calibration) if calibration is not None else None
-    info = probe_video(video_path)
+    # A cut-short file is analysed as far as it goes (summary warning), not refused here.
+    info = probe_video(video_path, verify_end=False)
     log.info(
         "video %s: %d frames, %.2f fps, %dx%d, %.1f s, %s",
         info.path.name, info.frames_total, info.fps, info.width, info.height,
@@ -119,12 +120,21 @@ def analyze_video(
     except PipelineCancelled:
         log.info("analysis cancelled; partial outputs removed")
         raise
+    except OutputError as exc:
+        exc.bytes_written = _folder_bytes(partial)
+        raise
     except OSError as exc:
-        raise OutputError(f"Writing the results to {out} failed: {exc}") from exc
+        error = OutputError(f"Writing the results to {out} failed: {exc}")
+        error.bytes_written = _folder_bytes(partial)
+        raise error from exc
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     log.info("analysis finished in %.1f s: %s", total, ", ".join(p.name for p in files))
     return AnalysisResult(out_dir=out, files=files, summary=summary)
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def _make_partial_dir(out: Path) -> Path:

@@ -18,6 +18,19 @@ MIN_FPS = 1.0
 MAX_FPS = 240.0
 MIN_SIDE_PX = 16
 MAX_SIDE_PX = 8192
+# The probe decodes this much of the end of the video: a copy interrupted part-way keeps the
+# index (frames announced) but lacks the frames themselves, which only the end reveals.
+TAIL_CHECK_S = 1.0
+# The last decoded frame may start this many frame intervals before the announced end
+# (the last frame's own duration, rounding of time bases).
+TAIL_TOLERANCE_FRAMES = 2.0
+# A frame count announced by the header may differ this much from duration x fps (variable
+# frame rate, rounding); beyond it the header is lying.
+FRAME_COUNT_TOLERANCE = 0.25
+# FFmpeg reads a lone picture (png_pipe, jpeg_pipe, ...) as a one-frame "video".
+IMAGE_FORMAT_SUFFIX = "_pipe"
+# Fewer frames than this is a still picture, not footage to track anything in.
+MIN_FRAMES = 2
 
 
 @dataclass(frozen=True)
@@ -40,8 +53,13 @@ class VideoInfo:
         return data
 
 
-def probe_video(path: str | Path, *, stream: BinaryIO | None = None) -> VideoInfo:
-    """Open `path`, read its stream metadata and decode the first frame.
+def probe_video(
+    path: str | Path, *, stream: BinaryIO | None = None, verify_end: bool = True
+) -> VideoInfo:
+    """Open `path`, read its stream metadata and decode the first frame and the last second.
+
+    `verify_end=False` skips decoding the end: for a reader that decodes every frame anyway
+    and reports a truncated file itself (the pipeline analyses what is there, with a warning).
 
     With `stream` (an open, seekable binary file such as an upload still in memory) the bytes
     come from it and `path` only names the video in messages.
@@ -60,6 +78,9 @@ def probe_video(path: str | Path, *, stream: BinaryIO | None = None) -> VideoInf
     try:
         if not container.streams.video:
             raise VideoError(f"{path.name} contains no video stream.")
+        if container.format.name.endswith(IMAGE_FORMAT_SUFFIX):
+            image = container.format.name.removesuffix(IMAGE_FORMAT_SUFFIX).upper()
+            raise VideoError(f"{path.name} is a still image ({image}), not a video.")
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
@@ -80,6 +101,9 @@ def probe_video(path: str | Path, *, stream: BinaryIO | None = None) -> VideoInf
             raise VideoError(f"{path.name} has no decodable frames.")
         if duration_s <= 0:
             duration_s = frames_total / fps
+        _check_frame_count(path.name, frames_total, duration_s, fps)
+        if verify_end:
+            _check_end_decodes(path.name, container, stream, duration_s, fps)
         rotation_deg = upright_rotation(first)
         if rotation_deg in (90, 270):
             width, height = height, width
@@ -96,6 +120,59 @@ def probe_video(path: str | Path, *, stream: BinaryIO | None = None) -> VideoInf
         )
     finally:
         container.close()
+
+
+def _check_frame_count(name: str, frames_total: int, duration_s: float, fps: float) -> None:
+    expected = duration_s * fps
+    if frames_total < MIN_FRAMES:
+        raise VideoError(
+            f"{name} holds {frames_total} frame; a video to analyse needs at least "
+            f"{MIN_FRAMES} frames (is it a still picture?)."
+        )
+    if abs(frames_total - expected) > max(FRAME_COUNT_TOLERANCE * expected, MIN_FRAMES):
+        raise VideoError(
+            f"{name} claims {frames_total} frames, but its {duration_s:.1f} s at "
+            f"{fps:.2f} fps hold about {expected:.0f}; its header is damaged."
+        )
+
+
+def _check_end_decodes(
+    name: str,
+    container: av.container.InputContainer,
+    stream: av.video.VideoStream,
+    duration_s: float,
+    fps: float,
+) -> None:
+    """Decode the last TAIL_CHECK_S of the video and check it reaches the announced end.
+
+    Seeking lands on the keyframe before that point, so the cost is one group of pictures,
+    not the whole file, whatever the video's length.
+    """
+    time_base = stream.time_base
+    if time_base is None:
+        return
+    start_s = float((stream.start_time or 0) * time_base)
+    end_s = start_s + duration_s
+    last_s: float | None = None
+    failure = ""
+    try:
+        container.seek(
+            int(max(start_s, end_s - TAIL_CHECK_S) / time_base), stream=stream, backward=True
+        )
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                if frame.pts is not None:
+                    last_s = max(last_s or 0.0, float(frame.pts * time_base))
+    except av.error.FFmpegError as exc:
+        failure = f" ({_reason(exc)})"
+    if last_s is not None and last_s >= end_s - TAIL_TOLERANCE_FRAMES / fps:
+        return
+    reached = f"after {last_s:.1f} s" if last_s is not None else "near the end"
+    raise VideoError(
+        f"{name} is cut short: it announces {duration_s:.1f} s of video, but the frames "
+        f"{reached} are missing or do not decode{failure}. It was probably copied only "
+        "part-way (e.g. from a camera card); copy the whole file again."
+    )
 
 
 def upright_rotation(frame: av.VideoFrame) -> int:

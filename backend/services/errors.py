@@ -41,3 +41,11 @@ class NotAVideo(UploadRejected):
 
 class OutputNotFound(ServiceError):
     """A job exists but lacks the output file (or result) asked for; the message names it."""
+
+
+class DatabaseBusy(ServiceError):
+    """Another program held the job database's write lock longer than the services wait."""
+
+
+class DatabaseFull(StorageError):
+    """The disk holding the job database is full: nothing can be recorded until space is freed."""

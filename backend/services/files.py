@@ -13,9 +13,12 @@ import mimetypes
 import shutil
 import time
 import zipfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, Delete, delete, exists
 from sqlmodel import Session, col, select
 
 from backend.models import FileKind, FileRole, Job, JobFile, utcnow
@@ -119,6 +122,63 @@ def describe_file(
     )
 
 
+@dataclass(frozen=True)
+class FileProblem:
+    """A registered file that is not on disk as it was written: `problem` is `missing`,
+    `size changed` or `sha256 changed`; `expected` and `found` say from what to what."""
+
+    job_id: str
+    relpath: str
+    problem: str
+    expected: str = ""
+    found: str = ""
+
+    @property
+    def message(self) -> str:
+        change = f" (registered {self.expected}, now {self.found})" if self.expected else ""
+        return f"{self.relpath} of job {self.job_id}: {self.problem}{change}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {**asdict(self), "message": self.message}
+
+
+def check_file(row: JobFile, *, full: bool = False) -> FileProblem | None:
+    """Compare a file on disk with its row: existence and size always; the sha256 when `full`
+    or when the file was modified after it was registered (so a same-size edit is caught
+    without hashing every unchanged video on each look)."""
+    path = job_file_path(row)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return FileProblem(row.job_id, row.relpath, "missing")
+    if stat.st_size != row.size_bytes:
+        return FileProblem(
+            row.job_id,
+            row.relpath,
+            "size changed",
+            f"{row.size_bytes} bytes",
+            f"{stat.st_size} bytes",
+        )
+    registered = row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC).timestamp()
+    if full or stat.st_mtime > registered:
+        digest = sha256_file(path)
+        if digest != row.sha256:
+            return FileProblem(
+                row.job_id, row.relpath, "sha256 changed", row.sha256[:12], digest[:12]
+            )
+    return None
+
+
+def check_job_files(
+    *, session: Session, job_id: str, full: bool = False, roles: Iterable[str] | None = None
+) -> list[FileProblem]:
+    """Every registered file of the job (of `roles`, default input and outputs) that is
+    missing or changed on disk."""
+    wanted = set(roles or (FileRole.input.value, FileRole.output.value))
+    rows = [f for f in list_job_files(session=session, job_id=job_id) if f.role in wanted]
+    return [problem for row in rows if (problem := check_file(row, full=full)) is not None]
+
+
 def register_outputs(*, session: Session, job_id: str) -> list[JobFile]:
     """Replace the job's output rows with one row per file now in its outputs folder."""
     session.execute(
@@ -191,12 +251,14 @@ def build_archive(*, session: Session, job_id: str) -> Path:
     if not outputs:
         raise StorageError(f"job {job_id} has no output files yet (status: {job.status})")
     store = job_store()
-    for f in outputs:
-        if not store.exists(job_id, f.relpath) or store.size(job_id, f.relpath) != f.size_bytes:
-            raise StorageError(
-                f"output {f.relpath} of job {job_id} is missing or changed on disk; "
-                "retry the job to regenerate it"
-            )
+    # Hashed in full: a ZIP handed out must hold exactly what the analysis wrote.
+    problems = [p for f in outputs if (p := check_file(f, full=True)) is not None]
+    if problems:
+        raise StorageError(
+            f"the ZIP of job {job_id} was not built: "
+            + "; ".join(p.message for p in problems)
+            + ". Retry the job to regenerate its outputs."
+        )
     target = archive_relpath(job_id)
     fingerprint = _archive_fingerprint(outputs)
     if store.exists(job_id, target) and _read_archive_comment(job_id) == fingerprint:
@@ -234,15 +296,48 @@ def build_archive(*, session: Session, job_id: str) -> Path:
     return archive_path(job_id)
 
 
-def purge_job(*, session: Session, job: Job) -> None:
-    """Delete the job's folder, its JobFile rows and the job row."""
+def purge_job(*, session: Session, job: Job, only_if: Iterable[str] | None = None) -> bool:
+    """Delete the job row, its JobFile rows and its folder; False if it was not deleted.
+
+    With `only_if` (statuses) the row goes only while the job is still in one of them, checked
+    in the same write as the delete: a cleanup or delete racing a retry or a worker's claim
+    then leaves the job that just became queued or running, and its files, alone. The row goes
+    before the folder, so no reader ever sees a job whose files are half removed.
+    """
+    query = delete(Job).where(col(Job.id) == job.id)
+    if only_if is not None:
+        query = query.where(col(Job.status).in_(sorted(only_if)))
+    session.execute(delete(JobFile).where(col(JobFile.job_id) == job.id, _job_exists(query)))
+    deleted = session.execute(query).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    if job in session:
+        session.expunge(job)
+    if deleted != 1:
+        return False
     try:
         job_store().remove(job.id)
+    except FileNotFoundError:
+        pass  # another process removed it at the same time
     except OSError as exc:
         raise StorageError(f"could not remove the files of job {job.id}: {exc}") from exc
-    session.execute(delete(JobFile).where(col(JobFile.job_id) == job.id))
-    session.delete(job)
-    session.commit()
+    return True
+
+
+def _job_exists(query: Delete) -> ColumnElement[bool]:
+    """The delete's WHERE clause as a condition on JobFile rows (same job, same statuses)."""
+    return exists(select(Job.id).where(query.whereclause))  # type: ignore[arg-type]
+
+
+def remove_folder(folder: Path, *, what: str) -> None:
+    """rmtree that tolerates another process removing the same folder at the same time."""
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        if not folder.exists():
+            return
+        raise StorageError(f"could not remove {what}: {exc}") from exc
 
 
 def resolve_job_file(*, session: Session, job_id: str, file_type: str) -> JobFile:
@@ -275,6 +370,9 @@ def resolve_job_file(*, session: Session, job_id: str, file_type: str) -> JobFil
             f"{', '.join(outputs) or 'none yet'} (aliases: {known})"
         )
     row = wanted[0]
-    if row.missing or not job_store().exists(job_id, row.relpath):
+    problem = check_file(row)
+    if row.missing or (problem is not None and problem.problem == "missing"):
         raise OutputNotFound(f"{row.relpath} of job {job_id} is missing on disk")
+    if problem is not None:
+        raise StorageError(f"{problem.message}; it is not served as a result")
     return row

@@ -225,9 +225,16 @@ def delete_job(*, session: Session, job_id: str) -> None:
         raise JobStateError(
             f"job {job.id} is running; cancel it first and delete it once it has stopped"
         )
-    if job.status_enum is JobStatus.queued and job.queue_task_id:
-        job_queue.revoke(job.queue_task_id)
-    purge_job(session=session, job=job)
+    task_id = job.queue_task_id if job.status_enum is JobStatus.queued else None
+    deletable = {s.value for s, acts in _ACTIONS_BY_STATUS.items() if JobAction.delete in acts}
+    if not purge_job(session=session, job=job, only_if=deletable):
+        raise JobStateError(
+            f"job {job_id} started running meanwhile; cancel it first and delete it once it "
+            "has stopped"
+        )
+    if task_id:
+        # After the row is gone: a worker dequeuing the message now finds nothing to claim.
+        job_queue.revoke(task_id)
 
 
 def update_job_labels(*, session: Session, job_id: str, team_names: dict[str, str]) -> Job:

@@ -19,6 +19,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from backend.services.errors import InvalidArgument, JobStateError, OutputNotFound, StorageError
+from backend.services.files import FileProblem, check_job_files
 from backend.services.filestore import job_store
 from backend.services.jobs import PAGE_SIZE_MAX, get_job, has_results
 
@@ -109,6 +110,11 @@ def read_events(
     return events[start : start + page_size], len(events)
 
 
+def file_problems(*, session: Session, job_id: str) -> list[FileProblem]:
+    """The job's inputs and outputs that are missing or changed on disk (Results page)."""
+    return check_job_files(session=session, job_id=job_id)
+
+
 def read_result(
     *,
     session: Session,
@@ -145,6 +151,8 @@ def read_result(
         events, events_total = [], 0
     return {
         "job_id": job_id,
+        # Outputs missing or changed behind the system's back: readers say which and how.
+        "file_problems": [p.to_dict() for p in check_job_files(session=session, job_id=job_id)],
         "summary": read_summary(session=session, job_id=job_id),
         "players": rows_or_empty("players.csv"),
         "teams": rows_or_empty("teams.csv"),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -21,6 +23,7 @@ from backend.models import (
     utcnow,
 )
 from backend.services.errors import InvalidArgument, StorageError
+from backend.services.files import FileProblem, check_file, remove_folder
 from backend.services.filestore import JobStore, job_store
 from backend.services.jobs import purge_job
 
@@ -31,6 +34,9 @@ CLEANABLE_STATUSES: tuple[str, ...] = tuple(s.value for s in JobStatus if s in F
 ORPHAN_MIN_AGE_S = 3600.0
 # Files that can be made again from a job's outputs (the built ZIPs): a cache, not results.
 CACHE_ROLES = (FileRole.archive.value,)
+# An orphan folder being removed is renamed first (".removing-<id>-<pid>"); cleanup finishes
+# such leftovers of a cleanup that was killed half-way.
+REMOVING_PREFIX = ".removing-"
 
 
 def data_dir_id() -> str:
@@ -64,6 +70,8 @@ class StorageStats:
     cache_bytes: int = 0
     cache_files: int = 0
     cache_max_age_days: float = 7.0
+    # Registered inputs and outputs missing or changed on disk (FileProblem.to_dict()).
+    file_problems: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def disk_used_fraction(self) -> float:
@@ -122,7 +130,17 @@ def storage_stats(*, session: Session) -> StorageStats:
         cache_bytes=sum(size for size, _ in cache),
         cache_files=sum(count for _, count in cache),
         cache_max_age_days=settings.cache_max_age_days,
+        file_problems=[p.to_dict() for p in _file_problems(session)],
     )
+
+
+def _file_problems(session: Session) -> list[FileProblem]:
+    rows = session.exec(
+        select(JobFile)
+        .where(col(JobFile.missing).is_(False), col(JobFile.role) != FileRole.archive.value)
+        .order_by(col(JobFile.job_id), col(JobFile.relpath))
+    ).all()
+    return [problem for row in rows if (problem := check_file(row)) is not None]
 
 
 @dataclass
@@ -142,8 +160,28 @@ class CleanupReport:
 
 def _job_usage(store: JobStore, job_id: str) -> tuple[int, int]:
     """(bytes, files) the job has in the store, 0 when it has none."""
-    sizes = [store.size(job_id, relpath) for relpath in store.list_files(job_id)]
+    sizes = []
+    try:
+        relpaths = store.list_files(job_id)
+    except FileNotFoundError:  # the whole folder went meanwhile (another cleanup)
+        return 0, 0
+    for relpath in relpaths:
+        try:
+            sizes.append(store.size(job_id, relpath))
+        except FileNotFoundError:  # removed meanwhile (another cleanup, a retry)
+            continue
     return sum(sizes), len(sizes)
+
+
+def _newest_mtime(folder: Path) -> float:
+    """Latest change inside `folder`: an upload streaming for hours keeps writing its file,
+    while the folder's own time stays at its creation. 0 when it vanished meanwhile."""
+    try:
+        times = [folder.stat().st_mtime]
+        times += [p.stat().st_mtime for p in folder.rglob("*")]
+    except FileNotFoundError:
+        return 0.0 if not folder.exists() else time.time()
+    return max(times)
 
 
 def cleanup_storage(
@@ -192,26 +230,41 @@ def cleanup_storage(
         if older_than_days is not None:
             cutoff = utcnow() - timedelta(days=older_than_days)
             query = query.where(func.coalesce(Job.finished_at, Job.created_at) <= cutoff)
+        finished = {s.value for s in FINISHED_STATUSES}
         for job in session.exec(query.order_by(col(Job.created_at))).all():
             size, count = _job_usage(store, job.id)
+            # Retried (queued again) or removed by another cleanup since the query: skipped.
+            if not dry_run and not purge_job(session=session, job=job, only_if=finished):
+                continue
             report.jobs.append(JobUsage(job.id, job.original_name, job.status, size, count))
             report.bytes_freed += size
-            if not dry_run:
-                purge_job(session=session, job=job)
 
     _drop_old_caches(session, report, cache_older_than_days, dry_run)
     known = set(session.exec(select(Job.id)).all())
-    now = time.time()
-    for job_id in store.job_ids():
-        if job_id in known or now - store.last_modified(job_id) < ORPHAN_MIN_AGE_S:
-            continue
-        report.orphan_dirs.append(job_id)
-        report.bytes_freed += _job_usage(store, job_id)[0]
-        if not dry_run:
-            try:
-                store.remove(job_id)
-            except OSError as exc:
-                raise StorageError(f"could not remove orphan folder {job_id}: {exc}") from exc
+    if settings.jobs_dir.is_dir():
+        now = time.time()
+        for folder in sorted(settings.jobs_dir.iterdir()):
+            if not folder.is_dir() or folder.name in known:
+                continue
+            if folder.name.startswith(REMOVING_PREFIX):
+                if not dry_run:
+                    remove_folder(folder, what=f"the half-removed folder {folder}")
+                continue
+            if now - _newest_mtime(folder) < ORPHAN_MIN_AGE_S:
+                continue
+            size = _job_usage(store, folder.name)[0]
+            if not dry_run:
+                if session.get(Job, folder.name) is not None:  # its upload finished meanwhile
+                    continue
+                # Renaming is atomic: of two cleanups at once, only one takes the folder.
+                taken = folder.with_name(f"{REMOVING_PREFIX}{folder.name}-{os.getpid()}")
+                try:
+                    folder.rename(taken)
+                except FileNotFoundError:
+                    continue
+                remove_folder(taken, what=f"orphan folder {folder}")
+            report.orphan_dirs.append(folder.name)
+            report.bytes_freed += size
 
     for row in session.exec(select(JobFile).where(col(JobFile.missing).is_(False))).all():
         if not store.exists(row.job_id, row.relpath):

@@ -12,7 +12,7 @@ import json
 import shutil
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -38,6 +38,12 @@ from backend.services.files import describe_file, job_dir, purge_job
 UPLOAD_CHUNK_BYTES = 1 << 20
 MATCH_DETAIL_KEYS = ("date", "competition", "home", "away", "round", "venue")
 MAX_FILENAME_CHARS = 120
+# Longest original name accepted, in UTF-8 bytes: what Linux, macOS and Windows file systems
+# hold in one name; anything longer was not a file name on the analyst's machine.
+MAX_ORIGINAL_NAME_BYTES = 255
+# Keys a job's settings may hold besides PipelineSettings fields; anything else is a typo or
+# a client from another version, and silently ignoring it would run with other settings.
+EXTRA_SETTING_KEYS = frozenset({"calibration", "match"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,18 @@ def check_upload(*, original_name: str, size_bytes: int | None) -> str:
         raise UploadRejected(
             f"file name {original_name!r} contains a folder path; "
             "send the file itself with a plain name such as match.mp4"
+        )
+    controls = sorted({ch for ch in name if unicodedata.category(ch).startswith("C")})
+    if controls:
+        shown = ", ".join(f"U+{ord(ch):04X}" for ch in controls)
+        raise UploadRejected(
+            f"file name {original_name!r} contains control characters ({shown}); "
+            "rename the file to plain text such as match.mp4"
+        )
+    if len(name.encode("utf-8")) > MAX_ORIGINAL_NAME_BYTES:
+        raise UploadRejected(
+            f"file name is {len(name.encode('utf-8'))} bytes long; the limit is "
+            f"{MAX_ORIGINAL_NAME_BYTES} (rename the file to something shorter)"
         )
     suffix = Path(name).suffix.lower()
     allowed = settings.allowed_video_extensions
@@ -120,14 +138,32 @@ def check_calibration(calibration: Any) -> dict[str, Any]:
     return calibration
 
 
+def check_calibration_in_frame(calibration: dict[str, Any], *, width: int, height: int) -> None:
+    """Calibration points are clicked on a frame of this video: one outside it was meant for
+    another camera (or typed wrong), and would map every position to the wrong place."""
+    for index, point in enumerate(calibration.get("image_points") or [], start=1):
+        x, y = (float(v) for v in point)
+        if not (0 <= x <= width and 0 <= y <= height):
+            raise InvalidArgument(
+                f"invalid court calibration: image point {index} ({x:g}, {y:g}) lies outside "
+                f"the video's {width}x{height} frame"
+            )
+
+
 def _validate_settings(settings: dict | None) -> dict[str, Any]:
     settings = dict(settings or {})
     try:
         json.dumps(settings)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"job settings must be plain JSON values: {exc}") from None
+    known = {f.name for f in fields(PipelineSettings)} | EXTRA_SETTING_KEYS
+    unknown = sorted(str(key) for key in settings if key not in known)
+    if unknown:
+        raise InvalidArgument(
+            f"unknown analysis setting(s): {', '.join(unknown)}; expected among "
+            f"{', '.join(sorted(known))}"
+        )
     try:
-        # Unknown keys (match details, calibration) are ignored here and read by the task.
         PipelineSettings.from_dict(settings)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"invalid analysis settings: {exc}") from None
@@ -215,6 +251,10 @@ def _ingest(
         except VideoError as exc:
             # The probe names the stored (sanitised) file; the analyst knows the original name.
             raise NotAVideo(str(exc).replace(safe_name, original_name)) from None
+        if job_settings.get("calibration") is not None:
+            check_calibration_in_frame(
+                job_settings["calibration"], width=info.width, height=info.height
+            )
         job = Job(
             id=job_id,
             original_name=original_name,

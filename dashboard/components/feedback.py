@@ -11,6 +11,7 @@ from typing import ParamSpec
 import streamlit as st
 
 from backend.services.errors import ServiceError
+from dashboard.components.text import plain_text
 
 logger = logging.getLogger("courtside.dashboard")
 P = ParamSpec("P")
@@ -36,7 +37,7 @@ def shown_errors(action: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        st.error(error_message(action, exc), icon=":material/error:")
+        st.error(plain_text(error_message(action, exc)), icon=":material/error:")
 
 
 def errors_shown(action: str) -> Callable[[Callable[P, None]], Callable[P, None]]:

@@ -13,6 +13,7 @@ import streamlit as st
 from backend.services import jobs as job_service
 from backend.services.errors import ServiceError
 from dashboard.components.formatting import human_bytes, human_duration
+from dashboard.components.text import plain_text
 
 
 @dataclass(frozen=True)
@@ -49,23 +50,23 @@ def file_rows_ui(files: list, *, state_prefix: str) -> list:
     ready = []
     for file in files:
         with st.container(border=True):
-            st.markdown(f":material/movie: **{file.name}** · {human_bytes(file.size)}")
+            st.markdown(f":material/movie: **{plain_text(file.name)}** · {human_bytes(file.size)}")
             if file.file_id in queued:
                 st.markdown(
-                    f":material/check: **{file.name}** is already queued as "
+                    f":material/check: **{plain_text(file.name)}** is already queued as "
                     f"`{queued[file.file_id]}`"
                 )
                 continue
             if file.file_id in failed:
-                st.error(f"Not queued: {failed[file.file_id]}", icon=":material/error:")
+                st.error(f"Not queued: {plain_text(failed[file.file_id])}", icon=":material/error:")
             if file.file_id not in checks:
                 checks[file.file_id] = check_file(file)
             verdict = checks[file.file_id]
             if verdict.ok:
-                st.caption(f":material/check_circle: {verdict.text}")
+                st.caption(f":material/check_circle: {plain_text(verdict.text)}")
                 ready.append(file)
             else:
-                st.error(verdict.text, icon=":material/block:")
+                st.error(plain_text(verdict.text), icon=":material/block:")
     return ready
 
 

@@ -12,6 +12,7 @@ from backend.services import jobs as job_service
 from dashboard.components.feedback import shown_errors
 from dashboard.components.formatting import human_time
 from dashboard.components.job_view import JobView, jobs_table, progress_column
+from dashboard.components.text import plain_text
 
 PREFIX = "jobs"
 PAGE_SIZE_ROWS = 20
@@ -117,7 +118,7 @@ def actions_ui(job: JobView) -> None:
 
 def job_detail_ui(job: JobView) -> None:
     with st.container(border=True):
-        st.markdown(f"#### {job.name}")
+        st.markdown(f"#### {plain_text(job.name)}")
         st.caption(
             f"{job.badge} · job `{job.id}` · priority {job.priority} · "
             f"created {human_time(job.created_at)} · attempt {max(job.attempt, 1)}"
@@ -127,7 +128,10 @@ def job_detail_ui(job: JobView) -> None:
         elif job.status == "completed":
             st.success(job.finished_text, icon=":material/check_circle:")
         elif job.status == "failed":
-            st.error(job.error or "The analysis failed without a reason.", icon=":material/error:")
+            st.error(
+                plain_text(job.error or "The analysis failed without a reason."),
+                icon=":material/error:",
+            )
         elif job.status == "cancelled":
             st.info("This analysis was cancelled. Retry to run it again.", icon=":material/block:")
         actions_ui(job)

@@ -11,6 +11,7 @@ from backend.services import jobs as job_service
 from dashboard.components.analysis_form import AnalysisChoices, analysis_settings_ui
 from dashboard.components.feedback import error_message, shown_errors
 from dashboard.components.formatting import human_bytes, human_time
+from dashboard.components.text import plain_text
 from dashboard.components.upload_view import file_rows_ui, record_outcome
 
 PREFIX = "new"
@@ -29,7 +30,9 @@ with st.container(border=True):
 
 def show_queued(names_and_ids: list[tuple[str, str]]) -> None:
     for name, job_id in names_and_ids:
-        st.success(f"Queued **{name}** as job `{job_id}`.", icon=":material/check_circle:")
+        st.success(
+            f"Queued **{plain_text(name)}** as job `{job_id}`.", icon=":material/check_circle:"
+        )
     if names_and_ids:
         st.page_link("dashboard/pages/jobs.py", label="Follow progress on the Jobs page", icon="➡️")
     for _, job_id in names_and_ids[:1]:
@@ -168,7 +171,7 @@ def inbox_ui(choices: AnalysisChoices) -> None:
 def inbox_outcome_ui() -> None:
     queued, problems = st.session_state.pop(f"{PREFIX}_inbox_outcome", ([], []))
     for problem in problems:
-        st.error(problem, icon=":material/error:")
+        st.error(plain_text(problem), icon=":material/error:")
     show_queued(queued)
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from backend.db import session_scope
 from backend.services import files as file_service
 from backend.services import jobs as job_service
+from backend.services import results as results_service
 from dashboard.components import (
     analysis,
     analytics_view,
@@ -18,6 +19,7 @@ from dashboard.components import (
 from dashboard.components.feedback import errors_shown, shown_errors
 from dashboard.components.job_view import JobView
 from dashboard.components.outputs import load_job_outputs
+from dashboard.components.text import plain_text
 
 PREFIX = "results"
 CHOOSER_JOBS = 50
@@ -145,8 +147,10 @@ def results_ui(job: JobView) -> None:
     forget_choices_of_other_jobs(job.id)
     outputs = load_job_outputs(file_service.job_outputs_dir(job.id))
     details_view.warnings_ui(outputs.summary)
-    for problem in outputs.problems:
-        st.warning(problem, icon=":material/warning:")
+    with session_scope() as session:
+        damaged = results_service.file_problems(session=session, job_id=job.id)
+    for problem in [p.message for p in damaged] + outputs.problems:
+        st.warning(plain_text(problem), icon=":material/warning:")
     results_view.summary_ui(job, outputs)
     styles = charts.team_styles(outputs.summary, job.team_names)
     team_names_ui(job, styles)
@@ -216,7 +220,7 @@ with shown_errors("Loading the results"):
             waiting_ui(job.id)
         elif job.status == "failed":
             st.error(
-                f"This analysis failed: {job.error or 'no reason recorded'}",
+                f"This analysis failed: {plain_text(job.error or 'no reason recorded')}",
                 icon=":material/error:",
             )
             st.page_link("dashboard/pages/jobs.py", label="See its log and retry on the Jobs page")

@@ -5,6 +5,7 @@ The `data_dir` fixture (tests/conftest.py) gives each test its own data director
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -29,7 +30,12 @@ def open_page(page: str, **query: str) -> AppTest:
 
 
 def texts(app: AppTest, kind: str) -> list[str]:
-    return [element.value for element in getattr(app, kind)]
+    """The text each element shows: Markdown backslash escapes (plain_text) removed."""
+    return [shown(element.value) for element in getattr(app, kind)]
+
+
+def shown(markdown: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
 def job_status(job_id: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.services import competitions as competition_service
-from tests.dashboard.apptest import all_jobs, open_page, texts
+from tests.dashboard.apptest import all_jobs, open_page, shown, texts
 from tests.synthetic import make_corrupt_file, make_plain_clip
 
 
@@ -42,7 +42,7 @@ def test_an_unreadable_video_is_refused_on_drop_next_to_its_name(data_dir, tmp_p
         ]
     ).run()
     [error] = app.error
-    assert "broken.mp4" in error.value and "not a readable video" in error.value
+    assert "broken.mp4" in shown(error.value) and "not a readable video" in shown(error.value)
     # The verdict sits in the file's own row, right under its name.
     rows = file_rows(app)
     assert len(rows) == 2
@@ -58,7 +58,7 @@ def test_an_unreadable_video_is_refused_on_drop_next_to_its_name(data_dir, tmp_p
 
 def _texts_under(node) -> list[str]:
     value = getattr(node, "value", None)
-    found = [value] if isinstance(value, str) else []
+    found = [shown(value)] if isinstance(value, str) else []
     for child in getattr(node, "children", {}).values():
         found += _texts_under(child)
     return found
@@ -142,7 +142,8 @@ def test_a_partly_failed_upload_never_queues_a_video_twice(data_dir, tmp_path, m
 
 
 def test_bad_calibration_blocks_queuing_and_a_good_one_is_stored(data_dir, tmp_path):
-    clip = make_plain_clip(tmp_path / "calibrated.mp4", frames=6)
+    # Corners are clicked on the frame: they lie inside its 640x360 pixels.
+    clip = make_plain_clip(tmp_path / "calibrated.mp4", frames=6, size=(640, 360))
     app = open_page("new_analysis.py")
     app.file_uploader[0].set_value([(clip.name, clip.read_bytes(), "video/mp4")])
     app.text_input(key="new_corner_0").input("90, 108").run()

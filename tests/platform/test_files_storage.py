@@ -78,7 +78,7 @@ def test_two_archive_builds_at_once_both_give_a_whole_zip(session, monkeypatch):
 def test_archive_refuses_missing_outputs(session):
     job = make_job(session, status=JobStatus.completed, outputs=OUTPUT_FILES)
     (job_dir(job.id) / "outputs" / "tracks.csv").unlink()
-    with pytest.raises(StorageError, match=r"outputs/tracks\.csv of job \w+ is missing"):
+    with pytest.raises(StorageError, match=r"outputs/tracks\.csv of job \w+: missing"):
         build_archive(session=session, job_id=job.id)
     empty = make_job(session, status=JobStatus.running)
     with pytest.raises(StorageError, match="has no output files yet"):
@@ -110,8 +110,10 @@ def test_storage_stats_by_kind_and_job(session):
 
 
 def _age_folder(path, seconds):
+    """Age the folder and everything in it (cleanup judges an orphan by its newest file)."""
     old = time.time() - seconds
-    os.utime(path, (old, old))
+    for item in [*path.rglob("*"), path]:
+        os.utime(item, (old, old))
 
 
 def test_cleanup_dry_run_then_real(session):
