@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from backend.db import init_db, reset_engines, session_scope
     from backend.services import queue_repair, runner
     from backend.services import workers as registry
+    from backend.services.errors import DatabaseBusy
     from jobs.queue import get_queue, install
 
     log = logging.getLogger("courtside.worker")
@@ -133,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
                     for action in runner.recover_stale_jobs(session=session):
                         log.warning("recovered job %s: %s", action.job_id, action.action)
                     registry.prune_workers(session=session)
+            except DatabaseBusy as exc:
+                # Another program holds the database: expected, said in one line, retried.
+                log.warning(
+                    "heartbeat and job recovery skipped: %s; retrying at the next check", exc
+                )
             except Exception:
                 log.exception("heartbeat or job recovery failed; retrying at the next check")
             finally:

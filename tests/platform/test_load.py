@@ -40,7 +40,9 @@ PRIORITY_SLACK_S = 1.0
 # Prints each job id with the time its queue message was sent (submit_path has returned).
 SUBMITTER = """
 import json, sys, time
+import jobs.queue
 from backend.db import session_scope
+jobs.queue.install()
 from backend.services import jobs
 clip, priorities = sys.argv[1], json.loads(sys.argv[2])
 for priority in priorities:
