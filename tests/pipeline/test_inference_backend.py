@@ -42,8 +42,8 @@ def test_input_shape_follows_the_video_aspect_ratio_in_stride_steps():
     assert input_shape((360, 640), 320) == (192, 320)
 
 
-def test_workers_default_to_half_the_cores():
-    assert [default_workers(c) for c in (1, 2, 3, 4, 8)] == [1, 1, 1, 2, 4]
+def test_workers_default_to_one_per_core():
+    assert [default_workers(c) for c in (1, 2, 3, 8)] == [1, 2, 3, 8]
 
 
 def test_openvino_and_pytorch_find_the_same_players(tmp_path):
