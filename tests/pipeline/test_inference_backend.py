@@ -20,11 +20,11 @@ from backend.pipeline.model import default_weights_path
 from tests.pipeline.evaluate import iou
 from tests.synthetic import make_match_clip, make_plain_clip
 
-# Both backends see the same letterboxed pixels, but OpenVINO runs the network in bfloat16
-# on CPUs that have it (this one: avx512_bf16, the source of most of its speed): measured
-# IoU with the PyTorch box 0.99 for almost every player, 0.90 for the worst.
-SAME_BOX_IOU_MIN = 0.85
-SAME_BOX_IOU_MEDIAN_MIN = 0.98
+# Both backends run the network in fp32 on the same letterboxed pixels; measured IoU with
+# the PyTorch box 0.99+ for every player (in bf16, OpenVINO's default on this CPU, the
+# worst was 0.90).
+SAME_BOX_IOU_MIN = 0.95
+SAME_BOX_IOU_MEDIAN_MIN = 0.99
 # A player this far above player_conf_min (0.30) cannot drop out through rounding alone.
 CLEAR_PLAYER_CONF_MIN = 0.40
 
