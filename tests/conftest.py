@@ -71,6 +71,22 @@ def point_at_cluster(monkeypatch: pytest.MonkeyPatch, cluster: tuple) -> None:
     monkeypatch.setenv("NETBALL_QUEUE_URL", redis_server.url())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One detector export cache for the whole session: an OpenVINO export per input shape
+    costs seconds, and every test's fresh data dir would otherwise export again."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    previous = os.environ.get("NETBALL_MODEL_CACHE_DIR")
+    os.environ["NETBALL_MODEL_CACHE_DIR"] = str(folder)
+    get_settings.cache_clear()
+    yield folder
+    if previous is None:
+        os.environ.pop("NETBALL_MODEL_CACHE_DIR", None)
+    else:
+        os.environ["NETBALL_MODEL_CACHE_DIR"] = previous
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from backend.pipeline.errors import ModelError
+from backend.pipeline.inference import OpenVinoCache, choose_placement, input_shape
 from backend.pipeline.model import resolve_model_path
 from backend.pipeline.settings import PipelineSettings
 
@@ -27,6 +29,11 @@ PART_BOTTOM_TOLERANCE_FRAC = 0.15
 PART_HEIGHT_FRAC_MAX = 0.8
 PERSON_HEIGHT_FIT_BOXES_MIN = 8
 PERSON_HEIGHT_FIT_ROUNDS = 4
+# OpenVINO's inference precision: fp32 like PyTorch, not the CPU's faster bf16 default
+# (see Detector._configure_openvino).
+OPENVINO_PRECISION = "f32"
+# Longest library error quoted in a fallback reason (Results shows it as a warning).
+REASON_MAX_CHARS = 240
 
 
 @dataclass
@@ -196,17 +203,17 @@ def class_map(names: dict[int, str]) -> dict[int, int]:
     return mapping
 
 
-# Loaded detectors of this process, by weights file identity, device and input size: a
+# Loaded detectors of this process, by weights file identity, backend, device and input: a
 # worker process analyses many jobs, and each would otherwise pay for torch, the weights
 # and the predictor set-up again.
 _MODELS: dict[tuple, Any] = {}
 
 
-def _model_key(path: Path, device: str, imgsz: int) -> tuple:
+def _model_key(path: Path, *parts: Any) -> tuple:
     # Size and modification time change when the file is replaced; the default weights'
     # content is verified by sha256 in resolve_model_path on every run anyway.
     stat = path.stat()
-    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, device, imgsz)
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, *parts)
 
 
 def clear_model_cache() -> None:
@@ -216,9 +223,19 @@ def clear_model_cache() -> None:
 
 class Detector:
     """YOLO weights loaded once per process; `detect(frame)` returns players and balls above
-    threshold. `reused` says whether this process had already loaded the same model."""
+    threshold. `reused` says whether this process had already loaded the same model.
 
-    def __init__(self, settings: PipelineSettings, logger: logging.Logger | None = None) -> None:
+    `frame_size` (width, height) of the video fixes the OpenVINO input shape to the video's
+    aspect ratio; `placement` says which backend and device run it and why, when that is
+    not what the settings asked for.
+    """
+
+    def __init__(
+        self,
+        settings: PipelineSettings,
+        logger: logging.Logger | None = None,
+        frame_size: tuple[int, int] | None = None,
+    ) -> None:
         from backend.config import get_settings
 
         app = get_settings()  # sets the ultralytics offline switches before its import
@@ -229,38 +246,103 @@ class Detector:
             import torch
 
             torch.set_num_threads(settings.torch_threads)
-        key = _model_key(self.path, settings.device, settings.imgsz)
-        self.reused = key in _MODELS
-        if self.reused:
-            self.model = _MODELS[key]
-        else:
-            self.model = self._load()
+        self.placement = choose_placement(
+            settings.backend, settings.device or app.device, self.path
+        )
+        if self.placement.fallback_reason:
+            self.log.warning("detector placement: %s", self.placement.fallback_reason)
+        self.export_root = app.model_cache_dir / "openvino"
+        self.exports_built: list[str] = []
+        self._ov_cache: OpenVinoCache | None = None
+        frame_hw = (frame_size[1], frame_size[0]) if frame_size else (settings.imgsz,) * 2
+        self.input_shape = input_shape(frame_hw, settings.imgsz)
+        self.reused = True
+        self.model = self._model_for(self.input_shape)
+        if self.placement.backend == "openvino" and settings.ball_zoom_px:
+            # Exported now rather than at the first zoom look, so the cost shows as loading.
+            self._model_for(input_shape((settings.ball_zoom_px,) * 2, settings.ball_zoom_px))
+            self.model = self._model_for(self.input_shape)  # the same one unless it fell back
         names = self.model.names
         self.mapping = class_map(names)
         self.classes = sorted(self.mapping)
-        if not self.reused:
-            self._skip_warmup()
-            _MODELS[key] = self.model
         self.log.info(
-            "detector %s (%s), classes %s",
+            "detector %s on %s/%s, input %dx%d (%s), classes %s",
             self.path,
+            self.placement.backend,
+            self.placement.device,
+            *self.input_shape,
             "already loaded in this worker process" if self.reused else "loaded",
             {names[i]: i for i in self.classes},
         )
 
-    def _load(self) -> Any:
+    def describe(self) -> dict:
+        """The detector's part of summary.json["model"]."""
+        return {
+            "weights": self.path.name,
+            "path": str(self.path),
+            **self.placement.to_dict(),
+            "input_shape": list(self.input_shape),
+            "exports_built": self.exports_built,
+        }
+
+    # ------------------------------------------------------------------ loading
+    def _model_for(self, shape: tuple[int, int]) -> Any:
+        """The model that takes `shape` inputs: one static export each for OpenVINO, the
+        same model for every shape otherwise."""
+        p = self.placement
+        if p.backend == "openvino":
+            key = _model_key(self.path, "openvino", shape, self.settings.torch_threads)
+        else:
+            key = _model_key(self.path, p.backend, p.device, self.settings.imgsz)
+        if key in _MODELS:
+            return _MODELS[key]
+        self.reused = False
+        if p.backend == "openvino":
+            try:
+                model = self._load_openvino(shape)
+            except Exception as exc:  # any export or load failure: PyTorch still works
+                first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+                reason = f"OpenVINO unavailable ({first_line[:REASON_MAX_CHARS]}); using PyTorch"
+                self.log.warning("detector falls back to PyTorch: %s", reason)
+                self.placement = replace(
+                    p, backend="pytorch", fallback_reason="; ".join(
+                        r for r in (p.fallback_reason, reason) if r
+                    ),
+                )  # fmt: skip
+                return self._model_for(shape)
+        else:
+            model = self._load(str(self.path))
+            self._skip_warmup(model, self.settings.imgsz)
+        _MODELS[key] = model
+        return model
+
+    def _load_openvino(self, shape: tuple[int, int]) -> Any:
+        if self._ov_cache is None:
+            self._ov_cache = OpenVinoCache(self.export_root, self.path, self.log)
+        folder = self._ov_cache.model_dir(shape)
+        self.exports_built = list(self._ov_cache.built)
+        # Names only after the predictor is set up: reading them first compiles the
+        # network once more (~0.5 s idle, over 1 s on a busy machine).
+        model = self._load(str(folder), read_names=False)
+        self._skip_warmup(model, list(shape))
+        model.names  # noqa: B018  (fails early on a broken export)
+        self._configure_openvino(model, folder)
+        return model
+
+    def _load(self, source: str, read_names: bool = True) -> Any:
         try:
             from ultralytics import YOLO
 
-            model = YOLO(str(self.path), task="detect")
-            model.names  # noqa: B018  (reading the names fails early on broken weights)
+            model = YOLO(source, task="detect")
+            if read_names:
+                model.names  # noqa: B018  (reading the names fails early on broken weights)
         except Exception as exc:
             raise ModelError(
-                f"The detector weights {self.path.name} could not be loaded: {exc}"
+                f"The detector weights {Path(source).name} could not be loaded: {exc}"
             ) from exc
         return model
 
-    def _skip_warmup(self) -> None:
+    def _skip_warmup(self, model: Any, imgsz: int | list[int]) -> None:
         """Set the predictor up now, without ultralytics' warm-up pass.
 
         The warm-up runs a square dummy image and costs ~1.4 s on 2 cores, while the first
@@ -268,19 +350,46 @@ class Detector:
         the run. Uses ultralytics internals, so any surprise falls back to the normal path.
         """
         try:
+            device = self.placement.device
             overrides = {
-                **self.model.overrides, "conf": self.settings.player_conf_min, "batch": 1,
-                "save": False, "mode": "predict", "rect": True, "imgsz": self.settings.imgsz,
-                "device": self.settings.device, "verbose": False,
+                **model.overrides, "conf": self.settings.player_conf_min, "batch": 1,
+                "save": False, "mode": "predict", "rect": True, "imgsz": imgsz,
+                "device": device, "verbose": False,
             }  # fmt: skip
-            predictor = self.model._smart_load("predictor")(
-                overrides=overrides, _callbacks=self.model.callbacks
+            predictor = model._smart_load("predictor")(
+                overrides=overrides, _callbacks=model.callbacks
             )
-            predictor.setup_model(model=self.model.model, verbose=False)
+            predictor.setup_model(model=model.model, verbose=False)
             predictor.done_warmup = True
-            self.model.predictor = predictor
+            model.predictor = predictor
         except Exception as exc:  # an ultralytics change must not stop an analysis
             self.log.debug("kept ultralytics' warm-up: %s", exc)
+
+    def _configure_openvino(self, model: Any, folder: Path) -> None:
+        """Compile the network again in fp32 and with this worker's share of the cores.
+
+        On CPUs with bfloat16 (this one: avx512_bf16) OpenVINO runs in bf16 by default; on
+        the generated clips that moved a faint ball's confidence enough to lose a pass that
+        PyTorch finds. fp32 through OpenVINO was measured as fast as bf16 in the full
+        predict path (pre- and post-processing dominate) and still 2-4x PyTorch. OpenVINO
+        also takes every core by default; a worker gets its share (torch_threads) so
+        parallel jobs do not fight over the same cores.
+        """
+        threads = self.settings.torch_threads
+        backend = getattr(
+            getattr(getattr(model, "predictor", None), "model", None), "backend", None
+        )
+        if backend is None:
+            return
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION}
+        if threads and threads < (os.cpu_count() or 1):
+            config["INFERENCE_NUM_THREADS"] = threads
+        try:
+            xml = next(folder.glob("*.xml"))
+            ov_model = backend.ov.Core().read_model(model=str(xml), weights=xml.with_suffix(".bin"))
+            backend.ov_compiled_model = backend.compile_model(ov_model, config=config)
+        except Exception as exc:  # an ultralytics change must not stop an analysis
+            self.log.warning("OpenVINO keeps its default precision and threads: %s", exc)
 
     @property
     def has_ball_class(self) -> bool:
@@ -292,13 +401,18 @@ class Detector:
         """Players and balls above their thresholds; the arguments override the settings."""
         s = self.settings
         ball_min = s.ball_conf_min if ball_conf_min is None else ball_conf_min
+        size: int | list[int] = imgsz or s.imgsz
+        shape = input_shape(frame.shape[:2], int(size))
+        model = self._model_for(shape)  # may fall back to PyTorch on a new shape
+        if self.placement.backend == "openvino":
+            size = list(shape)
         try:
-            result = self.model.predict(
+            result = model.predict(
                 frame,
-                imgsz=imgsz or s.imgsz,
+                imgsz=size,
                 conf=min(s.player_conf_min, ball_min),
                 classes=self.classes,
-                device=s.device,
+                device=self.placement.device,
                 verbose=False,
             )[0]
         except Exception as exc:

@@ -89,7 +89,7 @@ class Engine:
         self.frames_done = 0
         self._phase("loading_model")
         t_load = time.perf_counter()
-        self.detector = Detector(settings, logger)
+        self.detector = Detector(settings, logger, frame_size=self.size)
         self.model_load_s = time.perf_counter() - t_load
         lost_keyframes = round(settings.track_lost_buffer_s * self.fps / settings.frame_stride)
         self.tracker = PlayerTracker(
@@ -388,7 +388,7 @@ class Engine:
             "video": {**self.info.to_dict(), "frames_processed": self.frames_done},
             "settings": self.s.to_dict(),
             "calibration": None,
-            "model": {"weights": self.detector.path.name, "path": str(self.detector.path)},
+            "model": self.detector.describe(),
             "versions": software_versions(),
             "counts": {
                 "frames": self.frames_done,
@@ -415,7 +415,17 @@ class Engine:
             "warnings": self.warnings,
             "camera": camera.to_dict() if camera is not None else None,
         }
-        summary["warnings"] = [*self.warnings, *quality_warnings(self._quality(summary, camera))]
+        placement = self.detector.placement.fallback_reason
+        placed = (
+            [f"The detector ran on {self.detector.placement.backend}: {placement}."]
+            if placement
+            else []
+        )
+        summary["warnings"] = [
+            *placed,
+            *self.warnings,
+            *quality_warnings(self._quality(summary, camera)),
+        ]
         return summary
 
     def _quality(self, summary: dict, camera) -> QualityInputs:

@@ -65,4 +65,12 @@ def software_versions() -> dict[str, str]:
         "courtside": backend.__version__, "python": platform.python_version(),
         "torch": torch.__version__, "ultralytics": ultralytics.__version__,
         "opencv": cv2.__version__, "av": av.__version__, "numpy": np.__version__,
+        **_optional_version("openvino"),
     }  # fmt: skip
+
+
+def _optional_version(module: str) -> dict[str, str]:
+    try:
+        return {module: str(__import__(module).__version__).split("-")[0]}
+    except ImportError:
+        return {}

@@ -30,8 +30,11 @@ summary.json keys:
                       codec, container; plus frames_processed (frames actually decoded)
   settings            PipelineSettings.to_dict()
   calibration         null, or {image_points, court_points_m, max_error_m}
-  model               {weights, path}
-  versions            courtside, python, torch, ultralytics, opencv, av, numpy
+  model               {weights, path, backend (openvino | pytorch | onnx), device (cpu,
+                      cuda:0), requested_backend, requested_device, fallback_reason (why
+                      backend/device differ from the request, else null), input_shape [h, w],
+                      exports_built (why each OpenVINO export was made this run; [] = cached)}
+  versions            courtside, python, torch, ultralytics, opencv, av, numpy, openvino
   timings             total_s, model_load_s (~0 when the worker process had the detector
                       loaded already), team_fit_s, main_pass_s, finalize_s, processing_fps,
                       realtime_factor (video seconds / processing seconds)

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from backend.pipeline.inference import BACKENDS
+
 # (minimum, maximum) of every numeric setting; outside these a run is pointless or unsafe.
 _RANGES: dict[str, tuple[float, float]] = {
     "imgsz": (128, 1920),
@@ -37,6 +39,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "track_min_detections": (1, 100),
     "encode_crf": (0, 51),
 }
+
 _ENCODE_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 
 
@@ -102,6 +105,9 @@ class PipelineSettings:
     track_min_detections: tracks detected on fewer keyframes are noise and left out of the
         data files.
     encode_preset / encode_crf: libx264 speed preset and quality of annotated.mp4.
+    backend: detector inference backend: "auto" (OpenVINO on a CPU, PyTorch on a GPU),
+        "openvino" or "pytorch"; whatever cannot run falls back with the reason logged.
+    device: "cpu", "cuda" or "cuda:N"; None takes NETBALL_DEVICE.
     """
 
     imgsz: int = 480
@@ -109,7 +115,7 @@ class PipelineSettings:
     player_conf_min: float = 0.30
     ball_conf_min: float = 0.15
     ball_path_conf_min: float = 0.05
-    device: str = "cpu"
+    device: str | None = None
     model_path: Path | None = None
     torch_threads: int | None = None
     team_names: dict[str, str] | None = None
@@ -135,6 +141,7 @@ class PipelineSettings:
     track_min_detections: int = 2
     encode_preset: str = "veryfast"
     encode_crf: int = 23
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -158,8 +165,12 @@ class PipelineSettings:
                 f"Setting encode_preset must be one of {', '.join(_ENCODE_PRESETS)}, "
                 f"got {self.encode_preset!r}."
             )
-        if not isinstance(self.device, str) or not self.device:
+        if self.device is not None and (not isinstance(self.device, str) or not self.device):
             raise ValueError(f"Setting device must be a name like 'cpu', got {self.device!r}.")
+        if self.backend not in BACKENDS:
+            raise ValueError(
+                f"Setting backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}."
+            )
         if self.team_names is not None:
             unknown = set(self.team_names) - {"A", "B"}
             if unknown:

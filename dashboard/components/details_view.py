@@ -51,7 +51,8 @@ SETTING_LABELS = {
     "player_conf_min": "Player confidence needed",
     "ball_conf_min": "Ball confidence needed",
     "ball_gap_fill_max_s": "Longest ball gap filled in (s)",
-    "device": "Device",
+    "device": "Device asked for (– : NETBALL_DEVICE)",
+    "backend": "Inference backend asked for",
     "model_path": "Model file",
 }
 VERSION_LABELS = {
@@ -62,7 +63,9 @@ VERSION_LABELS = {
     "opencv": "OpenCV",
     "av": "PyAV",
     "numpy": "NumPy",
+    "openvino": "OpenVINO",
 }
+BACKEND_NAMES = {"openvino": "OpenVINO", "pytorch": "PyTorch", "onnx": "ONNX Runtime"}
 
 
 def warnings_ui(summary: dict) -> None:
@@ -97,7 +100,18 @@ def settings_rows(summary: dict) -> list[tuple[str, Any]]:
     rest = [(key, value) for key, value in settings.items() if key not in SETTING_LABELS]
     model = summary.get("model") or {}
     weights = [("Model weights", model["weights"])] if model.get("weights") else []
-    return [*weights, *known, *rest]
+    return [*weights, *detector_rows(model), *known, *rest]
+
+
+def detector_rows(model: dict) -> list[tuple[str, Any]]:
+    """Which backend and device ran the detector, and why when it is not what was asked."""
+    if not model.get("backend"):
+        return []  # summaries before the backend choice
+    backend = BACKEND_NAMES.get(model["backend"], model["backend"])
+    rows: list[tuple[str, Any]] = [("Detector ran on", f"{backend}, {model.get('device') or '?'}")]
+    if model.get("fallback_reason"):
+        rows.append(("Why not as asked", model["fallback_reason"]))
+    return rows
 
 
 def timing_rows(summary: dict) -> list[tuple[str, Any]]:

@@ -1,0 +1,236 @@
+"""Where the detector runs: the device, the inference backend, and the cached OpenVINO export.
+
+On 2 CPU cores the same yolov8n weights run about 2.5x faster through OpenVINO than through
+PyTorch (design.md section 8), so OpenVINO is the CPU default. Its models have a fixed input
+shape: one export per weights file, input shape and library versions, kept under the data
+dir's model cache, verified by a manifest of file hashes and rebuilt when stale or damaged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.pipeline.errors import ModelError
+from backend.pipeline.model import sha256_of
+
+BACKENDS = ("auto", "openvino", "pytorch")
+# The detector's input is a multiple of the network stride (yolov8: 32 px) on each side.
+INPUT_STRIDE_PX = 32
+EXPORT_MANIFEST = "courtside-export.json"
+# Bumped when the manifest or the export recipe changes, so older caches are rebuilt.
+EXPORT_FORMAT_VERSION = 1
+_DEVICE_PATTERN = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the detector runs. `fallback_reason` says why it is not what was asked for."""
+
+    backend: str  # "openvino", "pytorch", or "onnx" for custom .onnx weights
+    device: str
+    requested_backend: str
+    requested_device: str
+    fallback_reason: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "backend": self.backend,
+            "device": self.device,
+            "requested_backend": self.requested_backend,
+            "requested_device": self.requested_device,
+            "fallback_reason": self.fallback_reason,
+        }
+
+
+def resolve_device(requested: str) -> tuple[str, str | None]:
+    """(device to use, why it differs from `requested` or None).
+
+    A GPU the machine does not have falls back to the CPU with the reason rather than
+    failing the job: the analysis is the same, only slower.
+    """
+    device = requested.strip().lower()
+    if not _DEVICE_PATTERN.match(device):
+        raise ModelError(
+            f"Unknown detector device {requested!r} (NETBALL_DEVICE): use cpu, cuda or cuda:N."
+        )
+    if not device.startswith("cuda"):
+        return device, None
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu", f"device {requested} was asked for but torch sees no CUDA GPU here"
+    index = int(device.partition(":")[2] or 0)
+    count = torch.cuda.device_count()
+    if index >= count:
+        return "cpu", f"device {requested} was asked for but torch sees only {count} CUDA GPU(s)"
+    return f"cuda:{index}", None
+
+
+def choose_placement(requested_backend: str, requested_device: str, weights: Path) -> Placement:
+    """OpenVINO on the CPU unless asked otherwise, PyTorch on a GPU; never raises for a
+    missing accelerator, only for settings that cannot mean anything."""
+    if requested_backend not in BACKENDS:
+        raise ModelError(
+            f"Unknown inference backend {requested_backend!r}: use one of {', '.join(BACKENDS)}."
+        )
+    device, reason = resolve_device(requested_device)
+    asked = dict(requested_backend=requested_backend, requested_device=requested_device)
+    if weights.suffix.lower() == ".onnx":
+        why = (
+            "custom .onnx weights run through ONNX Runtime"
+            if requested_backend == "openvino"
+            else None
+        )
+        return Placement("onnx", "cpu", **asked, fallback_reason=_join(reason, why))
+    if requested_backend == "pytorch" or (requested_backend == "auto" and device != "cpu"):
+        return Placement("pytorch", device, **asked, fallback_reason=reason)
+    if device != "cpu":
+        why = f"OpenVINO runs on the CPU here; use backend pytorch for {device}"
+        return Placement("openvino", "cpu", **asked, fallback_reason=_join(reason, why))
+    try:
+        import openvino  # noqa: F401
+    except ImportError as exc:
+        why = f"OpenVINO is not installed ({exc}); using PyTorch"
+        return Placement("pytorch", "cpu", **asked, fallback_reason=_join(reason, why))
+    return Placement("openvino", "cpu", **asked, fallback_reason=reason)
+
+
+def _join(*reasons: str | None) -> str | None:
+    return "; ".join(r for r in reasons if r) or None
+
+
+def input_shape(frame_hw: tuple[int, int], imgsz: int) -> tuple[int, int]:
+    """(height, width) the detector sees for a frame: its long side scaled to `imgsz`, each
+    side rounded up to the stride. The same shape ultralytics' rectangular letterbox gives
+    PyTorch, so both backends see the same pixels and a static export wastes no padding."""
+    h, w = frame_hw
+    ratio = imgsz / max(h, w)
+
+    def side(px: int) -> int:
+        scaled = max(1, round(px * ratio))
+        return -(-scaled // INPUT_STRIDE_PX) * INPUT_STRIDE_PX
+
+    return side(h), side(w)
+
+
+def library_versions() -> dict[str, str]:
+    import openvino
+    import ultralytics
+
+    return {"openvino": openvino.__version__.split("-")[0], "ultralytics": ultralytics.__version__}
+
+
+class OpenVinoCache:
+    """OpenVINO exports of one weights file under `root`, one folder per input shape."""
+
+    def __init__(self, root: Path, weights: Path, logger: logging.Logger | None = None) -> None:
+        self.root = Path(root)
+        self.weights = weights
+        self.log = logger or logging.getLogger(__name__)
+        self.weights_sha256 = sha256_of(weights)
+        self.built: list[str] = []  # why each export of this cache object was made
+
+    def expected(self, shape: tuple[int, int]) -> dict:
+        return {
+            "format_version": EXPORT_FORMAT_VERSION,
+            "weights_sha256": self.weights_sha256,
+            "input_shape": list(shape),
+            **library_versions(),
+        }
+
+    def folder(self, shape: tuple[int, int]) -> Path:
+        v = library_versions()
+        # ultralytics recognises an OpenVINO model by the "_openvino_model" folder suffix.
+        name = (
+            f"{self.weights.stem}-{self.weights_sha256[:12]}-{shape[0]}x{shape[1]}"
+            f"-ov{v['openvino']}-ul{v['ultralytics']}_openvino_model"
+        )
+        return self.root / name
+
+    def problem(self, folder: Path, shape: tuple[int, int]) -> str | None:
+        """Why the export in `folder` cannot be used, or None when it is sound."""
+        manifest = folder / EXPORT_MANIFEST
+        if not manifest.is_file():
+            return "no export yet" if not folder.exists() else "export incomplete (no manifest)"
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return f"manifest unreadable ({exc})"
+        expected = self.expected(shape)
+        for key, value in expected.items():
+            if data.get(key) != value:
+                return f"stale: {key} is {data.get(key)!r}, now {value!r}"
+        for name, digest in (data.get("files") or {}).items():
+            path = folder / name
+            if not path.is_file():
+                return f"file {name} missing"
+            if sha256_of(path) != digest:
+                return f"file {name} damaged (sha256 differs)"
+        if not any(name.endswith(".xml") for name in data.get("files") or {}):
+            return "manifest lists no model file"
+        return None
+
+    def model_dir(self, shape: tuple[int, int]) -> Path:
+        """A verified export for `shape`, exported now if missing, stale or damaged."""
+        folder = self.folder(shape)
+        problem = self.problem(folder, shape)
+        if problem is None:
+            return folder
+        if folder.exists():
+            self.log.warning("OpenVINO export %s is rebuilt: %s", folder.name, problem)
+            shutil.rmtree(folder, ignore_errors=True)
+        self.built.append(problem)
+        self._export(folder, shape)
+        problem = self.problem(folder, shape)
+        if problem is not None:
+            raise ModelError(
+                f"The OpenVINO export {folder} is unusable right after export: {problem}"
+            )
+        return folder
+
+    def _export(self, folder: Path, shape: tuple[int, int]) -> None:
+        from ultralytics import YOLO
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        work = self.root / f".{folder.name}.tmp-{os.getpid()}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        try:
+            # ultralytics writes the export next to the weights: work on a private copy.
+            copy = work / f"{self.weights.stem}.pt"
+            shutil.copyfile(self.weights, copy)
+            self.log.info("exporting %s to OpenVINO at input %dx%d", self.weights.name, *shape)
+            out = Path(
+                YOLO(str(copy), task="detect").export(
+                    format="openvino", imgsz=list(shape), dynamic=False, half=False, verbose=False
+                )
+            )
+            files = {p.name: sha256_of(p) for p in sorted(out.iterdir()) if p.is_file()}
+            manifest = {**self.expected(shape), "files": files}
+            (out / EXPORT_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            try:
+                out.rename(folder)
+            except OSError:
+                # Another worker finished the same export first; theirs is as good.
+                if self.problem(folder, shape) is not None:
+                    raise
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ModelError(f"OpenVINO export of {self.weights.name} failed: {exc}") from exc
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self._prune(folder)
+
+    def _prune(self, keep: Path) -> None:
+        """Drop exports of the same weights and shape made by other library versions."""
+        prefix = keep.name.split("-ov", 1)[0] + "-ov"
+        for other in self.root.glob(f"{prefix}*"):
+            if other != keep and other.is_dir():
+                shutil.rmtree(other, ignore_errors=True)
