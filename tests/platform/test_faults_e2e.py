@@ -254,7 +254,8 @@ def test_api_and_cli_restarted_while_jobs_run_change_nothing(start_worker, clips
         time.sleep(0.3)
         cli.kill()
         cli.wait(timeout=10)
-    assert job_now(job.id).status == "running"
+    # With a fast detector the clip may already be done: either way, untouched by the restarts.
+    assert job_now(job.id).status in ("running", "completed")
     done = wait_status(job.id, {"completed", "failed"}, worker)
     assert (done.status, done.attempts, done.crash_count) == ("completed", 1, 0)
     assert_database_intact()
