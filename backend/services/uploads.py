@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlmodel import Session
 
@@ -23,8 +23,6 @@ from backend.config import get_settings
 from backend.models import FileRole, Job, Priority, new_job_id
 from backend.pipeline.errors import CalibrationError, VideoError
 from backend.pipeline.settings import PipelineSettings
-from backend.pipeline.video import VideoInfo, probe_video
-from backend.pipeline.view import ViewTransformer
 from backend.services import queue as job_queue
 from backend.services.errors import (
     InvalidArgument,
@@ -34,6 +32,9 @@ from backend.services.errors import (
     UploadTooLarge,
 )
 from backend.services.files import describe_file, job_dir, purge_job
+
+if TYPE_CHECKING:
+    from backend.pipeline.video import VideoInfo
 
 UPLOAD_CHUNK_BYTES = 1 << 20
 MATCH_DETAIL_KEYS = ("date", "competition", "home", "away", "round", "venue")
@@ -131,6 +132,8 @@ def check_calibration(calibration: Any) -> dict[str, Any]:
     Raises InvalidArgument saying why not (too few points, degenerate, mirrored), so a form
     can tell the analyst before the job is queued.
     """
+    from backend.pipeline.view import ViewTransformer  # OpenCV: only when there is one
+
     try:
         ViewTransformer.from_dict(calibration)
     except (CalibrationError, TypeError, ValueError) as exc:
@@ -246,6 +249,8 @@ def _ingest(
             stored = place_input(input_path)
         except OSError as exc:
             raise _storing_failed(original_name, exc) from exc
+        from backend.pipeline.video import probe_video  # PyAV + OpenCV, ~0.15 s to import
+
         try:
             info = probe_video(input_path)
         except VideoError as exc:
@@ -289,6 +294,8 @@ def inspect_upload(*, original_name: str, size_bytes: int | None, stream: Binary
 
     Reads from the file's start and leaves it there; raises UploadRejected with the reason.
     """
+    from backend.pipeline.video import probe_video
+
     check_upload(original_name=original_name, size_bytes=size_bytes)
     stream.seek(0)
     try:
