@@ -51,10 +51,11 @@ def is_allowed(position: str, area: str) -> bool:
 
 
 def areas_of_rows(zone_index: np.ndarray, attacking_end: np.ndarray) -> np.ndarray:
-    """Area index per row from its zone index and the end its team attacks ('' -> out)."""
+    """Area index per row from its zone index and the index in ENDS of the end its team
+    attacks (-1, no team or direction -> out)."""
     out = np.full(len(zone_index), OUT, np.int8)
-    for end in ENDS:
-        rows = attacking_end == end
+    for end_code, end in enumerate(ENDS):
+        rows = attacking_end == end_code
         out[rows] = AREA_OF_ZONE_INDEX[end][zone_index[rows]]
     return out
 

@@ -40,6 +40,11 @@ def frames_of(seconds: float, fps: float, minimum: int = 1) -> int:
     return max(minimum, round(seconds * fps))
 
 
+# Rows per slice of the distance computation: its ~20 float64 temporaries per row are then
+# bounded (~40 MB) instead of growing with the match (1.3M rows in an hour).
+DISTANCE_CHUNK_ROWS = 262_144
+
+
 def hand_distances_m(
     tracks: Tracks,
     ball_xy: np.ndarray,
@@ -47,16 +52,33 @@ def hand_distances_m(
     homography: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per track row: metres from the ball (in that row's frame) to the player's hands region."""
-    x1, y1, x2, y2 = (tracks.xyxy[:, i].astype(np.float64) for i in range(4))
+    out = np.empty(len(tracks), np.float64)
+    for start in range(0, len(tracks), DISTANCE_CHUNK_ROWS):
+        rows = slice(start, start + DISTANCE_CHUNK_ROWS)
+        out[rows] = _hand_distances_m(
+            tracks.xyxy[rows], ball_xy[tracks.frame[rows]], settings, homography
+        )
+    return out
+
+
+def _hand_distances_m(
+    xyxy: np.ndarray,
+    ball: np.ndarray,
+    settings: AnalyticsSettings,
+    homography: np.ndarray | None,
+) -> np.ndarray:
+    x1, y1, x2, y2 = (xyxy[:, i].astype(np.float64) for i in range(4))
     height = np.maximum(y2 - y1, 1.0)
-    ball = ball_xy[tracks.frame].astype(np.float64)
+    ball = ball.astype(np.float64)
     top, bottom = y1 + HANDS_TOP_FRAC * height, y1 + HANDS_BOTTOM_FRAC * height
-    dx = np.maximum.reduce([x1 - ball[:, 0], np.zeros_like(x1), ball[:, 0] - x2])
-    dy = np.maximum.reduce([top - ball[:, 1], np.zeros_like(x1), ball[:, 1] - bottom])
+    zero = np.zeros_like(x1)
+    dx = np.maximum(np.maximum(x1 - ball[:, 0], zero), ball[:, 0] - x2)
+    dy = np.maximum(np.maximum(top - ball[:, 1], zero), ball[:, 1] - bottom)
     dist_px = np.hypot(dx, dy)
     scale = settings.player_height_m / height
     if homography is not None:
-        local = metres_per_pixel(homography, tracks.feet_px)
+        feet = np.c_[(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]]  # as Tracks.feet_px
+        local = metres_per_pixel(homography, feet)
         scale = np.where(np.isfinite(local) & (local > 0), local, scale)
     return dist_px * scale
 

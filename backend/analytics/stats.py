@@ -131,44 +131,46 @@ def movement(
     smoothing_s: float,
     max_speed_ms: float,
 ) -> Movement:
-    rows = np.flatnonzero(np.isin(tracks.track_id, list(keep)))
-    order = rows[np.lexsort((tracks.frame[rows], tracks.track_id[rows]))]
-    tid, frame = tracks.track_id[order], tracks.frame[order]
-    feet = tracks.feet_px[order].astype(np.float64)
-    seg = _segments(tid, frame)
-    same = np.diff(seg) == 0
-    step_px = np.hypot(*np.diff(feet, axis=0).T)[same]
-    dist_px = np.bincount(tid[1:][same], weights=step_px, minlength=int(tid.max(initial=0)) + 1)
+    """Distances and speeds, one track at a time: the float64 temporaries then hold one
+    player's rows, not the whole match's (an hour has over a million rows)."""
+    # Rows are sorted by frame, so a stable sort by track keeps each track's frames in order.
+    order = np.argsort(tracks.track_id, kind="stable")
+    sorted_tid = tracks.track_id[order]
+    half = max(0, round(smoothing_s * fps / 2))
+    distance_px: dict[int, float] = {}
+    distance_m: dict[int, float] = {}
+    top_speed: dict[int, float] = {}
+    by_period: Counter = Counter()
+    for t in sorted(keep):
+        lo, hi = np.searchsorted(sorted_tid, [t, t + 1])
+        rows = order[lo:hi]
+        frame = tracks.frame[rows]
+        xyxy = tracks.xyxy[rows]
+        feet = np.c_[(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]].astype(np.float64)
+        same = np.diff(_segments(np.zeros(len(rows)), frame)) == 0
+        distance_px[t] = float(np.hypot(*np.diff(feet, axis=0).T)[same].sum())
 
-    court = tracks.court_xy[order].astype(np.float64)
-    ok = np.isfinite(court).all(axis=1)
-    c_tid, c_frame = tid[ok], frame[ok]
-    c_seg = _segments(c_tid, c_frame)
-    smooth = _smooth(court[ok], c_seg, max(0, round(smoothing_s * fps / 2)))
-    c_same = np.diff(c_seg) == 0
-    step_m = np.hypot(*np.diff(smooth, axis=0).T)[c_same]
-    speed = step_m * fps
-    valid = speed <= max_speed_ms  # faster is a tracking jump, not running
-    step_tid = c_tid[1:][c_same][valid]
-    step_frame = c_frame[1:][c_same][valid]
-    dist_m = Counter()
-    top = Counter()
-    by_period = Counter()
-    for t, d, s, p in zip(
-        step_tid.tolist(),
-        step_m[valid].tolist(),
-        speed[valid].tolist(),
-        period_of_frame[step_frame].tolist(),
-        strict=True,
-    ):
-        dist_m[t] += d
-        top[t] = max(top[t], s)
-        by_period[(t, p)] += d
-    calibrated_tracks = set(c_tid.tolist())
+        court = tracks.court_xy[rows].astype(np.float64)
+        ok = np.isfinite(court).all(axis=1)
+        if not ok.any():
+            continue
+        c_frame = frame[ok]
+        c_seg = _segments(np.zeros(len(c_frame)), c_frame)
+        smooth = _smooth(court[ok], c_seg, half)
+        c_same = np.diff(c_seg) == 0
+        step_m = np.hypot(*np.diff(smooth, axis=0).T)[c_same]
+        speed = step_m * fps
+        valid = speed <= max_speed_ms  # faster is a tracking jump, not running
+        step_m, speed = step_m[valid], speed[valid]
+        distance_m[t] = float(step_m.sum())
+        top_speed[t] = float(speed.max(initial=0.0))
+        step_period = period_of_frame[c_frame[1:][c_same][valid]]
+        for p in np.unique(step_period).tolist():
+            by_period[(t, p)] += float(step_m[step_period == p].sum())
     return Movement(
-        distance_px={t: float(dist_px[t]) if t < len(dist_px) else 0.0 for t in keep},
-        distance_m={t: dist_m.get(t, 0.0) for t in keep if t in calibrated_tracks},
-        top_speed_ms={t: top.get(t, 0.0) for t in keep if t in calibrated_tracks},
+        distance_px=distance_px,
+        distance_m=distance_m,
+        top_speed_ms=top_speed,
         distance_m_by_period=by_period,
     )
 

@@ -20,7 +20,7 @@ from backend.analytics.court import DEFAULT_COURT, ZONES, NetballCourt
 TRACK_COLUMNS = ("frame", "track_id", "class", "team", "x1", "y1", "x2", "y2", "confidence")
 TRACK_COURT_COLUMNS = ("court_x", "court_y", "zone")
 BALL_USED_COLUMNS = ("frame", "x", "y")
-CSV_CHUNK_ROWS = 250_000
+CSV_CHUNK_ROWS = 50_000  # ~40 MB of pandas string cells per chunk
 TEAM_CODES = ("A", "B", "other", "")
 
 
@@ -81,7 +81,7 @@ def read_summary(folder: Path) -> dict:
     return summary
 
 
-def _read_csv(path: Path, usecols: tuple[str, ...], dtypes: dict) -> pd.DataFrame:
+def _read_csv(path: Path, usecols: tuple[str, ...], dtypes: dict, chunksize: int | None = None):
     header = pd.read_csv(path, nrows=0).columns
     missing = [c for c in usecols if c not in header]
     if missing:
@@ -92,32 +92,33 @@ def _read_csv(path: Path, usecols: tuple[str, ...], dtypes: dict) -> pd.DataFram
         dtype=dtypes,
         keep_default_na=False,
         na_values={c: [""] for c in usecols if dtypes.get(c) != "category"},
+        chunksize=chunksize,
     )
 
 
-def read_tracks(path: Path, court: NetballCourt = DEFAULT_COURT) -> Tracks:
-    dtypes = {
-        "frame": "int32",
-        "track_id": "int32",
-        "class": "category",
-        "team": "category",
-        "x1": "float32",
-        "y1": "float32",
-        "x2": "float32",
-        "y2": "float32",
-        "confidence": "float32",
-        "court_x": "float32",
-        "court_y": "float32",
-    }
-    df = _read_csv(path, (*TRACK_COLUMNS, "court_x", "court_y"), dtypes)
-    bad_class = set(df["class"].cat.categories) - {"player", "ball"}
+TRACK_DTYPES = {
+    "frame": "int32",
+    "track_id": "int32",
+    "class": "category",
+    "team": "category",
+    "x1": "float32",
+    "y1": "float32",
+    "x2": "float32",
+    "y2": "float32",
+    "confidence": "float32",
+    "court_x": "float32",
+    "court_y": "float32",
+}
+
+
+def _player_rows(df: pd.DataFrame, name: str) -> Tracks:
+    bad_class = set(df["class"].dropna().unique()) - {"player", "ball"}
     if bad_class:
-        raise ValueError(f"{path.name}: unknown class value(s) {sorted(bad_class)}.")
+        raise ValueError(f"{name}: unknown class value(s) {sorted(bad_class)}.")
     df = df[df["class"] == "player"]
-    bad_team = set(df["team"].cat.categories) - set(TEAM_CODES)
+    bad_team = set(df["team"].astype(str).unique()) - set(TEAM_CODES)
     if bad_team:
-        raise ValueError(f"{path.name}: unknown team value(s) {sorted(bad_team)}; use A, B, other.")
-    df = df.sort_values(["frame", "track_id"], kind="stable")
+        raise ValueError(f"{name}: unknown team value(s) {sorted(bad_team)}; use A, B, other.")
     team = df["team"].astype(str).map({t: i for i, t in enumerate(TEAM_CODES)}).to_numpy()
     return Tracks(
         frame=df["frame"].to_numpy(np.int32),
@@ -127,6 +128,27 @@ def read_tracks(path: Path, court: NetballCourt = DEFAULT_COURT) -> Tracks:
         confidence=df["confidence"].to_numpy(np.float32),
         court_xy=df[["court_x", "court_y"]].to_numpy(np.float32),
     )
+
+
+def read_tracks(path: Path, court: NetballCourt = DEFAULT_COURT) -> Tracks:
+    # In chunks, kept as compact arrays: a whole hour in one DataFrame (and its sorted copy)
+    # took several times the memory of the arrays it ends as.
+    parts = [
+        _player_rows(chunk, path.name)
+        for chunk in _read_csv(
+            path, (*TRACK_COLUMNS, "court_x", "court_y"), TRACK_DTYPES, CSV_CHUNK_ROWS
+        )
+    ]
+    if not parts:
+        empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in TRACK_DTYPES.items()})
+        parts = [_player_rows(empty, path.name)]
+    fields = ("frame", "track_id", "team_code", "xyxy", "confidence", "court_xy")
+    tracks = Tracks(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+    del parts
+    order = np.lexsort((tracks.track_id, tracks.frame))
+    if not (np.diff(order) == 1).all():
+        tracks = Tracks(*(getattr(tracks, f)[order] for f in fields))
+    return tracks
 
 
 def read_ball(path: Path, n_frames: int) -> np.ndarray:
