@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from backend import cli_calibration, cli_competitions
-from backend.config import get_settings
+from backend.config import get_settings, with_machine_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROGRESS_BAR_WIDTH = 30
@@ -94,7 +94,7 @@ def cmd_analyze(args: argparse.Namespace) -> Any:
 
     out_dir = Path(args.out)
     try:
-        settings = PipelineSettings.from_dict(_setting_overrides(args))
+        settings = with_machine_settings(PipelineSettings.from_dict(_setting_overrides(args)))
     except ValueError as exc:
         raise CliError(str(exc)) from None
     try:

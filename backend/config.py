@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.pipeline.settings import PipelineSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -227,3 +231,18 @@ def configure_ultralytics_offline(settings: Settings) -> None:
     os.environ.setdefault("YOLO_AUTOINSTALL", "0")
     os.environ.setdefault("YOLO_VERBOSE", "0")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(settings.data_dir / "ultralytics"))
+
+
+def with_machine_settings(
+    pipeline: PipelineSettings, settings: Settings | None = None
+) -> PipelineSettings:
+    """`pipeline` with this machine's detector weights, device and export cache filled in
+    where the caller left them unset: stage 1 never reads the app's configuration itself.
+    Call it wherever analysis settings meet the environment (CLI, job task, benchmarks)."""
+    app = settings or get_settings()  # also sets the ultralytics offline switches
+    return replace(
+        pipeline,
+        model_path=pipeline.model_path or app.model_path,
+        device=pipeline.device or app.device,
+        model_cache_dir=pipeline.model_cache_dir or app.model_cache_dir,
+    )

@@ -25,18 +25,20 @@ sys.path.insert(0, str(ROOT))
 def _warm(threads: int, frame_size: tuple[int, int]) -> None:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
+    from backend.config import with_machine_settings
     from backend.pipeline import PipelineSettings
     from backend.pipeline.detection import Detector
 
-    Detector(PipelineSettings(torch_threads=threads), frame_size=frame_size)
+    Detector(with_machine_settings(PipelineSettings(torch_threads=threads)), frame_size=frame_size)
 
 
 def _analyse(video: str, out_dir: str, threads: int) -> float:
+    from backend.config import with_machine_settings
     from backend.pipeline import PipelineSettings
     from backend.workflow import analyse_match
 
     started = time.perf_counter()
-    analyse_match(video, out_dir, PipelineSettings(torch_threads=threads))
+    analyse_match(video, out_dir, with_machine_settings(PipelineSettings(torch_threads=threads)))
     return time.perf_counter() - started
 
 

@@ -18,6 +18,7 @@ from huey import Huey
 from huey.api import TaskWrapper
 from sqlmodel import Session
 
+from backend.config import with_machine_settings
 from backend.db import WORKER_WRITE_DEADLINE_S, retry_when_locked, session_scope
 from backend.models import Job
 from backend.pipeline.errors import PipelineCancelled, PipelineError
@@ -131,7 +132,7 @@ def _analyse(job: Job, recorder: runner.ProgressRecorder, job_log: logging.Logge
     try:
         from backend.workflow import analyse_match
 
-        settings = PipelineSettings.from_dict(job.settings)
+        settings = with_machine_settings(PipelineSettings.from_dict(job.settings))
         if settings.torch_threads is None and os.environ.get("NETBALL_TORCH_THREADS"):
             threads = int(os.environ["NETBALL_TORCH_THREADS"])
             settings = dataclasses.replace(settings, torch_threads=threads)

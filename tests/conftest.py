@@ -79,6 +79,7 @@ def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     previous = os.environ.get("NETBALL_MODEL_CACHE_DIR")
     os.environ["NETBALL_MODEL_CACHE_DIR"] = str(folder)
     get_settings.cache_clear()
+    get_settings()  # the ultralytics offline switches, before any test imports it
     yield folder
     if previous is None:
         os.environ.pop("NETBALL_MODEL_CACHE_DIR", None)

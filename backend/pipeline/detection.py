@@ -11,7 +11,15 @@ from typing import Any
 import numpy as np
 
 from backend.pipeline.errors import ModelError
-from backend.pipeline.inference import OpenVinoCache, choose_placement, input_shape
+from backend.pipeline.inference import (
+    OpenVinoCache,
+    choose_placement,
+    compiled_as,
+    export_root,
+    input_shape,
+    keep_ultralytics_offline,
+    openvino_compile_config,
+)
 from backend.pipeline.model import resolve_model_path
 from backend.pipeline.settings import PipelineSettings
 
@@ -236,22 +244,18 @@ class Detector:
         logger: logging.Logger | None = None,
         frame_size: tuple[int, int] | None = None,
     ) -> None:
-        from backend.config import get_settings
-
-        app = get_settings()  # sets the ultralytics offline switches before its import
+        keep_ultralytics_offline()
         self.settings = settings
         self.log = logger or logging.getLogger(__name__)
-        self.path = resolve_model_path(settings.model_path or app.model_path)
+        self.path = resolve_model_path(settings.model_path)
         if settings.torch_threads:
             import torch
 
             torch.set_num_threads(settings.torch_threads)
-        self.placement = choose_placement(
-            settings.backend, settings.device or app.device, self.path
-        )
+        self.placement = choose_placement(settings.backend, settings.device or "cpu", self.path)
         if self.placement.fallback_reason:
             self.log.warning("detector placement: %s", self.placement.fallback_reason)
-        self.export_root = app.model_cache_dir / "openvino"
+        self.export_root = export_root(settings.model_cache_dir)
         self.exports_built: list[str] = []
         self._ov_cache: OpenVinoCache | None = None
         frame_hw = (frame_size[1], frame_size[0]) if frame_size else (settings.imgsz,) * 2
@@ -324,9 +328,11 @@ class Detector:
         # Names only after the predictor is set up: reading them first compiles the
         # network once more (~0.5 s idle, over 1 s on a busy machine).
         model = self._load(str(folder), read_names=False)
-        self._skip_warmup(model, list(shape))
+        config = self._openvino_config()
+        with openvino_compile_config(config):
+            self._skip_warmup(model, list(shape))
         model.names  # noqa: B018  (fails early on a broken export)
-        self._configure_openvino(model, folder)
+        self._ensure_openvino_config(model, folder, config)
         return model
 
     def _load(self, source: str, read_names: bool = True) -> Any:
@@ -365,8 +371,8 @@ class Detector:
         except Exception as exc:  # an ultralytics change must not stop an analysis
             self.log.debug("kept ultralytics' warm-up: %s", exc)
 
-    def _configure_openvino(self, model: Any, folder: Path) -> None:
-        """Compile the network again in fp32 and with this worker's share of the cores.
+    def _openvino_config(self) -> dict[str, Any]:
+        """fp32 and this worker's share of the cores, for every OpenVINO compile.
 
         On CPUs with bfloat16 (this one: avx512_bf16) OpenVINO runs in bf16 by default; on
         the generated clips that moved a faint ball's confidence enough to lose a pass that
@@ -375,15 +381,27 @@ class Detector:
         also takes every core by default; a worker gets its share (torch_threads) so
         parallel jobs do not fight over the same cores.
         """
+        config: dict[str, Any] = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION,
+        }
         threads = self.settings.torch_threads
+        if threads and threads < (os.cpu_count() or 1):
+            config["INFERENCE_NUM_THREADS"] = threads
+        return config
+
+    def _ensure_openvino_config(self, model: Any, folder: Path, config: dict[str, Any]) -> None:
+        """Compile once more only if ultralytics' own compile missed `config` (its loading
+        code changed, or the predictor could not be set up early)."""
         backend = getattr(
             getattr(getattr(model, "predictor", None), "model", None), "backend", None
         )
         if backend is None:
+            self.log.warning("OpenVINO keeps its default precision and threads: no predictor")
             return
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION}
-        if threads and threads < (os.cpu_count() or 1):
-            config["INFERENCE_NUM_THREADS"] = threads
+        if compiled_as(backend.ov_compiled_model, config):
+            return
+        self.log.info("OpenVINO network compiled again: the first compile missed %s", config)
         try:
             xml = next(folder.glob("*.xml"))
             ov_model = backend.ov.Core().read_model(model=str(xml), weights=xml.with_suffix(".bin"))

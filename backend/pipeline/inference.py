@@ -13,8 +13,12 @@ import logging
 import os
 import re
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from backend.pipeline.errors import ModelError
 from backend.pipeline.model import sha256_of
@@ -26,6 +30,71 @@ EXPORT_MANIFEST = "courtside-export.json"
 # Bumped when the manifest or the export recipe changes, so older caches are rebuilt.
 EXPORT_FORMAT_VERSION = 1
 _DEVICE_PATTERN = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+# Where exports go when the caller names no model cache: shared by the runs of this user
+# and verified like any other (the app always passes <data>/models).
+FALLBACK_EXPORT_DIR_NAME = "courtside-openvino-exports"
+
+
+def keep_ultralytics_offline() -> None:
+    """Whoever calls the stage, ultralytics must never reach the network or pip.
+
+    setdefault, so a caller's own values stand (the app also sets YOLO_CONFIG_DIR under its
+    data dir); only effective before ultralytics is first imported, hence called first.
+    """
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "0")
+    os.environ.setdefault("YOLO_VERBOSE", "0")
+
+
+def export_root(model_cache_dir: Path | None) -> Path:
+    """The folder of OpenVINO exports under `model_cache_dir`, or a per-user temp folder."""
+    if model_cache_dir is not None:
+        return Path(model_cache_dir) / "openvino"
+    # Per user: another user's folder in a shared temp dir would not be writable.
+    user = str(os.getuid()) if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    return Path(tempfile.gettempdir()) / f"{FALLBACK_EXPORT_DIR_NAME}-{user}"
+
+
+@contextmanager
+def openvino_compile_config(overrides: dict[str, Any]) -> Iterator[None]:
+    """While open, every OpenVINO compile takes `overrides` on top of the caller's config.
+
+    ultralytics compiles the network while it loads it, with its own choices (bf16 on this
+    CPU, every core); setting ours afterwards cost a second compile of every input shape
+    (measured in benchmarks/README.md). The compile function ultralytics keeps for later
+    recompiles is bound while this is open, so those get the overrides too.
+    """
+    import openvino as ov
+
+    original = ov.Core.compile_model
+
+    def compile_model(core, model, device_name=None, config=None, **kwargs):
+        merged = {**(config or {}), **overrides}
+        return original(core, model, device_name=device_name, config=merged, **kwargs)
+
+    ov.Core.compile_model = compile_model
+    try:
+        yield
+    finally:
+        ov.Core.compile_model = original
+
+
+def _property_text(value: Any) -> str:
+    # OpenVINO reports precision as ov.Type (f32) and hints as enums (PerformanceMode.LATENCY).
+    if hasattr(value, "to_string"):
+        return value.to_string().lower()
+    return str(getattr(value, "name", value)).lower()
+
+
+def compiled_as(compiled: Any, config: dict[str, Any]) -> bool:
+    """Whether an OpenVINO compiled model runs with every value of `config`."""
+    try:
+        for key, wanted in config.items():
+            if _property_text(compiled.get_property(key)) != _property_text(wanted):
+                return False
+    except Exception:  # a property this device does not report: not proven
+        return False
+    return True
 
 
 @dataclass(frozen=True)

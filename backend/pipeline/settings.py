@@ -107,7 +107,13 @@ class PipelineSettings:
     encode_preset / encode_crf: libx264 speed preset and quality of annotated.mp4.
     backend: detector inference backend: "auto" (OpenVINO on a CPU, PyTorch on a GPU),
         "openvino" or "pytorch"; whatever cannot run falls back with the reason logged.
-    device: "cpu", "cuda" or "cuda:N"; None takes NETBALL_DEVICE.
+    The machine's part, filled in by the app from its environment (backend.config
+    .with_machine_settings; the stage itself never reads the app's configuration):
+    device: "cpu", "cuda" or "cuda:N" (NETBALL_DEVICE); None means "cpu".
+    model_path: detector weights (NETBALL_MODEL); None means the verified default yolov8n.
+    model_cache_dir: folder of the detector exports, made once per weights file and input
+        shape (NETBALL_MODEL_CACHE_DIR, default <data>/models); None means a per-user folder
+        in the system temp dir.
     """
 
     imgsz: int = 480
@@ -142,6 +148,7 @@ class PipelineSettings:
     encode_preset: str = "veryfast"
     encode_crf: int = 23
     backend: str = "auto"
+    model_cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -187,7 +194,7 @@ class PipelineSettings:
         for key, value in data.items():
             if key not in known or value is None:
                 continue
-            if key == "model_path":
+            if key in ("model_path", "model_cache_dir"):
                 kwargs[key] = Path(value)
             elif key in (
                 "imgsz",
@@ -213,7 +220,8 @@ class PipelineSettings:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["model_path"] = str(self.model_path) if self.model_path else None
+        for key in ("model_path", "model_cache_dir"):
+            data[key] = str(data[key]) if data[key] else None
         return data
 
     def team_display_names(self) -> dict[str, str]:

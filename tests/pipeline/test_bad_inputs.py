@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from backend.config import get_settings
+from backend.config import get_settings, with_machine_settings
 from backend.pipeline import (
     CalibrationError,
     ModelError,
@@ -45,14 +45,17 @@ def plain_clip(tmp_path):
 
 @pytest.fixture
 def env_model(monkeypatch):
-    def set_model(value: str | None) -> None:
+    """Settings with NETBALL_MODEL set to a value (None: unset), as the app would fill them."""
+
+    def settings_with_model(value: str | None) -> PipelineSettings:
         if value is None:
             monkeypatch.delenv("NETBALL_MODEL", raising=False)
         else:
             monkeypatch.setenv("NETBALL_MODEL", value)
         get_settings.cache_clear()
+        return with_machine_settings(PipelineSettings())
 
-    yield set_model
+    yield settings_with_model
     monkeypatch.delenv("NETBALL_MODEL", raising=False)
     get_settings.cache_clear()
 
@@ -78,30 +81,30 @@ def test_bad_videos_are_rejected(tmp_path, make, message):
 
 
 def test_missing_model_from_env_is_a_model_error(tmp_path, plain_clip, env_model):
-    env_model(str(tmp_path / "nope.pt"))
+    settings = env_model(str(tmp_path / "nope.pt"))
     out = tmp_path / "out"
     with pytest.raises(ModelError, match="does not exist"):
-        analyze_video(plain_clip, out)
+        analyze_video(plain_clip, out, settings)
     assert_nothing_left(out)
 
 
 def test_corrupt_custom_model_is_a_model_error(tmp_path, plain_clip, env_model):
     weights = make_corrupt_file(tmp_path / "weights.pt")
-    env_model(str(weights))
+    settings = env_model(str(weights))
     out = tmp_path / "out"
     with pytest.raises(ModelError, match="could not be loaded"):
-        analyze_video(plain_clip, out)
+        analyze_video(plain_clip, out, settings)
     assert_nothing_left(out)
 
 
 def test_missing_default_model_is_a_model_error(tmp_path, plain_clip, env_model, monkeypatch):
-    env_model(None)
+    settings = env_model(None)
     monkeypatch.setattr(
         model_module, "default_weights_path", lambda: tmp_path / "gone" / "yolov8n.pt"
     )
     out = tmp_path / "out"
     with pytest.raises(ModelError, match="missing"):
-        analyze_video(plain_clip, out)
+        analyze_video(plain_clip, out, settings)
     assert_nothing_left(out)
 
 

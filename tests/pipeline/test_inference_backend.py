@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import av
 import numpy as np
 import pytest
 import torch
 
-from backend.config import default_workers, get_settings
+from backend.config import default_workers, get_settings, with_machine_settings
 from backend.pipeline import PipelineSettings, analyze_video
 from backend.pipeline.detection import PLAYER, Detector, clear_model_cache
 from backend.pipeline.errors import ModelError
@@ -68,6 +69,32 @@ def test_openvino_and_pytorch_find_the_same_players(tmp_path):
     assert np.median(overlaps) >= SAME_BOX_IOU_MEDIAN_MIN
 
 
+def test_each_input_shape_compiles_once_in_fp32_on_the_workers_threads(monkeypatch):
+    import openvino as ov
+
+    compiles = []
+    original = ov.Core.compile_model
+
+    def counting(core, model, device_name=None, config=None, **kwargs):
+        compiles.append(dict(config or {}))
+        return original(core, model, device_name=device_name, config=config, **kwargs)
+
+    monkeypatch.setattr(ov.Core, "compile_model", counting)
+    clear_model_cache()
+    settings = PipelineSettings(imgsz=224, ball_zoom_px=128, torch_threads=1)
+    detector = Detector(settings, frame_size=(640, 360))
+    frame = np.full((360, 640, 3), 90, np.uint8)
+    detector.detect(frame)
+    detector.detect(frame[:128, :128], imgsz=128)
+    detector.detect(frame)
+    assert len(compiles) == 2  # the main shape and the zoom look's, each once
+    assert all(c["INFERENCE_PRECISION_HINT"] == "f32" for c in compiles)
+    compiled = detector.model.predictor.model.backend.ov_compiled_model
+    assert compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.f32
+    if (os.cpu_count() or 1) > 1:
+        assert compiled.get_property("INFERENCE_NUM_THREADS") == 1
+
+
 def test_a_damaged_or_stale_export_is_rebuilt(tmp_path):
     cache = OpenVinoCache(tmp_path / "exports", default_weights_path())
     shape = (128, 224)
@@ -89,19 +116,13 @@ def test_a_damaged_or_stale_export_is_rebuilt(tmp_path):
     assert len(cache.built) == 3
 
 
-def test_when_no_export_can_be_made_the_detector_uses_pytorch_and_says_why(
-    tmp_path, monkeypatch, caplog
-):
+def test_when_no_export_can_be_made_the_detector_uses_pytorch_and_says_why(tmp_path, caplog):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the model cache should be")
-    monkeypatch.setenv("NETBALL_MODEL_CACHE_DIR", str(blocker))
-    get_settings.cache_clear()
     clear_model_cache()
     caplog.set_level(logging.WARNING, logger="backend.pipeline")
-    try:
-        detector = Detector(PipelineSettings(imgsz=224, ball_zoom_px=0), frame_size=(640, 360))
-    finally:
-        get_settings.cache_clear()
+    settings = PipelineSettings(imgsz=224, ball_zoom_px=0, model_cache_dir=blocker)
+    detector = Detector(settings, frame_size=(640, 360))
     assert detector.placement.backend == "pytorch"
     assert detector.placement.requested_backend == "auto"
     assert detector.placement.fallback_reason.startswith("OpenVINO unavailable (")
@@ -110,25 +131,47 @@ def test_when_no_export_can_be_made_the_detector_uses_pytorch_and_says_why(
     assert len(detector.detect(frame)) == 0  # and it runs
 
 
-def test_netball_device_cpu_reaches_the_detector(monkeypatch):
-    monkeypatch.setenv("NETBALL_DEVICE", "cpu")
+def _with_env(monkeypatch, settings: PipelineSettings, **env: str) -> PipelineSettings:
+    """`settings` completed from the environment the way the CLI and the job task do."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:
-        detector = Detector(PipelineSettings(backend="pytorch", imgsz=224))
+        return with_machine_settings(settings)
     finally:
         get_settings.cache_clear()
+
+
+def test_the_app_fills_in_the_machine_settings_the_caller_left_unset(monkeypatch, tmp_path):
+    weights = tmp_path / "mine.pt"
+    weights.write_bytes(b"")
+    env = dict(
+        NETBALL_DEVICE="cuda:1", NETBALL_MODEL=str(weights), NETBALL_MODEL_CACHE_DIR=str(tmp_path)
+    )
+    filled = _with_env(monkeypatch, PipelineSettings(), **env)
+    assert (filled.device, filled.model_path, filled.model_cache_dir) == (
+        "cuda:1", weights, tmp_path
+    )  # fmt: skip
+    chosen = PipelineSettings(device="cpu", model_cache_dir=tmp_path / "elsewhere")
+    kept = _with_env(monkeypatch, chosen, **env)
+    assert (kept.device, kept.model_cache_dir) == ("cpu", tmp_path / "elsewhere")
+
+
+def test_netball_device_cpu_reaches_the_detector(monkeypatch):
+    settings = _with_env(
+        monkeypatch, PipelineSettings(backend="pytorch", imgsz=224), NETBALL_DEVICE="cpu"
+    )
+    detector = Detector(settings)
     assert (detector.placement.device, detector.placement.requested_device) == ("cpu", "cpu")
     assert detector.placement.fallback_reason is None
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_an_absent_gpu_falls_back_to_the_cpu_with_the_reason(monkeypatch):
-    monkeypatch.setenv("NETBALL_DEVICE", "cuda:0")
-    get_settings.cache_clear()
-    try:
-        detector = Detector(PipelineSettings(imgsz=224, ball_zoom_px=0))
-    finally:
-        get_settings.cache_clear()
+    settings = _with_env(
+        monkeypatch, PipelineSettings(imgsz=224, ball_zoom_px=0), NETBALL_DEVICE="cuda:0"
+    )
+    detector = Detector(settings)
     p = detector.placement
     # On the CPU it falls back to, the CPU's best backend runs.
     assert (p.backend, p.device, p.requested_device) == ("openvino", "cpu", "cuda:0")
