@@ -51,6 +51,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process, all threads: unlike wall time, barely moved by other
+    programs sharing the cores, so variants measured minutes apart compare fairly."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 2)
+
+
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -78,6 +85,7 @@ def run_pipeline(video: Path, out_dir: Path, settings: dict, calibration: dict |
         "video_mb": round((out_dir / "annotated.mp4").stat().st_size / 1e6, 2),
         "frames": result.summary["counts"]["frames"],
         "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "cpu_s": _cpu_s(),
     }
 
 
@@ -120,6 +128,7 @@ def run_naive(video: Path, out_dir: Path, settings: dict, calibration: dict | No
         "processing_s": round(time.perf_counter() - started, 3),
         "frames": frames,
         "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "cpu_s": _cpu_s(),
         "video_mb": round((out_dir / "naive.mp4").stat().st_size / 1e6, 2),
     }
 
@@ -185,7 +194,8 @@ def markdown_rows(report: dict, tag: str) -> list[str]:
                       "stage2_s")
         ) if t else "-"  # fmt: skip
         rows.append(
-            f"| {tag}, load {load} | {change} | {run['realtime_factor']:.2f} | {stages} | "
+            f"| {tag}, load {load} | {change} | {run['realtime_factor']:.2f} | "
+            f"{run['cpu_s'] / report['video_s']:.2f} | {stages} | "
             f"{run.get('recall', '-')} | {run.get('tracks_per_person', '-')} | "
             f"{run.get('id_switches_per_min', '-')} | {run.get('ball_coverage', '-')} | "
             f"{run.get('passes_found', '-')} | {run['video_mb']} | {run['peak_rss_mb']:.0f} |"
