@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,12 @@ from backend.pipeline.errors import ModelError
 from backend.pipeline.inference import (
     OpenVinoCache,
     choose_placement,
-    compiled_as,
+    ensure_compiled_with,
     export_root,
     input_shape,
     keep_ultralytics_offline,
     openvino_compile_config,
+    openvino_config,
 )
 from backend.pipeline.model import resolve_model_path
 from backend.pipeline.settings import PipelineSettings
@@ -37,9 +37,6 @@ PART_BOTTOM_TOLERANCE_FRAC = 0.15
 PART_HEIGHT_FRAC_MAX = 0.8
 PERSON_HEIGHT_FIT_BOXES_MIN = 8
 PERSON_HEIGHT_FIT_ROUNDS = 4
-# OpenVINO's inference precision: fp32 like PyTorch, not the CPU's faster bf16 default
-# (see Detector._configure_openvino).
-OPENVINO_PRECISION = "f32"
 # Longest library error quoted in a fallback reason (Results shows it as a warning).
 REASON_MAX_CHARS = 240
 
@@ -328,11 +325,11 @@ class Detector:
         # Names only after the predictor is set up: reading them first compiles the
         # network once more (~0.5 s idle, over 1 s on a busy machine).
         model = self._load(str(folder), read_names=False)
-        config = self._openvino_config()
+        config = openvino_config(self.settings.torch_threads)
         with openvino_compile_config(config):
             self._skip_warmup(model, list(shape))
         model.names  # noqa: B018  (fails early on a broken export)
-        self._ensure_openvino_config(model, folder, config)
+        ensure_compiled_with(model, folder, config, self.log)
         return model
 
     def _load(self, source: str, read_names: bool = True) -> Any:
@@ -370,44 +367,6 @@ class Detector:
             model.predictor = predictor
         except Exception as exc:  # an ultralytics change must not stop an analysis
             self.log.debug("kept ultralytics' warm-up: %s", exc)
-
-    def _openvino_config(self) -> dict[str, Any]:
-        """fp32 and this worker's share of the cores, for every OpenVINO compile.
-
-        On CPUs with bfloat16 (this one: avx512_bf16) OpenVINO runs in bf16 by default; on
-        the generated clips that moved a faint ball's confidence enough to lose a pass that
-        PyTorch finds. fp32 through OpenVINO was measured as fast as bf16 in the full
-        predict path (pre- and post-processing dominate) and still 2-4x PyTorch. OpenVINO
-        also takes every core by default; a worker gets its share (torch_threads) so
-        parallel jobs do not fight over the same cores.
-        """
-        config: dict[str, Any] = {
-            "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION,
-        }
-        threads = self.settings.torch_threads
-        if threads and threads < (os.cpu_count() or 1):
-            config["INFERENCE_NUM_THREADS"] = threads
-        return config
-
-    def _ensure_openvino_config(self, model: Any, folder: Path, config: dict[str, Any]) -> None:
-        """Compile once more only if ultralytics' own compile missed `config` (its loading
-        code changed, or the predictor could not be set up early)."""
-        backend = getattr(
-            getattr(getattr(model, "predictor", None), "model", None), "backend", None
-        )
-        if backend is None:
-            self.log.warning("OpenVINO keeps its default precision and threads: no predictor")
-            return
-        if compiled_as(backend.ov_compiled_model, config):
-            return
-        self.log.info("OpenVINO network compiled again: the first compile missed %s", config)
-        try:
-            xml = next(folder.glob("*.xml"))
-            ov_model = backend.ov.Core().read_model(model=str(xml), weights=xml.with_suffix(".bin"))
-            backend.ov_compiled_model = backend.compile_model(ov_model, config=config)
-        except Exception as exc:  # an ultralytics change must not stop an analysis
-            self.log.warning("OpenVINO keeps its default precision and threads: %s", exc)
 
     @property
     def has_ball_class(self) -> bool:

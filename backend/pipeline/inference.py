@@ -30,6 +30,9 @@ EXPORT_MANIFEST = "courtside-export.json"
 # Bumped when the manifest or the export recipe changes, so older caches are rebuilt.
 EXPORT_FORMAT_VERSION = 1
 _DEVICE_PATTERN = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+# OpenVINO's inference precision: fp32 like PyTorch, not the CPU's faster bf16 default
+# (see openvino_config).
+OPENVINO_PRECISION = "f32"
 # Where exports go when the caller names no model cache: shared by the runs of this user
 # and verified like any other (the app always passes <data>/models).
 FALLBACK_EXPORT_DIR_NAME = "courtside-openvino-exports"
@@ -77,6 +80,45 @@ def openvino_compile_config(overrides: dict[str, Any]) -> Iterator[None]:
         yield
     finally:
         ov.Core.compile_model = original
+
+
+def openvino_config(threads: int | None) -> dict[str, Any]:
+    """fp32 and a worker's share of the cores (`threads`), for every OpenVINO compile.
+
+    On CPUs with bfloat16 (this one: avx512_bf16) OpenVINO runs in bf16 by default; on
+    the generated clips that moved a faint ball's confidence enough to lose a pass that
+    PyTorch finds. fp32 through OpenVINO was measured as fast as bf16 in the full
+    predict path (pre- and post-processing dominate) and still 2-4x PyTorch. OpenVINO
+    also takes every core by default; a worker gets its share (torch_threads) so
+    parallel jobs do not fight over the same cores.
+    """
+    config: dict[str, Any] = {
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION,
+    }
+    if threads and threads < (os.cpu_count() or 1):
+        config["INFERENCE_NUM_THREADS"] = threads
+    return config
+
+
+def ensure_compiled_with(
+    model: Any, folder: Path, config: dict[str, Any], log: logging.Logger
+) -> None:
+    """Compile `model`'s OpenVINO network once more only if ultralytics' own compile missed
+    `config` (its loading code changed, or the predictor could not be set up early)."""
+    backend = getattr(getattr(getattr(model, "predictor", None), "model", None), "backend", None)
+    if backend is None:
+        log.warning("OpenVINO keeps its default precision and threads: no predictor")
+        return
+    if compiled_as(backend.ov_compiled_model, config):
+        return
+    log.info("OpenVINO network compiled again: the first compile missed %s", config)
+    try:
+        xml = next(folder.glob("*.xml"))
+        ov_model = backend.ov.Core().read_model(model=str(xml), weights=xml.with_suffix(".bin"))
+        backend.ov_compiled_model = backend.compile_model(ov_model, config=config)
+    except Exception as exc:  # an ultralytics change must not stop an analysis
+        log.warning("OpenVINO keeps its default precision and threads: %s", exc)
 
 
 def _property_text(value: Any) -> str:
