@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backend.pipeline.ball_candidates import MotionBallCandidates, expected_ball_width_px
+from backend.pipeline.ball_candidates import MotionBallCandidates
 from backend.pipeline.detection import BALL, Detections, Detector
 from backend.pipeline.settings import PipelineSettings
 
 if TYPE_CHECKING:
     from backend.pipeline.engine import FrameState
+    from backend.pipeline.view import ViewTransformer
 
 # A ball candidate present in this share of the keyframes of the static window is scenery.
 STATIC_SHARE_MIN = 0.8
@@ -171,6 +172,7 @@ class BallPath:
         fps: float,
         frame_width: int,
         delay_frames: int,
+        view: ViewTransformer | None = None,
     ) -> None:
         self.s, self.detector, self.fps, self.width = settings, detector, fps, frame_width
         self.delay = delay_frames
@@ -190,7 +192,9 @@ class BallPath:
         self._prev_raw: tuple[int, np.ndarray] | None = None
         self._last_zoom_frame = -(10**9)
         self.zoom_looks = 0
-        self.motion = MotionBallCandidates(settings) if settings.ball_motion_search_px else None
+        self.motion = (
+            MotionBallCandidates(settings, view) if settings.ball_motion_search_px else None
+        )
         self.motion_points = 0
 
     def on_keyframe(self, state: FrameState, balls: Detections, buffer: deque[FrameState]) -> None:
@@ -226,8 +230,8 @@ class BallPath:
         if from_motion:
             self.motion_points += 1
         elif self.motion is not None and point.confidence >= self.s.ball_conf_min:
-            width = expected_ball_width_px(players, state.image.shape[0])
-            self.motion.learn_colour(state.image, point.xy, width)
+            width = self.motion.expected_widths_px(point.xy, players, state.image.shape[0])[0]
+            self.motion.learn_colour(state.image, point.xy, float(width))
         state.ball = (point.xy, point.confidence, True)
         last = self.last
         gap = state.index - last[0] if last is not None else 0

@@ -18,9 +18,10 @@ What must not win, and why it does not:
   mean colour must differ from the background's behind it by `ball_contrast_min_lab`;
 - a blob clear of the players' boxes must have little else that changed around it: pieces
   of a player the detector missed are surrounded by the rest of that player;
-- a blob much larger or smaller than the expected ball (from the players' box heights:
-  a netball is ~0.13 of a player's height), or long and thin (a limb, a line edge), fails
-  the size and roundness tests.
+- a blob much larger or smaller than the expected ball, or long and thin (a limb, a line
+  edge), fails the size and roundness tests. The expected width comes from the court scale
+  at the blob's image position when the court is calibrated (`ball_diameter_m` times the
+  image's horizontal pixels per metre of floor there), else from the players' box heights.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from backend.analytics.court import DEFAULT_COURT
 from backend.pipeline.detection import BALL, Detections
 from backend.pipeline.settings import PipelineSettings
+from backend.pipeline.view import ViewTransformer
 
 # A netball (0.23 m) against a player's box (~1.75 m standing, more with arms up or a stride).
 BALL_TO_PLAYER_HEIGHT = 0.1
@@ -65,13 +68,19 @@ COLOUR_HISTORY = 12
 BLOB_SHORT_MIN = 0.3
 BLOB_LONG_MIN = 0.45
 BLOB_LONG_MAX = 2.6
+# The court scale is trusted for image points whose floor point lies within this many metres
+# of the court; beyond (the stands, above the horizon) the homography says nothing useful.
+SCALE_COURT_MARGIN_M = 3.0
+# Step, in metres, of the finite difference that measures the court scale at a point.
+SCALE_STEP_M = 0.25
 
 
 class MotionBallCandidates:
     """Finds ball-sized moving blobs; `find` is called once per keyframe."""
 
-    def __init__(self, settings: PipelineSettings) -> None:
+    def __init__(self, settings: PipelineSettings, view: ViewTransformer | None = None) -> None:
         self.s = settings
+        self.view = view
         self.background: np.ndarray | None = None
         self._prev_image: np.ndarray | None = None
         self._prev_small: np.ndarray | None = None
@@ -190,20 +199,21 @@ class MotionBallCandidates:
         _, labels, stats, centroids = cv2.connectedComponentsWithStats(
             mask.astype(np.uint8), connectivity=8
         )
-        ball_w = expected_ball_width_px(players_xyxy, h)
         boxes, scores = [], []
         # Size and fill first, for all blobs at once: compression noise makes thousands.
         bws, bhs, areas = stats[:, 2], stats[:, 3], stats[:, 4]
+        widths = self.expected_widths_px(centroids + np.array([x0, y0]), players_xyxy, h)
         longs, shorts = np.maximum(bws, bhs), np.minimum(bws, bhs)
         fits = (
-            (longs >= BLOB_LONG_MIN * ball_w)
-            & (longs <= BLOB_LONG_MAX * ball_w)
-            & (shorts >= BLOB_SHORT_MIN * ball_w)
+            (longs >= BLOB_LONG_MIN * widths)
+            & (longs <= BLOB_LONG_MAX * widths)
+            & (shorts >= BLOB_SHORT_MIN * widths)
             & (areas >= self.s.ball_blob_fill_min * bws * bhs)
         )
         fits[0] = False  # label 0 is the unchanged rest
         for i in np.flatnonzero(fits).tolist():
             bx, by, bw, bh, area = stats[i]
+            ball_w = float(widths[i])
             long_side, short_side = max(bw, bh), min(bw, bh)
             centre = centroids[i] + (x0, y0)
             where = _place(centre, players_xyxy)
@@ -235,6 +245,46 @@ class MotionBallCandidates:
         if not boxes:
             return Detections.empty()
         return Detections(np.array(boxes), np.array(scores), np.full(len(boxes), BALL))
+
+    def expected_widths_px(
+        self, points_px: np.ndarray, players_xyxy: np.ndarray, frame_height: int
+    ) -> np.ndarray:
+        """The ball's expected width at each image point: from the court scale there when
+        calibrated and the point is over the floor, else from the players in view."""
+        points = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
+        fallback = expected_ball_width_px(players_xyxy, frame_height)
+        if self.view is None or not len(points):
+            return np.full(len(points), fallback)
+        scale = court_scale_px_per_m(self.view, points)
+        return np.where(
+            np.isfinite(scale), np.maximum(3.0, self.s.ball_diameter_m * scale), fallback
+        )
+
+
+def court_scale_px_per_m(view: ViewTransformer, points_px: np.ndarray) -> np.ndarray:
+    """Horizontal image pixels per metre of floor at each image point (NaN off the court).
+
+    A ball is round, so its image width is what the floor's horizontal scale gives at its
+    depth; the floor point under a ball in the air is a little farther away than the ball,
+    which makes the estimate slightly small (~5 % for a ball at hand height in a wide shot),
+    well inside the size window.
+    """
+    court = view.transform_points(points_px)
+    out = np.full(len(court), np.nan)
+    xs, ys = court[:, 0], court[:, 1]
+    m = SCALE_COURT_MARGIN_M
+    ok = np.isfinite(court).all(axis=1)
+    ok &= (xs >= -m) & (xs <= DEFAULT_COURT.length_m + m)
+    ok &= (ys >= -m) & (ys <= DEFAULT_COURT.width_m + m)
+    if not ok.any():
+        return out
+    c = court[ok]
+    base = view.court_to_image(c)[:, 0]
+    step_x, step_y = np.array([SCALE_STEP_M, 0.0]), np.array([0.0, SCALE_STEP_M])
+    du_dx = (view.court_to_image(c + step_x)[:, 0] - base) / SCALE_STEP_M
+    du_dy = (view.court_to_image(c + step_y)[:, 0] - base) / SCALE_STEP_M
+    out[ok] = np.hypot(du_dx, du_dy)
+    return out
 
 
 def expected_ball_width_px(players_xyxy: np.ndarray, frame_height: int) -> float:

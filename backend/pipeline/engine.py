@@ -39,6 +39,7 @@ from backend.pipeline.frames import (
     StreamEnd,
     TrackedFrame,
 )
+from backend.pipeline.input_size import detector_input_size
 from backend.pipeline.outputs import software_versions
 from backend.pipeline.quality import QualityInputs, quality_warnings
 from backend.pipeline.settings import PipelineSettings, Progress
@@ -95,7 +96,8 @@ class Engine:
         self.tracker = PlayerTracker(
             settings.player_conf_min, lost_keyframes, self.fps / settings.frame_stride
         )
-        self.ball = BallPath(settings, self.detector, self.fps, info.width, self.delay)
+        self.ball = BallPath(settings, self.detector, self.fps, info.width, self.delay, view)
+        self.imgsz = settings.imgsz  # the main pass's input size, chosen after _fit_teams
         self.teams = TeamClassifier()
         self.heights = PersonHeights()
         self.votes = TeamVotes()
@@ -234,6 +236,15 @@ class Engine:
             )  # fmt: skip
         except ValueError as exc:
             self._warn(f"Teams not split: {exc}")
+        self.imgsz = detector_input_size(
+            self.person_heights_px, self.size, self.s.imgsz, self.s.imgsz_auto_player_px,
+            self.s.imgsz_auto_max,
+        )  # fmt: skip
+        if self.imgsz != self.s.imgsz:
+            self.log.info(
+                "players are small (median %.0f px tall): detector input %d px, not %d",
+                float(np.median(self.person_heights_px)), self.imgsz, self.s.imgsz,
+            )  # fmt: skip
 
     def _phase(self, phase: str) -> None:
         if self.on_progress is not None:
@@ -263,7 +274,9 @@ class Engine:
         state.keyframe = True
         self.counts["keyframes"] += 1
         dets = self.detector.detect(
-            state.image, ball_conf_min=min(self.s.ball_conf_min, self.s.ball_path_conf_min)
+            state.image,
+            ball_conf_min=min(self.s.ball_conf_min, self.s.ball_path_conf_min),
+            imgsz=self.imgsz,
         )
         players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
         players.data["color"] = torso_features(state.image, players.xyxy)
@@ -388,7 +401,7 @@ class Engine:
             "video": {**self.info.to_dict(), "frames_processed": self.frames_done},
             "settings": self.s.to_dict(),
             "calibration": None,
-            "model": self.detector.describe(),
+            "model": {**self.detector.describe(), "main_pass_imgsz": self.imgsz},
             "versions": software_versions(),
             "counts": {
                 "frames": self.frames_done,
@@ -430,7 +443,7 @@ class Engine:
 
     def _quality(self, summary: dict, camera) -> QualityInputs:
         return QualityInputs(
-            frame_size=self.size, imgsz=self.s.imgsz, calibrated=self.view is not None,
+            frame_size=self.size, imgsz=self.imgsz, calibrated=self.view is not None,
             counts=summary["counts"], team_colour_distance=self.teams.colour_distance,
             people_together_max=self.people_together_max,
             person_heights_px=self.person_heights_px, camera=camera,

@@ -38,6 +38,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "team_sample_frames": (1, 200),
     "track_min_detections": (1, 100),
     "encode_crf": (0, 51),
+    "imgsz_auto_player_px": (0, 400),
+    "imgsz_auto_max": (128, 1920),
+    "ball_diameter_m": (0.05, 1.0),
 }
 
 _ENCODE_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
@@ -107,6 +110,14 @@ class PipelineSettings:
     encode_preset / encode_crf: libx264 speed preset and quality of annotated.mp4.
     backend: detector inference backend: "auto" (OpenVINO on a CPU, PyTorch on a GPU),
         "openvino" or "pytorch"; whatever cannot run falls back with the reason logged.
+    imgsz_auto_player_px: median whole-person height, in pixels at the detector's input,
+        below which the input size is raised from `imgsz` (in steps of 32, up to the video's
+        long side and imgsz_auto_max) for the main pass; measured on the team-learning
+        frames (input_size.py). Far players on a wide shot are found far more often, at the
+        detector's cost growing with the square of the size. 0 keeps `imgsz` fixed.
+    imgsz_auto_max: largest input size, in pixels, imgsz_auto_player_px may choose.
+    ball_diameter_m: the real ball's diameter in metres (a netball: 0.22-0.23); with a
+        calibration the motion candidates expect it that wide at the ball's image position.
     The machine's part, filled in by the app from its environment (backend.config
     .with_machine_settings; the stage itself never reads the app's configuration):
     device: "cpu", "cuda" or "cuda:N" (NETBALL_DEVICE); None means "cpu".
@@ -149,6 +160,9 @@ class PipelineSettings:
     encode_crf: int = 23
     backend: str = "auto"
     model_cache_dir: Path | None = None
+    imgsz_auto_player_px: float = 64.0
+    imgsz_auto_max: int = 1280
+    ball_diameter_m: float = 0.225
 
     def __post_init__(self) -> None:
         self.validate()
@@ -162,7 +176,7 @@ class PipelineSettings:
                 raise ValueError(f"Setting {name} must be a number, got {value!r}.")
             if not math.isfinite(value) or not low <= value <= high:
                 raise ValueError(f"Setting {name} must be between {low} and {high}, got {value}.")
-        for name in ("imgsz", "ball_zoom_px"):
+        for name in ("imgsz", "ball_zoom_px", "imgsz_auto_max"):
             if getattr(self, name) % 32:
                 raise ValueError(
                     f"Setting {name} must be a multiple of 32, got {getattr(self, name)}."
@@ -206,6 +220,7 @@ class PipelineSettings:
                 "ball_motion_search_px",
                 "ball_colour_samples_min",
                 "encode_crf",
+                "imgsz_auto_max",
             ):
                 kwargs[key] = _as_int(key, value)
             elif key in _RANGES:
