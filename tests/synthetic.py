@@ -193,7 +193,13 @@ class _Writer:
     """Writes BGR frames with OpenCV (mp4v, mjpg) or PyAV (h264)."""
 
     def __init__(
-        self, path: Path, codec: str, fps: float, size: tuple[int, int], rotation_deg: int = 0
+        self,
+        path: Path,
+        codec: str,
+        fps: float,
+        size: tuple[int, int],
+        rotation_deg: int = 0,
+        keyframe_every: int | None = None,
     ) -> None:
         self.codec = codec.lower()
         if rotation_deg and self.codec not in ("h264", "libx264", "ffv1"):
@@ -209,6 +215,8 @@ class _Writer:
             self.stream.pix_fmt = "yuv444p" if lossless else "yuv420p"
             if not lossless:
                 self.stream.options = {"preset": "ultrafast", "crf": "18"}
+                if keyframe_every:
+                    self.stream.options = {**self.stream.options, "g": str(keyframe_every)}
             if rotation_deg:
                 # Stored like a phone does: counter-clockwise angle in the display matrix.
                 self.stream.set_display_rotation(-rotation_deg)
@@ -324,6 +332,7 @@ def make_match_clip(
     crossings: bool = False,
     pan_px_per_s: float = 0.0,
     kit: str = "band",
+    keyframe_interval_s: float | None = None,
 ) -> ClipTruth:
     """Render a match clip to `path` and return its ground truth.
 
@@ -335,7 +344,10 @@ def make_match_clip(
     and `ClipTruth` then holds image positions per frame while the calibration is that of
     frame 0, as a user's one calibration would be. `kit="bib"` dresses whole-person
     sprites only in a torso-shaped bib (_bib_sprite) instead of the flat band across the
-    crop ("band"), which small people are not recognised in.
+    crop ("band"), which small people are not recognised in. `keyframe_interval_s` makes an
+    h264 file seekable like a phone's or a camera's (a keyframe every second or two); by
+    default libx264 writes one every 250 frames, so the pipeline's frame sampling finds only
+    a few distinct frames in a short clip.
 
     Players of team A and B alternate along the court and each loops around a home spot, so
     they never fully hide one another; the ball is held by one player for `hold_s`, then
@@ -478,7 +490,8 @@ def make_match_clip(
         ball_widths = np.full(frames, 2.0 * radius)
     else:
         ball_widths = ball_width_px[0] + (ball_width_px[1] - ball_width_px[0]) * ball_near_y
-    writer = _Writer(path, codec, fps, size)
+    gop = max(1, round(keyframe_interval_s * fps)) if keyframe_interval_s else None
+    writer = _Writer(path, codec, fps, size, keyframe_every=gop)
     try:
         for f in range(frames):
             frame = background.copy()
@@ -539,6 +552,7 @@ def make_wide_shot(
         path, seconds=seconds, fps=25, size=WIDE_SHOT_SIZE, players_per_team=5,
         person_height_frac=0.2, ball_width_px=(6.0, 10.0), crossings=True, hold_s=1.2,
         flight_s=0.6, codec="h264", seed=seed, pan_px_per_s=pan_px_per_s, kit="bib",
+        keyframe_interval_s=1.0,
     )  # fmt: skip
 
 
