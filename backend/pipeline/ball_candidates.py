@@ -21,7 +21,8 @@ What must not win, and why it does not:
 - a blob much larger or smaller than the expected ball, or long and thin (a limb, a line
   edge), fails the size and roundness tests. The expected width comes from the court scale
   at the blob's image position when the court is calibrated (`ball_diameter_m` times the
-  image's horizontal pixels per metre of floor there), else from the players' box heights.
+  image's horizontal pixels per metre of floor there) unless that disagrees with the players'
+  box heights by more than `ball_scale_disagreement_max`, else from the players' heights.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ CAMERA_CUT_SHARE_MIN = 0.5
 # A blob clear of every player's box is a ball in the air only if, within this many ball
 # widths around it, at most this share of the pixels also changed (else it is a piece of
 # a player the detector missed).
-ISOLATION_PAD_WIDTHS = 1.5
+# 1.5 widths caught the passer's own arm on wide shots (players 80-110 px tall, the ball
+# released within a ball width of the hand), so no flight taught the colour there.
+ISOLATION_PAD_WIDTHS = 1.0
 ISOLATION_SHARE_MAX = 0.08
 # The head band and feet band of a player's box, as fractions of its height.
 HEAD_BAND_FRAC = 0.16
@@ -256,9 +259,12 @@ class MotionBallCandidates:
         if self.view is None or not len(points):
             return np.full(len(points), fallback)
         scale = court_scale_px_per_m(self.view, points)
-        return np.where(
-            np.isfinite(scale), np.maximum(3.0, self.s.ball_diameter_m * scale), fallback
-        )
+        from_court = np.maximum(3.0, self.s.ball_diameter_m * scale)
+        # A court scale far from what the players say is a wrong calibration (or a court of
+        # another size): the players in view are the surer measure then.
+        ratio = np.maximum(from_court / fallback, fallback / from_court)
+        trusted = np.isfinite(scale) & (ratio <= self.s.ball_scale_disagreement_max)
+        return np.where(trusted, from_court, fallback)
 
 
 def court_scale_px_per_m(view: ViewTransformer, points_px: np.ndarray) -> np.ndarray:

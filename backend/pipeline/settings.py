@@ -41,6 +41,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "imgsz_auto_player_px": (0, 400),
     "imgsz_auto_max": (128, 1920),
     "ball_diameter_m": (0.05, 1.0),
+    "ball_scale_disagreement_max": (1.0, 100.0),
 }
 
 _ENCODE_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
@@ -118,6 +119,10 @@ class PipelineSettings:
     imgsz_auto_max: largest input size, in pixels, imgsz_auto_player_px may choose.
     ball_diameter_m: the real ball's diameter in metres (a netball: 0.22-0.23); with a
         calibration the motion candidates expect it that wide at the ball's image position.
+    ball_scale_disagreement_max: ratio (>= 1) between the ball width the calibration gives
+        and the one the players' box heights give (0.1 of the median) beyond which the
+        calibration's is not trusted (a wrong calibration, or people and court out of
+        proportion as in the generated test clips); higher trusts the calibration more.
     The machine's part, filled in by the app from its environment (backend.config
     .with_machine_settings; the stage itself never reads the app's configuration):
     device: "cpu", "cuda" or "cuda:N" (NETBALL_DEVICE); None means "cpu".
@@ -163,6 +168,7 @@ class PipelineSettings:
     imgsz_auto_player_px: float = 64.0
     imgsz_auto_max: int = 1280
     ball_diameter_m: float = 0.225
+    ball_scale_disagreement_max: float = 2.0
 
     def __post_init__(self) -> None:
         self.validate()

@@ -58,15 +58,20 @@ def test_the_ball_is_expected_as_wide_as_the_court_scale_says(size) -> None:
     assert far_line == pytest.approx(0.72 * w / 30.5, rel=0.02)
     assert near_line == pytest.approx(0.98 * w / 30.5, rel=0.02)
 
-    settings = PipelineSettings(ball_diameter_m=0.225)
+    settings = PipelineSettings(ball_diameter_m=0.225, ball_scale_disagreement_max=2.0)
     finder = MotionBallCandidates(settings, view)
-    player = np.array([[10.0, 10.0, 30.0, 110.0]])  # 100 px tall: 10 px without a calibration
+    player = np.array([[10.0, 10.0, 30.0, 70.0]])  # 60 px tall: 6 px without a calibration
     points = np.array([[0.5 * w, 0.30 * size[1]], [0.5 * w, 0.95 * size[1]], [0.5 * w, 2.0]])
     widths = finder.expected_widths_px(points, player, size[1])
     assert widths[0] == pytest.approx(max(3.0, 0.225 * far_line), rel=1e-6)
     assert widths[1] == pytest.approx(max(3.0, 0.225 * near_line), rel=1e-6)
     assert widths[1] > widths[0] or widths[0] == 3.0
     # Above the far stands the homography says nothing: the players' heights are used.
-    assert widths[2] == pytest.approx(10.0)
+    assert widths[2] == pytest.approx(6.0)
     uncalibrated = MotionBallCandidates(settings).expected_widths_px(points, player, size[1])
-    assert uncalibrated == pytest.approx([10.0] * 3)
+    assert uncalibrated == pytest.approx([6.0] * 3)
+    # Players five times taller than the court scale allows: the calibration is not trusted.
+    giant = np.array([[10.0, 10.0, 30.0, 10.0 + 100.0 * 0.225 * near_line]])
+    assert finder.expected_widths_px(points[:2], giant, size[1]) == pytest.approx(
+        [10.0 * 0.225 * near_line] * 2
+    )

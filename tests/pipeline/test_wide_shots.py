@@ -15,7 +15,10 @@ from backend.pipeline import PipelineSettings, analyze_video
 from tests.pipeline.evaluate import wide_shot_score
 from tests.synthetic import make_wide_shot
 
-WIDE_SETTINGS = {"imgsz": 960, "ball_motion_search_px": 320}  # 320 is the default
+# The product defaults: the detector input follows the players' height (480 -> 704 here).
+WIDE_SETTINGS = {"ball_motion_search_px": 320}  # 320 is the default
+# Players boxed (IoU >= 0.5) on this share of player-frames at least; measured 0.93-0.97.
+COVERAGE_FLOOR = 0.85
 # Measured 0.70 (fixed) and 0.45 (pan) on these 6 s clips; until the ball's colour is learnt
 # from two flights clear of every player (~1.7 s here) only flights can be found.
 BALL_PLACED_FLOOR = {0.0: 0.6, 40.0: 0.35}
@@ -42,6 +45,35 @@ def test_the_small_ball_is_placed_within_one_and_a_half_widths(wide_run) -> None
     assert counts["ball_motion_keyframes"] >= 0.3 * counts["keyframes"]
 
 
+def test_far_players_are_boxed_at_an_input_size_chosen_from_their_height(wide_run) -> None:
+    _, truth, result = wide_run
+    score = wide_shot_score(truth, result.out_dir / "tracks.csv", events=[])
+    assert score.coverage >= COVERAGE_FLOOR
+    assert score.tracks_per_person <= 1.5
+    # Players 76-108 px tall in a 960 px frame: ~44 px at 480, so the input grows.
+    assert result.summary["model"]["main_pass_imgsz"] > 480
+
+
+@pytest.mark.parametrize("seed", [4, 9, 14])
+def test_wide_shot_coverage_across_seeds(seed, tmp_path) -> None:
+    truth = make_wide_shot(tmp_path / "wide.mp4", seconds=2.0, seed=seed)
+    result = analyze_video(
+        truth.path, tmp_path / "out", PipelineSettings.from_dict(WIDE_SETTINGS),
+        calibration=truth.calibration(),
+    )  # fmt: skip
+    score = wide_shot_score(truth, result.out_dir / "tracks.csv", events=[])
+    assert score.coverage >= COVERAGE_FLOOR, score
+    fixed = analyze_video(
+        truth.path, tmp_path / "fixed", PipelineSettings.from_dict(
+            {**WIDE_SETTINGS, "imgsz_auto_player_px": 0}
+        ), calibration=truth.calibration(),
+    )  # fmt: skip
+    # The same clip at the fixed 480 px input boxes clearly fewer of them.
+    fixed_score = wide_shot_score(truth, fixed.out_dir / "tracks.csv", events=[])
+    assert fixed_score.coverage <= score.coverage - 0.1, (fixed_score, score)
+    assert fixed.summary["model"]["main_pass_imgsz"] == 480
+
+
 def test_motion_settings_and_counts_are_reported(wide_run) -> None:
     _, _, result = wide_run
     summary = json.loads((result.out_dir / "summary.json").read_text())
@@ -49,7 +81,8 @@ def test_motion_settings_and_counts_are_reported(wide_run) -> None:
         "ball_motion_search_px", "ball_motion_diff_min", "ball_motion_background_rate",
         "ball_motion_camera_jump_px", "ball_motion_conf", "ball_blob_fill_min",
         "ball_colour_distance_max_lab", "ball_colour_samples_min",
-        "ball_colour_chroma_min_lab", "ball_contrast_min_lab",
+        "ball_colour_chroma_min_lab", "ball_contrast_min_lab", "imgsz_auto_player_px",
+        "imgsz_auto_max", "ball_diameter_m",
     ):  # fmt: skip
         assert isinstance(summary["settings"][name], int | float), name
     assert summary["settings"]["ball_motion_search_px"] == 320

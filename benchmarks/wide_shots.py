@@ -1,0 +1,97 @@
+"""Issue 15's figures on generated clips: each variant of the settings on the same clip, back
+to back, so their ratios mean something on a busy machine.
+
+    .venv/bin/python benchmarks/wide_shots.py                    # wide 16 s fixed, pan, 720p
+    .venv/bin/python benchmarks/wide_shots.py --clips wide --seconds 6
+
+Variants: `defaults`; `fixed_imgsz` (imgsz_auto_player_px 0: the detector input stays at
+imgsz, as before the input followed the players' height); `motion_off`
+(ball_motion_search_px 0: the detector alone for the ball). Each prints the share of frames
+with the ball within 1.5 ball widths, passes found with the right passer and receiver,
+tracks per person, player-frame coverage, the main pass's input size and ms per frame, and
+the load average before and after. Clips: `wide` (tests.synthetic.make_wide_shot, fixed
+camera, calibrated), `pan` (the same, 40 px/s, uncalibrated) and `720p` (today's generated
+clip of benchmarks/pipeline.py --generate). One JSON line per clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.pipeline import _child, _issue15_figures  # noqa: E402
+
+VARIANTS = {
+    "defaults": {},
+    "fixed_imgsz": {"imgsz_auto_player_px": 0},
+    "motion_off": {"ball_motion_search_px": 0},
+}
+
+
+def _clip(kind: str, seconds: float, work: Path):
+    from tests.synthetic import make_match_clip, make_wide_shot
+
+    if kind == "720p":
+        video = work / f"generated_720p_{seconds:g}s.mp4"
+        truth = make_match_clip(
+            video, seconds=seconds, fps=30, size=(1280, 720), players_per_team=4, officials=1,
+            codec="h264", seed=7,
+        )  # fmt: skip
+        return truth, truth.calibration()
+    pan = 40.0 if kind == "pan" else 0.0
+    truth = make_wide_shot(
+        work / f"wide_{kind}_{seconds:g}s.mp4", seconds=seconds, pan_px_per_s=pan
+    )
+    # A panning camera has no fixed calibration (the frame-0 one drifts off the court).
+    return truth, None if pan else truth.calibration()
+
+
+def compare(kind: str, seconds: float, work: Path, variants: dict[str, dict]) -> dict:
+    truth, calibration = _clip(kind, seconds, work)
+    report: dict = {"clip": kind, "seconds": seconds, "load_before": os.getloadavg()[0]}
+    for name, settings in variants.items():
+        run = _child("pipeline", truth.path, work / f"{kind}_{name}", settings, calibration)
+        summary = json.loads((work / f"{kind}_{name}" / "summary.json").read_text())
+        frames = max(1, run["frames"])
+        report[name] = {
+            "imgsz": summary["model"].get("main_pass_imgsz"),
+            "main_pass_ms_per_frame": round(1000 * run["timings"]["main_pass_s"] / frames, 2),
+            **_issue15_figures(truth, work / f"{kind}_{name}", calibration),
+        }
+    base = report.get("defaults", {}).get("main_pass_ms_per_frame")
+    for name in variants:
+        if base and name != "defaults":
+            report[name]["defaults_time_ratio"] = round(
+                base / max(report[name]["main_pass_ms_per_frame"], 1e-9), 3
+            )
+    report["load_after"] = os.getloadavg()[0]
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clips", default="wide,pan,720p", help="comma-separated clip kinds")
+    parser.add_argument("--seconds", type=float, default=16.0, help="wide-shot length")
+    parser.add_argument("--seconds-720p", type=float, default=10.0)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
+    parser.add_argument("--out", type=Path, help="folder for outputs (default: a temp folder)")
+    args = parser.parse_args()
+    work = args.out or Path(tempfile.mkdtemp(prefix="courtside-wide-"))
+    work.mkdir(parents=True, exist_ok=True)
+    variants = {name: VARIANTS[name] for name in args.variants.split(",")}
+    for kind in args.clips.split(","):
+        seconds = args.seconds_720p if kind == "720p" else args.seconds
+        print(json.dumps(compare(kind, seconds, work, variants)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
