@@ -4,8 +4,8 @@ to back, so their ratios mean something on a busy machine.
     .venv/bin/python benchmarks/wide_shots.py                    # wide 16 s fixed, pan, 720p
     .venv/bin/python benchmarks/wide_shots.py --clips wide --seconds 6
 
-Variants: `defaults`; `fixed_imgsz` (imgsz_auto_player_px 0: the detector input stays at
-imgsz, as before the input followed the players' height); `motion_off`
+Variants, each with imgsz_auto_player_px 64 unless it says otherwise: `defaults`;
+`fixed_imgsz` (imgsz_auto_player_px 0: the detector input stays at imgsz); `motion_off`
 (ball_motion_search_px 0: the detector alone for the ball). Each prints the share of frames
 with the ball within 1.5 ball widths, passes found with the right passer and receiver,
 tracks per person, player-frame coverage, the main pass's input size and ms per frame, and
@@ -28,6 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.pipeline import _child, _issue15_figures  # noqa: E402
 
+# imgsz_auto_player_px is off by default (it changes runs that pick a small imgsz for speed);
+# every variant here has it on unless it says otherwise.
+BASE = {"imgsz_auto_player_px": 64}
 VARIANTS = {
     "defaults": {},
     "fixed_imgsz": {"imgsz_auto_player_px": 0},
@@ -57,7 +60,8 @@ def compare(kind: str, seconds: float, work: Path, variants: dict[str, dict]) ->
     truth, calibration = _clip(kind, seconds, work)
     report: dict = {"clip": kind, "seconds": seconds, "load_before": os.getloadavg()[0]}
     for name, settings in variants.items():
-        run = _child("pipeline", truth.path, work / f"{kind}_{name}", settings, calibration)
+        run_settings = {**BASE, **settings}
+        run = _child("pipeline", truth.path, work / f"{kind}_{name}", run_settings, calibration)
         summary = json.loads((work / f"{kind}_{name}" / "summary.json").read_text())
         frames = max(1, run["frames"])
         report[name] = {

@@ -115,7 +115,8 @@ class PipelineSettings:
         below which the input size is raised from `imgsz` (in steps of 32, up to the video's
         long side and imgsz_auto_max) for the main pass; measured on the team-learning
         frames (input_size.py). Far players on a wide shot are found far more often, at the
-        detector's cost growing with the square of the size. 0 keeps `imgsz` fixed.
+        detector's cost growing with the square of the size. 0 (the default for now)
+        keeps `imgsz` fixed; 64 is what wide shots were measured with.
     imgsz_auto_max: largest input size, in pixels, imgsz_auto_player_px may choose.
     ball_diameter_m: the real ball's diameter in metres (a netball: 0.22-0.23); with a
         calibration the motion candidates expect it that wide at the ball's image position.
@@ -165,7 +166,7 @@ class PipelineSettings:
     encode_crf: int = 23
     backend: str = "auto"
     model_cache_dir: Path | None = None
-    imgsz_auto_player_px: float = 64.0
+    imgsz_auto_player_px: float = 0.0
     imgsz_auto_max: int = 1280
     ball_diameter_m: float = 0.225
     ball_scale_disagreement_max: float = 2.0

@@ -15,8 +15,8 @@ from backend.pipeline import PipelineSettings, analyze_video
 from tests.pipeline.evaluate import wide_shot_score
 from tests.synthetic import make_wide_shot
 
-# The product defaults: the detector input follows the players' height (480 -> 704 here).
-WIDE_SETTINGS = {"ball_motion_search_px": 320}  # 320 is the default
+# The detector input follows the players' height (480 -> 704 here); off by default.
+WIDE_SETTINGS = {"ball_motion_search_px": 320, "imgsz_auto_player_px": 64}
 # Players boxed (IoU >= 0.5) on this share of player-frames at least; measured 0.93-0.97.
 COVERAGE_FLOOR = 0.85
 # Measured 0.70 (fixed) and 0.45 (pan) on these 6 s clips; until the ball's colour is learnt
