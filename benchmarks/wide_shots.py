@@ -26,7 +26,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.pipeline import _child, _issue15_figures  # noqa: E402
+from benchmarks.pipeline import _child  # noqa: E402
+
+
+def _figures(truth, out_dir: Path) -> dict:
+    """Issue 15's figures of one analysis folder (the child ran both stages)."""
+    from tests.pipeline.evaluate import wide_shot_score
+
+    events = json.loads((out_dir / "events.json").read_text())["events"]
+    return wide_shot_score(truth, out_dir / "tracks.csv", events).to_dict()
+
 
 # imgsz_auto_player_px is off by default (it changes runs that pick a small imgsz for speed);
 # every variant here has it on unless it says otherwise.
@@ -67,7 +76,7 @@ def compare(kind: str, seconds: float, work: Path, variants: dict[str, dict]) ->
         report[name] = {
             "imgsz": summary["model"].get("main_pass_imgsz"),
             "main_pass_ms_per_frame": round(1000 * run["timings"]["main_pass_s"] / frames, 2),
-            **_issue15_figures(truth, work / f"{kind}_{name}", calibration),
+            **_figures(truth, work / f"{kind}_{name}"),
         }
     base = report.get("defaults", {}).get("main_pass_ms_per_frame")
     for name in variants:
