@@ -590,3 +590,100 @@ def make_corrupt_file(path: str | Path, size_bytes: int = 4096) -> Path:
     path = Path(path)
     path.write_bytes(np.random.default_rng(1).integers(0, 256, size_bytes, np.uint8).tobytes())
     return path
+
+
+def make_crossing_shot(
+    path: str | Path,
+    *,
+    seconds: float = 8.0,
+    fps: float = 25,
+    seed: int = 0,
+    pan_px_per_s: float = 0.0,
+    walk_speed_m_per_s: float = 1.4,
+) -> ClipTruth:
+    """Issue 15's crossings at wide-shot scale (960x540, players ~80-110 px tall): two walkers
+    each pass behind a pair of players standing shoulder to shoulder nearer the camera, one
+    behind two team-mates, the other behind two opponents, then walk back.
+
+    Player 0 (team A) walks behind players 1 and 2 (team A); player 3 (team A) behind 4 and
+    5 (team B); players 6 and 7 (one per team) stand apart. The standers sway a little;
+    `seed` varies the sway, the walkers' start and which photo person each player is. No
+    ball is drawn (ball_px is NaN): this clip is about identities.
+    """
+    path = Path(path)
+    size = WIDE_SHOT_SIZE
+    w, h = size
+    frames = max(1, round(seconds * fps))
+    rng = np.random.default_rng(seed)
+    court = DEFAULT_COURT
+    H = court_homography(size, court)
+    background = draw_court(size, court)
+    far_y, near_y = _CORNER_FRACTIONS[0][1] * h, _CORNER_FRACTIONS[2][1] * h
+    teams = ["A", "A", "A", "A", "B", "B", "A", "B"]
+    n = len(teams)
+    t = np.arange(frames) / fps
+    feet_m = np.zeros((frames, n, 2))
+    # Pairs stand 1.3 m apart at y = 9.5 m; walkers 1.6 m farther, 2.5 m either side of them.
+    for walker, pair_x in ((0, 7.0), (3, 21.0)):
+        span = 5.0 + 2.6
+        offset = rng.uniform(0, 0.3)
+        # Back and forth at walking pace: a triangle wave over `span` metres.
+        phase = (walk_speed_m_per_s * t / span + offset) % 2
+        along = np.where(phase < 1, phase, 2 - phase) * span
+        feet_m[:, walker] = np.c_[pair_x - span / 2 + along, np.full(frames, 7.9)]
+        for k, dx in ((1, -0.65), (2, 0.65)):
+            sway = rng.uniform(0.1, 0.25) * np.sin(2 * math.pi * t / rng.uniform(2, 4))
+            feet_m[:, walker + k] = np.c_[pair_x + dx + sway, np.full(frames, 9.5)]
+    for p, spot in ((6, (14.0, 4.0)), (7, (27.0, 11.5))):
+        feet_m[:, p] = np.asarray(spot) + 0.8 * np.c_[np.sin(t / 1.3 + p), np.cos(t / 1.7)]
+    feet_px = cv2.perspectiveTransform(feet_m.reshape(-1, 1, 2), H).reshape(frames, n, 2)
+    # Everyone is the photo person the detector finds best at this scale, or its mirror image
+    # (YOLOv8n misses the other two in the open): what is measured is the crossing. So
+    # team-mates look alike, as in a real team's kit; only motion tells them apart.
+    photo = rng.permutation([0, 3] * 4).tolist()
+    sprites = [_team_sprite(photo[p], TEAM_COLORS_BGR[teams[p]]) for p in range(n)]
+    pan = np.zeros(frames)
+    if pan_px_per_s:
+        reach = 0.1 * w
+        pan = reach * np.sin(2 * math.pi * t / (4 * reach / abs(pan_px_per_s)))
+    boxes = np.full((frames, n, 4), np.nan)
+    cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    writer = _Writer(path, "h264", fps, size)
+    try:
+        for f in range(frames):
+            frame = background.copy()
+            for p in np.argsort(feet_px[f, :, 1]):  # far players first
+                fx, fy = feet_px[f, p]
+                depth = np.clip((fy - far_y) / (near_y - far_y), 0, 1)
+                ph = round(0.2 * h * (0.7 + 0.3 * depth))
+                if (p, ph) not in cache:
+                    spr, msk = sprites[p]
+                    pw = max(4, round(spr.shape[1] * ph / spr.shape[0]))
+                    cache[(p, ph)] = (
+                        cv2.resize(spr, (pw, ph), interpolation=cv2.INTER_AREA),
+                        cv2.resize(msk, (pw, ph), interpolation=cv2.INTER_NEAREST),
+                    )
+                spr, msk = cache[(p, ph)]
+                x1, y1 = round(fx - spr.shape[1] / 2), round(fy - ph)
+                _paste(frame, spr, msk, x1, y1)
+                boxes[f, p] = (x1, y1, x1 + spr.shape[1], y1 + ph)
+            if pan[f]:
+                shift = np.float32([[1, 0, -pan[f]], [0, 1, 0]])
+                frame = cv2.warpAffine(frame, shift, size, borderMode=cv2.BORDER_REPLICATE)
+            writer.write(frame)
+    finally:
+        writer.close()
+    boxes[..., [0, 2]] = np.clip(boxes[..., [0, 2]] - pan[:, None, None], 0, w)
+    boxes[..., [1, 3]] = np.clip(boxes[..., [1, 3]], 0, h)
+    feet_px[..., 0] -= pan[:, None]
+    calib_m = [*court.corners_m(), (court.third_length_m, 0.0), (court.length_m / 2, 7.625)]
+    calib_px = cv2.perspectiveTransform(np.float64(calib_m).reshape(-1, 1, 2), H).reshape(-1, 2)
+    return ClipTruth(
+        path=path, fps=float(fps), size=size, frames=frames, player_ids=list(range(n)),
+        teams=teams, boxes=boxes, feet_px=feet_px, feet_court_m=feet_m,
+        ball_px=np.full((frames, 2), np.nan), ball_holder=np.full(frames, -1, np.int64),
+        passes=[], court_to_image=H,
+        image_points=[[float(x), float(y)] for x, y in calib_px],
+        court_points_m=[[float(x), float(y)] for x, y in calib_m],
+        ball_widths_px=np.zeros(frames),
+    )  # fmt: skip

@@ -93,14 +93,17 @@ class Engine:
         self.detector = Detector(settings, logger, frame_size=self.size)
         self.model_load_s = time.perf_counter() - t_load
         lost_keyframes = round(settings.track_lost_buffer_s * self.fps / settings.frame_stride)
-        self.tracker = PlayerTracker(
-            settings.player_conf_min, lost_keyframes, self.fps / settings.frame_stride
-        )
         self.ball = BallPath(settings, self.detector, self.fps, info.width, self.delay, view)
         self.imgsz = settings.imgsz  # the main pass's input size, chosen after _fit_teams
         self.teams = TeamClassifier()
         self.heights = PersonHeights()
         self.votes = TeamVotes()
+        self.tracker = PlayerTracker(
+            settings.player_conf_min, lost_keyframes, self.fps / settings.frame_stride,
+            reid=settings.reid_config(),
+            to_court=view.transform_points if view is not None else None,
+            team_of=self.votes.team_of, team_of_colour=self._team_of_colour,
+        )  # fmt: skip
         self.figures = TrackFigures()
         self.background_samples: list[np.ndarray] = []
         self.buffer: deque[FrameState] = deque()
@@ -246,6 +249,12 @@ class Engine:
                 float(np.median(self.person_heights_px)), self.imgsz, self.s.imgsz,
             )  # fmt: skip
 
+    def _team_of_colour(self, colour: np.ndarray) -> str:
+        if not self.teams.fitted:
+            return ""
+        label = self.teams.predict(np.asarray(colour)[None])[0]
+        return label if label in ("A", "B") else ""
+
     def _phase(self, phase: str) -> None:
         if self.on_progress is not None:
             total = self.info.frames_total
@@ -280,7 +289,7 @@ class Engine:
         )
         players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
         players.data["color"] = torso_features(state.image, players.xyxy)
-        players = self.tracker.update_with_detections(players)
+        players = self.tracker.update_with_detections(players, state.image)
         if self.teams.fitted and len(players):
             # A part box does not vote: its "torso" crop is not the shirt (PersonHeights).
             whole = self.heights.whole(players.xyxy)[:, None]
@@ -415,6 +424,7 @@ class Engine:
                 "ball_motion_camera_resets": (
                     self.ball.motion.camera_resets if self.ball.motion else 0
                 ),
+                **self.tracker.reid_counts,
                 "ball_unfilled_gaps": self.ball.unfilled_gaps,
                 "ball_unfilled_gap_frames": self.ball.unfilled_gap_frames,
                 "ball_longest_unfilled_gap_s": round(

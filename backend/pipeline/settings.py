@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.pipeline.inference import BACKENDS
+from backend.pipeline.reid import ReidConfig
 
 # (minimum, maximum) of every numeric setting; outside these a run is pointless or unsafe.
 _RANGES: dict[str, tuple[float, float]] = {
@@ -37,6 +38,15 @@ _RANGES: dict[str, tuple[float, float]] = {
     "court_margin_m": (0.0, 10.0),
     "team_sample_frames": (1, 200),
     "track_min_detections": (1, 100),
+    "reid_lost_max_s": (0.0, 60.0),
+    "reid_max_speed_m_per_s": (0.5, 15.0),
+    "reid_appearance_distance_max": (0.05, 1.0),
+    "reid_partial_distance_max": (0.05, 1.0),
+    "reid_appearance_rate": (0.01, 1.0),
+    "reid_clean_overlap_max": (0.0, 1.0),
+    "reid_reach_slack_m": (0.0, 10.0),
+    "reid_swap_margin": (0.0, 1.0),
+    "reid_swap_window_s": (0.1, 30.0),
     "encode_crf": (0, 51),
     "imgsz_auto_player_px": (0, 400),
     "imgsz_auto_max": (128, 1920),
@@ -108,6 +118,33 @@ class PipelineSettings:
         rarely boxed whole (legs-only boxes do not vote) without a team on 2 s clips.
     track_min_detections: tracks detected on fewer keyframes are noise and left out of the
         data files.
+    reid_lost_max_s: re-identification (reid.py): how long, in seconds, a lost player's ID
+        can still go to a new track that looks and moves like them (a player hidden behind
+        others). 0 turns re-identification off (the older feet-and-shirt stitching within
+        track_lost_buffer_s). Higher survives longer occlusions, with more chance of
+        giving the ID to someone else.
+    reid_max_speed_m_per_s: fastest a hidden player is assumed to run, in metres per second
+        (court metres when calibrated, else box heights of a 1.75 m player); a new track
+        farther from where a lost one would be than this times the time out of sight, plus
+        reid_reach_slack_m, cannot continue it.
+    reid_appearance_distance_max: largest Hellinger distance (0 same, 1 nothing shared)
+        between a lost player's shirt and trouser hue histograms and a new track's for it
+        to continue that player; lower keeps look-alikes apart but loses players whose
+        look changed (shade, a partly hidden box).
+    reid_partial_distance_max: the same gate, on the shirt alone, for a new box that is
+        partly hidden (only head and shoulders show above nearer players, so others' heads
+        are in its crop); a rival's shirt is farther than this.
+    reid_appearance_rate: share of each clean keyframe's look folded into a track's running
+        appearance (per keyframe); higher follows lighting changes sooner but forgets who
+        the player was sooner after an unnoticed swap.
+    reid_clean_overlap_max: a box overlapping another by more than this share of its area
+        is not clean: it neither teaches its track's appearance nor decides a swap.
+    reid_reach_slack_m: metres added to the motion gate (feet jitter, a box that grew).
+    reid_swap_margin: two tracks out of a close encounter are swapped back when each one's
+        look is closer to the other's appearance than to its own by this much (mean
+        Hellinger distance); lower undoes more tracker swaps but risks making one.
+    reid_swap_window_s: seconds after two players were close during which a swap is looked
+        for, once both stand clear.
     encode_preset / encode_crf: libx264 speed preset and quality of annotated.mp4.
     backend: detector inference backend: "auto" (OpenVINO on a CPU, PyTorch on a GPU),
         "openvino" or "pytorch"; whatever cannot run falls back with the reason logged.
@@ -162,6 +199,15 @@ class PipelineSettings:
     court_margin_m: float = 1.5
     team_sample_frames: int = 24
     track_min_detections: int = 2
+    reid_lost_max_s: float = 6.0
+    reid_max_speed_m_per_s: float = 7.0
+    reid_appearance_distance_max: float = 0.45
+    reid_partial_distance_max: float = 0.6
+    reid_appearance_rate: float = 0.15
+    reid_clean_overlap_max: float = 0.05
+    reid_reach_slack_m: float = 1.0
+    reid_swap_margin: float = 0.12
+    reid_swap_window_s: float = 2.0
     encode_preset: str = "veryfast"
     encode_crf: int = 23
     backend: str = "auto"
@@ -245,6 +291,22 @@ class PipelineSettings:
         for key in ("model_path", "model_cache_dir"):
             data[key] = str(data[key]) if data[key] else None
         return data
+
+    def reid_config(self) -> ReidConfig | None:
+        """The re-identification settings (reid.py), or None when it is off."""
+        if self.reid_lost_max_s <= 0:
+            return None
+        return ReidConfig(
+            max_speed_m_per_s=self.reid_max_speed_m_per_s,
+            lost_max_s=self.reid_lost_max_s,
+            appearance_distance_max=self.reid_appearance_distance_max,
+            partial_distance_max=self.reid_partial_distance_max,
+            appearance_rate=self.reid_appearance_rate,
+            clean_overlap_max=self.reid_clean_overlap_max,
+            reach_slack_m=self.reid_reach_slack_m,
+            swap_margin=self.reid_swap_margin,
+            swap_window_s=self.reid_swap_window_s,
+        )
 
     def team_display_names(self) -> dict[str, str]:
         names = {"A": "Team A", "B": "Team B", "other": "Officials"}

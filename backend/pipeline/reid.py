@@ -1,0 +1,290 @@
+"""Re-identification: a player who was hidden (behind others, or missed) keeps their ID.
+
+Each published track keeps an appearance model (hue/saturation histograms of the shirt and
+of the trousers, so lighting changes that only brighten or darken a kit barely move it) and
+a motion state (feet in court metres when calibrated, else image pixels scaled by the
+player's box height). Models only learn from clean boxes: whole (not legs only) and clear of
+every other box, since a crop overlapping someone else is part someone else.
+
+Two decisions use them (both pure functions of the state, numpy/OpenCV only):
+- `assign`: new tracks against lost ones, by a combined cost (appearance distance, distance
+  from where the lost player would be by now, gated by elapsed time x max speed), one owner
+  per ID (Hungarian from scipy when installed, else greedy on the cheapest pairs).
+- `swaps`: two tracks that were close and now stand clear, whose appearances fit the other's
+  model better than their own: the tracker swapped them in the crossing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+try:  # scipy is optional: the greedy fallback is exact for the usual one or two lost tracks.
+    from scipy.optimize import linear_sum_assignment
+except ImportError:  # pragma: no cover - depends on the environment
+    linear_sum_assignment = None
+
+# Regions of a person box (fractions of height, width): shirt and trousers.
+SHIRT_ROWS, TROUSER_ROWS, BODY_COLS = (0.20, 0.48), (0.52, 0.80), (0.25, 0.75)
+HUE_BINS = 12
+# Pixels greyer than this (OpenCV saturation, 0-255) have no reliable hue: they are binned by
+# brightness instead (white, grey, black kit).
+SATURATION_GREY_MAX = 50
+VALUE_BINS = 3
+BINS = HUE_BINS * 2 + VALUE_BINS
+# Assumed height of a player in metres, to turn a speed in m/s into box heights per second
+# when there is no calibration.
+PLAYER_HEIGHT_M = 1.75
+# Weight of the appearance distance in the combined cost (the rest is motion).
+APPEARANCE_WEIGHT = 0.6
+INFEASIBLE = 1e9
+
+
+@dataclass(frozen=True)
+class ReidConfig:
+    """What re-identification may do; see PipelineSettings for each reid_* setting."""
+
+    max_speed_m_per_s: float = 7.0
+    lost_max_s: float = 6.0
+    appearance_distance_max: float = 0.45
+    partial_distance_max: float = 0.6
+    appearance_rate: float = 0.15
+    clean_overlap_max: float = 0.05
+    reach_slack_m: float = 1.0
+    swap_margin: float = 0.12
+    swap_window_s: float = 2.0
+
+
+def appearance(frame: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+    """(2, BINS) normalised shirt and trouser histograms of `box`; None if it is too small."""
+    fh, fw = frame.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    w, h = x2 - x1, y2 - y1
+    c0, c1 = max(0, int(x1 + BODY_COLS[0] * w)), min(fw, int(x1 + BODY_COLS[1] * w))
+    out = np.zeros((2, BINS), np.float32)
+    for k, (a, b) in enumerate((SHIRT_ROWS, TROUSER_ROWS)):
+        r0, r1 = max(0, int(y1 + a * h)), min(fh, int(y1 + b * h))
+        if r1 - r0 < 2 or c1 - c0 < 2:
+            return None
+        hsv = cv2.cvtColor(frame[r0:r1, c0:c1], cv2.COLOR_BGR2HSV).reshape(-1, 3)
+        hue, sat, val = hsv[:, 0].astype(np.int64), hsv[:, 1], hsv[:, 2].astype(np.int64)
+        grey = sat <= SATURATION_GREY_MAX
+        strong = sat > 128
+        # OpenCV hue runs 0-179; two saturation levels keep a pale kit apart from a vivid one.
+        colour_bin = hue * HUE_BINS // 180 + HUE_BINS * strong
+        grey_bin = 2 * HUE_BINS + val * VALUE_BINS // 256
+        bins = np.where(grey, grey_bin, colour_bin)
+        hist = np.bincount(bins, minlength=BINS).astype(np.float32)
+        out[k] = hist / max(1.0, hist.sum())
+    return out
+
+
+def appearance_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean Hellinger distance of the two regions' histograms: 0 same, 1 nothing in common."""
+    overlap = np.sqrt(np.clip(a, 0, None) * np.clip(b, 0, None)).sum(axis=1)
+    return float(np.mean(np.sqrt(np.clip(1.0 - overlap, 0.0, 1.0))))
+
+
+def clean_boxes(xyxy: np.ndarray, overlap_max: float) -> np.ndarray:
+    """(N,) True where a box overlaps no other box by more than `overlap_max` of its area."""
+    boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    if len(boxes) < 2:
+        return np.ones(len(boxes), bool)
+    a, b = boxes[:, None], boxes[None]
+    ix = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    iy = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-9)
+    share = ix * iy / area[:, None]
+    np.fill_diagonal(share, 0.0)
+    return share.max(axis=1) <= overlap_max
+
+
+@dataclass
+class TrackState:
+    """What re-identification knows of one published ID."""
+
+    time_s: float
+    position: np.ndarray  # feet: court metres, or image pixels
+    height_px: float
+    velocity: np.ndarray  # per second, same units as position
+    model: np.ndarray | None = None  # (2, BINS) running appearance from clean boxes
+    team: str = ""
+
+    def predicted(self, time_s: float) -> np.ndarray:
+        # A walker behind others keeps walking; the prediction is capped at a second of it,
+        # since nobody walks straight for long on a court.
+        return self.position + self.velocity * min(1.0, max(0.0, time_s - self.time_s))
+
+
+# A box shorter than this share of its player's known height is partial: their legs are
+# hidden behind someone nearer the camera (or cut by the detector), so its bottom edge is not
+# the feet and its lower half is not the trousers.
+PARTIAL_HEIGHT_FRAC = 0.8
+# An unknown look (no clean box yet on one side) costs this share of the appearance gate.
+UNKNOWN_LOOK_COST = 0.6
+
+
+@dataclass
+class Candidate:
+    """A new track to place: its box in the keyframe `frame`, and what team it looks like."""
+
+    key: int
+    box: np.ndarray
+    frame: np.ndarray
+    clean: bool
+    team: str = ""
+
+    @property
+    def height_px(self) -> float:
+        return float(self.box[3] - self.box[1])
+
+    def as_tall_as(self, height_px: float) -> tuple[np.ndarray, bool]:
+        """Its box grown down to `height_px` when it is a partial box of that player."""
+        box = np.asarray(self.box, np.float64).copy()
+        partial = self.height_px < PARTIAL_HEIGHT_FRAC * height_px
+        if partial:
+            box[3] = box[1] + height_px  # the head is what shows above the others
+        return box, partial
+
+
+def feet_of(box: np.ndarray) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, box[3]], np.float64)
+
+
+class Reidentifier:
+    """Keeps every published ID's state; `assign` and `swaps` decide, the tracker applies."""
+
+    def __init__(
+        self, config: ReidConfig, to_court: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> None:
+        self.cfg = config
+        self.to_court = to_court  # pixels -> court metres; None: positions stay pixels
+        self.metres = to_court is not None
+        self.states: dict[int, TrackState] = {}
+        self.assigner: Callable = _hungarian if linear_sum_assignment is not None else _greedy
+
+    def observe(
+        self,
+        tid: int,
+        time_s: float,
+        position: np.ndarray,
+        height_px: float,
+        look: np.ndarray | None,
+        clean: bool,
+        team: str = "",
+    ) -> None:
+        pos = np.asarray(position, np.float64)
+        st = self.states.get(tid)
+        if st is None or not np.isfinite(pos).all():
+            if np.isfinite(pos).all():
+                model = look if clean else None
+                self.states[tid] = TrackState(time_s, pos, height_px, np.zeros(2), model, team)
+            return
+        dt = time_s - st.time_s
+        if dt > 0:
+            # Smoothed over a few keyframes: a box's feet jitter by a few pixels.
+            st.velocity = 0.6 * st.velocity + 0.4 * (pos - st.position) / dt
+        st.time_s, st.position, st.height_px = time_s, pos, height_px
+        st.team = team or st.team
+        if clean and look is not None:
+            rate = self.cfg.appearance_rate
+            st.model = look.copy() if st.model is None else (1 - rate) * st.model + rate * look
+
+    def _reach(self, st: TrackState, time_s: float) -> float:
+        """How far (in position units) a lost player may be from the prediction by now."""
+        gap = max(0.0, time_s - st.time_s)
+        metres = self.cfg.reach_slack_m + self.cfg.max_speed_m_per_s * gap
+        return metres if self.metres else metres * st.height_px / PLAYER_HEIGHT_M
+
+    def position(self, feet_px: np.ndarray) -> np.ndarray:
+        feet = np.asarray(feet_px, np.float64).reshape(1, 2)
+        return (self.to_court(feet) if self.to_court is not None else feet)[0]
+
+    def cost(self, st: TrackState, cand: Candidate, time_s: float) -> float:
+        if st.team and cand.team and st.team != cand.team:
+            return INFEASIBLE  # a team-mate may be mistaken for a team-mate, never a rival
+        box, partial = cand.as_tall_as(st.height_px)
+        height = box[3] - box[1]
+        if not self.metres and not 0.5 <= height / max(st.height_px, 1e-6) <= 2.0:
+            return INFEASIBLE  # without a calibration the box height is the depth
+        here = self.position(feet_of(box))
+        reach = self._reach(st, time_s)
+        d = min(np.linalg.norm(here - st.predicted(time_s)), np.linalg.norm(here - st.position))
+        if not d <= reach:
+            return INFEASIBLE
+        motion = d / reach
+        look = appearance(cand.frame, box) if st.model is not None else None
+        if look is None:
+            scaled = UNKNOWN_LOOK_COST
+        else:
+            # A partial box's lower half is whoever hides the legs: compare the shirts only.
+            # Someone else's head or arm is in it too: a looser gate, still one that a rival's
+            # shirt does not pass.
+            hidden = partial or not cand.clean
+            regions = slice(0, 1) if hidden else slice(0, 2)
+            gate = self.cfg.partial_distance_max if hidden else self.cfg.appearance_distance_max
+            dist = appearance_distance(st.model[regions], look[regions])
+            if dist > gate:
+                return INFEASIBLE
+            scaled = dist / gate
+        return APPEARANCE_WEIGHT * scaled + (1 - APPEARANCE_WEIGHT) * motion
+
+    def assign(self, candidates: list[Candidate], lost: list[int], time_s: float) -> dict[int, int]:
+        """Candidate key -> lost ID it continues; one owner per ID, cheapest total cost."""
+        lost = [
+            t
+            for t in lost
+            if t in self.states and time_s - self.states[t].time_s <= self.cfg.lost_max_s
+        ]
+        if not candidates or not lost:
+            return {}
+        cost = np.array([[self.cost(self.states[t], c, time_s) for t in lost] for c in candidates])
+        return {
+            candidates[i].key: lost[j] for i, j in self.assigner(cost) if cost[i, j] < INFEASIBLE
+        }
+
+    def swaps(
+        self, pairs: list[tuple[int, int]], looks: dict[int, np.ndarray]
+    ) -> list[tuple[int, int]]:
+        """The pairs (of IDs just out of a close encounter, both clean now) to swap back."""
+        out = []
+        for a, b in pairs:
+            ma, mb = self.states[a].model, self.states[b].model
+            if ma is None or mb is None or a not in looks or b not in looks:
+                continue
+            kept = appearance_distance(ma, looks[a]) + appearance_distance(mb, looks[b])
+            crossed = appearance_distance(ma, looks[b]) + appearance_distance(mb, looks[a])
+            if crossed + 2 * self.cfg.swap_margin < kept:
+                out.append((a, b))
+        return out
+
+    def swap_states(self, a: int, b: int) -> None:
+        """After a swap the boxes change owner, the learnt models stay with the person."""
+        sa, sb = self.states[a], self.states[b]
+        for name in ("time_s", "position", "height_px", "velocity"):
+            va, vb = getattr(sa, name), getattr(sb, name)
+            setattr(sa, name, vb)
+            setattr(sb, name, va)
+
+    def forget(self, keep: Callable[[int, TrackState], bool]) -> None:
+        self.states = {t: s for t, s in self.states.items() if keep(t, s)}
+
+
+def _hungarian(cost: np.ndarray) -> list[tuple[int, int]]:
+    rows, cols = linear_sum_assignment(cost)
+    return list(zip(rows.tolist(), cols.tolist(), strict=True))
+
+
+def _greedy(cost: np.ndarray) -> list[tuple[int, int]]:
+    pairs, rows, cols = [], set(), set()
+    for flat in np.argsort(cost, axis=None, kind="stable"):
+        i, j = (int(v) for v in np.unravel_index(flat, cost.shape))
+        if i in rows or j in cols:
+            continue
+        rows.add(i)
+        cols.add(j)
+        pairs.append((i, j))
+    return pairs
