@@ -30,16 +30,21 @@ except ImportError:  # pragma: no cover - depends on the environment
 # Regions of a person box (fractions of height, width): shirt and trousers.
 SHIRT_ROWS, TROUSER_ROWS, BODY_COLS = (0.20, 0.48), (0.52, 0.80), (0.25, 0.75)
 HUE_BINS = 12
-# Pixels greyer than this (OpenCV saturation, 0-255) have no reliable hue: they are binned by
-# brightness instead (white, grey, black kit).
+# Pixels greyer than this (OpenCV saturation, 0-255) or darker than DARK_VALUE_MAX (value,
+# 0-255) have no reliable hue: they are binned by brightness instead (white, grey, black kit).
 SATURATION_GREY_MAX = 50
-VALUE_BINS = 3
-BINS = HUE_BINS * 2 + VALUE_BINS
+DARK_VALUE_MAX = 50
+# Brightness of grey pixels is shared between a dark and a light bin in proportion between
+# these values, so a kit in a darker corner slides between bins instead of jumping.
+GREY_VALUE_RANGE = (60.0, 190.0)
+BINS = HUE_BINS * 2 + 2
 # Assumed height of a player in metres, to turn a speed in m/s into box heights per second
 # when there is no calibration.
 PLAYER_HEIGHT_M = 1.75
 # Weight of the appearance distance in the combined cost (the rest is motion).
 APPEARANCE_WEIGHT = 0.6
+# Cost added for having been out of sight for the whole of reid_lost_max_s (less, sooner).
+AGE_WEIGHT = 0.5
 INFEASIBLE = 1e9
 
 
@@ -70,22 +75,35 @@ def appearance(frame: np.ndarray, box: np.ndarray) -> np.ndarray | None:
         if r1 - r0 < 2 or c1 - c0 < 2:
             return None
         hsv = cv2.cvtColor(frame[r0:r1, c0:c1], cv2.COLOR_BGR2HSV).reshape(-1, 3)
-        hue, sat, val = hsv[:, 0].astype(np.int64), hsv[:, 1], hsv[:, 2].astype(np.int64)
-        grey = sat <= SATURATION_GREY_MAX
-        strong = sat > 128
-        # OpenCV hue runs 0-179; two saturation levels keep a pale kit apart from a vivid one.
-        colour_bin = hue * HUE_BINS // 180 + HUE_BINS * strong
-        grey_bin = 2 * HUE_BINS + val * VALUE_BINS // 256
-        bins = np.where(grey, grey_bin, colour_bin)
-        hist = np.bincount(bins, minlength=BINS).astype(np.float32)
-        out[k] = hist / max(1.0, hist.sum())
+        hue, sat, val = (hsv[:, c].astype(np.float64) for c in range(3))
+        grey = (sat <= SATURATION_GREY_MAX) | (val < DARK_VALUE_MAX)
+        # OpenCV hue runs 0-179 (a circle); each pixel is shared between its two nearest hue
+        # bins, so a hue near a bin edge does not flip bins with the lighting. Two saturation
+        # levels keep a pale kit apart from a vivid one.
+        pos = hue * HUE_BINS / 180.0 - 0.5
+        low = np.floor(pos)
+        frac = pos - low
+        base = HUE_BINS * (sat > 128)
+        lo_bin = (low.astype(np.int64) % HUE_BINS) + base
+        hi_bin = ((low.astype(np.int64) + 1) % HUE_BINS) + base
+        light = np.clip((val - GREY_VALUE_RANGE[0]) / np.diff(GREY_VALUE_RANGE)[0], 0, 1)
+        colour = ~grey
+        hist = np.bincount(lo_bin[colour], 1 - frac[colour], minlength=BINS)
+        hist += np.bincount(hi_bin[colour], frac[colour], minlength=BINS)
+        hist[2 * HUE_BINS] += float(np.sum(1 - light[grey]))
+        hist[2 * HUE_BINS + 1] += float(np.sum(light[grey]))
+        out[k] = hist / max(1e-9, hist.sum())
     return out
 
 
 def appearance_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean Hellinger distance of the two regions' histograms: 0 same, 1 nothing in common."""
+    """Root mean square of the regions' Hellinger distances: 0 same, 1 nothing in common.
+
+    The root mean square, not the mean: two kits that differ only in the shirt (everyone in
+    dark shorts) must still be far apart.
+    """
     overlap = np.sqrt(np.clip(a, 0, None) * np.clip(b, 0, None)).sum(axis=1)
-    return float(np.mean(np.sqrt(np.clip(1.0 - overlap, 0.0, 1.0))))
+    return float(np.sqrt(np.mean(np.clip(1.0 - overlap, 0.0, 1.0))))
 
 
 def clean_boxes(xyxy: np.ndarray, overlap_max: float) -> np.ndarray:
@@ -104,19 +122,27 @@ def clean_boxes(xyxy: np.ndarray, overlap_max: float) -> np.ndarray:
 
 @dataclass
 class TrackState:
-    """What re-identification knows of one published ID."""
+    """What re-identification knows of one published ID.
+
+    Positions are feet, in court metres or image pixels. The box of a track in a crowd may be
+    someone else's for a while (the tracker mixes people up there), so next to where it was
+    last seen it keeps where it last stood clear of everyone, and moves only from those.
+    """
 
     time_s: float
-    position: np.ndarray  # feet: court metres, or image pixels
+    position: np.ndarray
     height_px: float
-    velocity: np.ndarray  # per second, same units as position
+    clean_time_s: float
+    clean_position: np.ndarray
+    velocity: np.ndarray  # per second, between clean sightings
     model: np.ndarray | None = None  # (2, BINS) running appearance from clean boxes
     team: str = ""
 
     def predicted(self, time_s: float) -> np.ndarray:
         # A walker behind others keeps walking; the prediction is capped at a second of it,
         # since nobody walks straight for long on a court.
-        return self.position + self.velocity * min(1.0, max(0.0, time_s - self.time_s))
+        gap = min(1.0, max(0.0, time_s - self.clean_time_s))
+        return self.clean_position + self.velocity * gap
 
 
 # A box shorter than this share of its player's known height is partial: their legs are
@@ -177,25 +203,33 @@ class Reidentifier:
         team: str = "",
     ) -> None:
         pos = np.asarray(position, np.float64)
-        st = self.states.get(tid)
-        if st is None or not np.isfinite(pos).all():
-            if np.isfinite(pos).all():
-                model = look if clean else None
-                self.states[tid] = TrackState(time_s, pos, height_px, np.zeros(2), model, team)
+        if not np.isfinite(pos).all():
             return
-        dt = time_s - st.time_s
-        if dt > 0:
-            # Smoothed over a few keyframes: a box's feet jitter by a few pixels.
-            st.velocity = 0.6 * st.velocity + 0.4 * (pos - st.position) / dt
+        st = self.states.get(tid)
+        if st is None:
+            model = look if clean else None
+            self.states[tid] = TrackState(
+                time_s, pos, height_px, time_s, pos, np.zeros(2), model, team
+            )
+            return
         st.time_s, st.position, st.height_px = time_s, pos, height_px
         st.team = team or st.team
-        if clean and look is not None:
+        if not clean:
+            return
+        dt = time_s - st.clean_time_s
+        if 0 < dt <= 1.0:
+            # Smoothed over a few keyframes: a box's feet jitter by a few pixels.
+            st.velocity = 0.6 * st.velocity + 0.4 * (pos - st.clean_position) / dt
+        elif dt > 1.0:
+            st.velocity = np.zeros(2)  # after a long crowd, the old heading means nothing
+        st.clean_time_s, st.clean_position = time_s, pos
+        if look is not None:
             rate = self.cfg.appearance_rate
             st.model = look.copy() if st.model is None else (1 - rate) * st.model + rate * look
 
-    def _reach(self, st: TrackState, time_s: float) -> float:
-        """How far (in position units) a lost player may be from the prediction by now."""
-        gap = max(0.0, time_s - st.time_s)
+    def _reach(self, st: TrackState, gap_s: float) -> float:
+        """How far (in position units) a player may get in `gap_s` seconds."""
+        gap = max(0.0, gap_s)
         metres = self.cfg.reach_slack_m + self.cfg.max_speed_m_per_s * gap
         return metres if self.metres else metres * st.height_px / PLAYER_HEIGHT_M
 
@@ -211,11 +245,13 @@ class Reidentifier:
         if not self.metres and not 0.5 <= height / max(st.height_px, 1e-6) <= 2.0:
             return INFEASIBLE  # without a calibration the box height is the depth
         here = self.position(feet_of(box))
-        reach = self._reach(st, time_s)
-        d = min(np.linalg.norm(here - st.predicted(time_s)), np.linalg.norm(here - st.position))
-        if not d <= reach:
+        # From where they last stood clear, or from where their box was last seen.
+        motion = min(
+            np.linalg.norm(here - st.predicted(time_s)) / self._reach(st, time_s - st.clean_time_s),
+            np.linalg.norm(here - st.position) / self._reach(st, time_s - st.time_s),
+        )
+        if not motion <= 1.0:
             return INFEASIBLE
-        motion = d / reach
         look = appearance(cand.frame, box) if st.model is not None else None
         if look is None:
             scaled = UNKNOWN_LOOK_COST
@@ -230,7 +266,10 @@ class Reidentifier:
             if dist > gate:
                 return INFEASIBLE
             scaled = dist / gate
-        return APPEARANCE_WEIGHT * scaled + (1 - APPEARANCE_WEIGHT) * motion
+        # The motion gate widens with time out of sight, which would make a long-lost ID the
+        # cheapest: a player lost longer is less likely the one reappearing here.
+        age = AGE_WEIGHT * min(1.0, (time_s - st.time_s) / self.cfg.lost_max_s)
+        return APPEARANCE_WEIGHT * scaled + (1 - APPEARANCE_WEIGHT) * motion + age
 
     def assign(self, candidates: list[Candidate], lost: list[int], time_s: float) -> dict[int, int]:
         """Candidate key -> lost ID it continues; one owner per ID, cheapest total cost."""
@@ -264,7 +303,8 @@ class Reidentifier:
     def swap_states(self, a: int, b: int) -> None:
         """After a swap the boxes change owner, the learnt models stay with the person."""
         sa, sb = self.states[a], self.states[b]
-        for name in ("time_s", "position", "height_px", "velocity"):
+        motion = ("time_s", "position", "height_px", "clean_time_s", "clean_position", "velocity")
+        for name in motion:
             va, vb = getattr(sa, name), getattr(sb, name)
             setattr(sa, name, vb)
             setattr(sb, name, va)
