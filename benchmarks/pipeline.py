@@ -18,6 +18,7 @@ with its real-time factor, recall and ball coverage, and the ratios of the two. 
 also prints the runs as table rows. Every run happens in its own child process, so peak RSS
 is that run's alone. `--memory-minutes` analyses generated clips of those lengths (plain,
 pipeline only) and prints the peak RSS of each and their ratio to the first.
+`--compare-reid` adds re-identification off and on, back to back (benchmarks/identities.py).
 """
 
 from __future__ import annotations
@@ -252,6 +253,10 @@ def main() -> None:
         "--compare-motion", action="store_true",
         help="add a run with the motion ball candidates switched the other way",
     )  # fmt: skip
+    parser.add_argument(
+        "--compare-reid", action="store_true",
+        help="also run re-identification off and on (benchmarks/identities.py)",
+    )  # fmt: skip
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--markdown", action="store_true", help="also print table rows")
     parser.add_argument("--memory-minutes", type=float, nargs="+", metavar="MIN")
@@ -308,6 +313,12 @@ def main() -> None:
         folder = work / video.stem
         report = bench_clip(video, truth, folder, settings, variants, args.skip_naive, calibration)
         report["clip"] = tag
+        if args.compare_reid and truth is not None:
+            from benchmarks.identities import compare_reid
+
+            report["reid_comparison"] = compare_reid(
+                truth, video, folder / "reid", settings, calibration
+            )
         print(json.dumps(report), flush=True)
         if args.markdown:
             print("\n".join(markdown_rows(report, tag)), flush=True)

@@ -149,8 +149,9 @@ class TrackState:
 # hidden behind someone nearer the camera (or cut by the detector), so its bottom edge is not
 # the feet and its lower half is not the trousers.
 PARTIAL_HEIGHT_FRAC = 0.8
-# An unknown look (no clean box yet on one side) costs this share of the appearance gate.
-UNKNOWN_LOOK_COST = 0.6
+# An unknown look (no clean box yet on one side) costs as much as one at the appearance gate:
+# an ID that was never seen clear is a worse guess than one that looks a little different.
+UNKNOWN_LOOK_COST = 1.0
 
 
 @dataclass

@@ -1,0 +1,136 @@
+"""Identities through crossings (issue 15): the same clips with re-identification off and on.
+
+    .venv/bin/python benchmarks/identities.py                       # every clip below
+    .venv/bin/python benchmarks/identities.py --clips crossing,wide --seconds 15
+    .venv/bin/python benchmarks/pipeline.py --wide 15 --compare-reid --skip-naive
+
+Clips (all generated, with ground truth): `crossing` and `crossing_pan` are
+tests.synthetic.make_crossing_shot (960x540, two walkers passing behind pairs of players,
+fixed camera / 40 px/s pan); `wide` is make_wide_shot (issue 15's ten-player wide shot);
+`match720` is the 720p 30 fps clip of benchmarks/pipeline.py --generate (today's clip).
+For each clip the pipeline runs twice back to back in child processes, re-identification
+off (`reid_lost_max_s` 0: the older stitching) then on, and one JSON line per clip gives
+identities per player, tracks per person, ID switches, player-frame coverage
+(tests/pipeline/identities.py) and the main-pass time per frame of both, their ratio and
+the load average: compare ratios from one run, not figures across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CLIPS = ("crossing", "crossing_pan", "wide", "match720")
+WIDE_SETTINGS = {"imgsz": 960}
+
+
+def make_clip(name: str, folder: Path, seconds: float, seed: int):
+    """(truth, settings, calibration) of one named clip, written into `folder`."""
+    from tests import synthetic
+
+    if name.startswith("crossing"):
+        pan = 40.0 if name == "crossing_pan" else 0.0
+        truth = synthetic.make_crossing_shot(
+            folder / f"{name}.mp4", seconds=seconds, seed=seed, pan_px_per_s=pan
+        )
+        # A panning camera has no fixed calibration: the frame-0 one drifts off the court.
+        return truth, WIDE_SETTINGS, None if pan else truth.calibration()
+    if name == "wide":
+        truth = synthetic.make_wide_shot(folder / "wide.mp4", seconds=seconds)
+        return truth, WIDE_SETTINGS, truth.calibration()
+    if name == "match720":
+        truth = synthetic.make_match_clip(
+            folder / "match720.mp4", seconds=seconds, fps=30, size=(1280, 720),
+            players_per_team=4, officials=1, codec="h264", seed=7,
+        )  # fmt: skip
+        return truth, {}, truth.calibration()
+    raise SystemExit(f"unknown clip {name!r}: use {', '.join(CLIPS)}")
+
+
+def _run_child(video: Path, out: Path, settings: dict, calibration: dict | None) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(video), "--out", str(out),
+           "--settings", json.dumps(settings),
+           "--calibration", json.dumps(calibration)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"pipeline run failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compare_reid(truth, video: Path, work: Path, settings: dict, calibration: dict | None) -> dict:
+    """Re-identification off then on over the same clip; the figures of both and ratios."""
+    from tests.pipeline.identities import identity_score
+
+    rows: dict = {"load_before": round(os.getloadavg()[0], 2)}
+    for name, lost_s in (("reid_off", 0.0), ("reid_on", None)):
+        run_settings = dict(settings)
+        if lost_s is not None:
+            run_settings["reid_lost_max_s"] = lost_s
+        run = _run_child(video, work / name, run_settings, calibration)
+        score = identity_score(truth, work / name / "tracks.csv")
+        rows[name] = {
+            **score.to_dict(),
+            "main_pass_ms_per_frame": round(1000 * run["main_pass_s"] / max(1, run["frames"]), 2),
+            "reid_matches": run["counts"].get("reid_matches", 0),
+            "reid_swaps": run["counts"].get("reid_swaps", 0),
+        }
+    off, on = rows["reid_off"], rows["reid_on"]
+    rows["time_per_frame_ratio"] = round(
+        on["main_pass_ms_per_frame"] / max(off["main_pass_ms_per_frame"], 1e-9), 3
+    )
+    rows["load_after"] = round(os.getloadavg()[0], 2)
+    return rows
+
+
+def _child(args) -> None:
+    from backend.pipeline import PipelineSettings, analyze_video
+
+    settings = PipelineSettings.from_dict(json.loads(args.settings))
+    result = analyze_video(args.child, args.out, settings, calibration=json.loads(args.calibration))
+    summary = result.summary
+    print(
+        json.dumps(
+            {
+                "frames": summary["counts"]["frames"],
+                "main_pass_s": summary["timings"]["main_pass_s"],
+                "counts": summary["counts"],
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clips", default=",".join(CLIPS), help="comma-separated clip names")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seed", type=int, default=0, help="crossing clips' seed")
+    parser.add_argument("--out", type=Path, help="folder for outputs (default: a temp folder)")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--calibration", default="null", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args)
+        return
+    work = args.out or Path(tempfile.mkdtemp(prefix="courtside-identities-"))
+    for name in args.clips.split(","):
+        folder = work / name
+        folder.mkdir(parents=True, exist_ok=True)
+        truth, settings, calibration = make_clip(name, folder, args.seconds, args.seed)
+        report = compare_reid(truth, truth.path, folder, settings, calibration)
+        print(json.dumps({"clip": name, "seconds": args.seconds, "people": truth.people,
+                          "settings": settings, **report}), flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
