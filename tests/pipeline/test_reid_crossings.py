@@ -29,7 +29,7 @@ def crossing_run(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("crossing")
     truth = make_crossing_shot(folder / "cross.mp4", seconds=SECONDS, seed=seed, pan_px_per_s=pan)
     result = analyze_video(
-        truth.path, folder / "out", PipelineSettings(imgsz=960),
+        truth.path, folder / "out", PipelineSettings(imgsz=960, reid_lost_max_s=6.0),
         calibration=None if pan else truth.calibration(),
     )  # fmt: skip
     return truth, result
