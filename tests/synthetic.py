@@ -246,6 +246,12 @@ class _Writer:
         self.container.close()
 
 
+def _panned(frame: np.ndarray, shift_px: float, size: tuple[int, int]) -> np.ndarray:
+    """The frame as a camera panned `shift_px` to the right sees it (edges repeated)."""
+    shift = np.float32([[1, 0, -shift_px], [0, 1, 0]])
+    return cv2.warpAffine(frame, shift, size, borderMode=cv2.BORDER_REPLICATE)
+
+
 def _paste(frame: np.ndarray, sprite: np.ndarray, mask: np.ndarray, x1: int, y1: int) -> None:
     h, w = sprite.shape[:2]
     fh, fw = frame.shape[:2]
@@ -506,8 +512,7 @@ def make_match_clip(
                 # A 1/100 s shutter at 25 fps: the ball smears over a quarter of two frames' travel.
                 _draw_panel_ball(frame, ball_px[f], ball_widths[f], 0.7 * f, 0.25 * step)
             if pan[f]:
-                shift = np.float32([[1, 0, -pan[f]], [0, 1, 0]])
-                frame = cv2.warpAffine(frame, shift, size, borderMode=cv2.BORDER_REPLICATE)
+                frame = _panned(frame, pan[f], size)
             writer.write(frame)
     finally:
         writer.close()
@@ -668,8 +673,7 @@ def make_crossing_shot(
                 _paste(frame, spr, msk, x1, y1)
                 boxes[f, p] = (x1, y1, x1 + spr.shape[1], y1 + ph)
             if pan[f]:
-                shift = np.float32([[1, 0, -pan[f]], [0, 1, 0]])
-                frame = cv2.warpAffine(frame, shift, size, borderMode=cv2.BORDER_REPLICATE)
+                frame = _panned(frame, pan[f], size)
             writer.write(frame)
     finally:
         writer.close()
