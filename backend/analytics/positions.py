@@ -14,6 +14,7 @@ import numpy as np
 
 from backend.analytics.court import AREAS, ENDS, ZONES, area_of_zone
 from backend.analytics.inputs import POSITIONS
+from backend.analytics.tables import Tracks
 
 ALLOWED_AREAS: dict[str, frozenset[str]] = {
     "GS": frozenset({"attacking_third", "attacking_circle"}),
@@ -58,6 +59,33 @@ def areas_of_rows(zone_index: np.ndarray, attacking_end: np.ndarray) -> np.ndarr
         rows = attacking_end == end_code
         out[rows] = AREA_OF_ZONE_INDEX[end][zone_index[rows]]
     return out
+
+
+def areas_of_tracks(
+    tracks: Tracks,
+    team_of: dict[int, str],
+    period_of_frame: np.ndarray,
+    directions: dict[int, dict[str, str]],
+    zone_index: np.ndarray,
+) -> np.ndarray:
+    """Area index per row, from its zone and the end its team attacks in that row's period.
+
+    Works in small integer codes per row (not strings): an hour has over a million rows.
+    """
+    team_names = ("A", "B")
+    code_of_track = np.zeros(int(tracks.track_id.max(initial=0)) + 1, np.int8)
+    for t, team in team_of.items():
+        if team in team_names:
+            code_of_track[t] = team_names.index(team) + 1
+    team_rows = code_of_track[tracks.track_id]
+    end_rows = np.full(len(tracks), -1, np.int8)
+    row_period = period_of_frame[tracks.frame]
+    for p, ends in directions.items():
+        in_period = row_period == p
+        for team, end in ends.items():
+            if team in team_names:
+                end_rows[in_period & (team_rows == team_names.index(team) + 1)] = ENDS.index(end)
+    return areas_of_rows(zone_index, end_rows)
 
 
 def area_shares(area_index: np.ndarray) -> np.ndarray:

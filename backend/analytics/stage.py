@@ -15,14 +15,14 @@ import numpy as np
 
 from backend.analytics import events as ev
 from backend.analytics import exports, heatmaps, passnet, periods, positions, stats
-from backend.analytics.court import DEFAULT_COURT, ENDS, ZONES
+from backend.analytics.court import DEFAULT_COURT, ZONES
 from backend.analytics.inputs import AnalyticsInputs
 from backend.analytics.possession import holder_per_frame, spells_of
 from backend.analytics.tables import (
     TEAM_CODES,
     MatchData,
     Tracks,
-    apply_homography,
+    court_xy_of,
     read_match,
     rewrite_court_columns,
 )
@@ -96,42 +96,6 @@ def _positions(inputs, tracks, keep, team_of, area_index) -> dict[int, tuple[str
     return out
 
 
-def court_xy_of(matrix: np.ndarray, feet_px: np.ndarray, chunk_rows: int = 262_144):
-    """float32 court metres of each row's feet, in slices so the float64 work stays small."""
-    out = np.empty((len(feet_px), 2), np.float32)
-    for start in range(0, len(feet_px), chunk_rows):
-        rows = slice(start, start + chunk_rows)
-        out[rows] = apply_homography(matrix, feet_px[rows])
-    return out
-
-
-def _areas_of_rows(
-    tracks: Tracks,
-    team_of: dict[int, str],
-    period_of_frame: np.ndarray,
-    directions: dict[int, dict[str, str]],
-    zone_index: np.ndarray,
-) -> np.ndarray:
-    """Area index per row, from its zone and the end its team attacks in that row's period.
-
-    Works in small integer codes per row (not strings): an hour has over a million rows.
-    """
-    team_names = ("A", "B")
-    code_of_track = np.zeros(int(tracks.track_id.max(initial=0)) + 1, np.int8)
-    for t, team in team_of.items():
-        if team in team_names:
-            code_of_track[t] = team_names.index(team) + 1
-    team_rows = code_of_track[tracks.track_id]
-    end_rows = np.full(len(tracks), -1, np.int8)
-    row_period = period_of_frame[tracks.frame]
-    for p, ends in directions.items():
-        in_period = row_period == p
-        for team, end in ends.items():
-            if team in team_names:
-                end_rows[in_period & (team_rows == team_names.index(team) + 1)] = ENDS.index(end)
-    return positions.areas_of_rows(zone_index, end_rows)
-
-
 def run_analytics(
     outputs_dir: Path, inputs: AnalyticsInputs, *, logger: logging.Logger | None = None
 ) -> AnalyticsResult:
@@ -193,7 +157,9 @@ def run_analytics(
 
     area_index = None
     if directions is not None and calibrated:
-        area_index = _areas_of_rows(tracks, team_of, period_of_frame, directions, zone_index)
+        area_index = positions.areas_of_tracks(
+            tracks, team_of, period_of_frame, directions, zone_index
+        )
     pos = _positions(inputs, tracks, keep, team_of, area_index)
 
     post_px = None

@@ -259,3 +259,12 @@ def rewrite_court_columns(
 
     _atomic_rewrite(folder / "tracks.csv", tracks_chunk)
     _atomic_rewrite(folder / "ball.csv", ball_chunk)
+
+
+def court_xy_of(matrix: np.ndarray, feet_px: np.ndarray, chunk_rows: int = 262_144):
+    """float32 court metres of each row's feet, in slices so the float64 work stays small."""
+    out = np.empty((len(feet_px), 2), np.float32)
+    for start in range(0, len(feet_px), chunk_rows):
+        rows = slice(start, start + chunk_rows)
+        out[rows] = apply_homography(matrix, feet_px[rows])
+    return out
