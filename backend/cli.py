@@ -82,6 +82,12 @@ def cmd_init(args: argparse.Namespace) -> Any:
     }
 
 
+IMGSZ_HELP = (
+    "detector input size in pixels (multiple of 32), kept as given; without it the input "
+    "starts at 480 and grows when the players look small"
+)
+
+
 def _setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """--stride/--imgsz as given; `is not None`, so `--stride 0` is refused, not ignored."""
     given = {"frame_stride": args.stride, "imgsz": args.imgsz}
@@ -422,13 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--stride", type=int, help="run the detector on every Nth frame")
-    p.add_argument("--imgsz", type=int, help="detector input size in pixels (multiple of 32)")
+    p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p = sub.add_parser("submit", parents=[common], help="copy a video into storage and queue it")
     p.add_argument("video")
     p.add_argument("--priority", default="normal", choices=["low", "normal", "high"])
     p.add_argument("--stride", type=int, help="run the detector on every Nth frame")
-    p.add_argument("--imgsz", type=int, help="detector input size in pixels (multiple of 32)")
+    p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p = sub.add_parser("jobs", parents=[common], help="list jobs")
     p.add_argument("--status", choices=["queued", "running", "completed", "failed", "cancelled"])
     p.add_argument("--search", help="part of a file name or job id")

@@ -46,7 +46,11 @@ _ANALYZE_FORM = {
                     "properties": {
                         "priority": {"type": "string", "enum": ["low", "normal", "high"]},
                         "stride": {"type": "integer", "description": "Detect every Nth frame."},
-                        "imgsz": {"type": "integer", "description": "Detector input, px."},
+                        "imgsz": {
+                            "type": "integer",
+                            "description": "Detector input, px, kept as given; left out, it "
+                            "starts at 480 and grows for small, distant players.",
+                        },
                         "team_a": {"type": "string", "example": "Lightning"},
                         "team_b": {"type": "string", "example": "Swifts"},
                         **{MATCH_FIELD_PREFIX + key: {"type": "string"} for key in MATCH_FIELDS},

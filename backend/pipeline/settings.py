@@ -154,8 +154,11 @@ class PipelineSettings:
         below which the input size is raised from `imgsz` (in steps of 32, up to the video's
         long side and imgsz_auto_max) for the main pass; measured on the team-learning
         frames (input_size.py). Far players on a wide shot are found far more often, at the
-        detector's cost growing with the square of the size. 0 (the default for now)
-        keeps `imgsz` fixed; 64 is what wide shots were measured with.
+        detector's cost growing with the square of the size. 64 (the default) leaves every
+        generated 720p and 360p clip at 480 and raises wide shots (players 60-110 px tall in
+        a 960 px frame) to 704; 0 keeps `imgsz` fixed. An input size the analyst asks for
+        is kept: `from_dict` turns this off when `imgsz` is given without it (the CLI's
+        --imgsz, the API's imgsz, a fixed size on the New analysis page).
     imgsz_auto_max: largest input size, in pixels, imgsz_auto_player_px may choose.
     ball_diameter_m: the real ball's diameter in metres (a netball: 0.22-0.23); with a
         calibration the motion candidates expect it that wide at the ball's image position.
@@ -214,7 +217,7 @@ class PipelineSettings:
     encode_crf: int = 23
     backend: str = "auto"
     model_cache_dir: Path | None = None
-    imgsz_auto_player_px: float = 0.0
+    imgsz_auto_player_px: float = 64.0
     imgsz_auto_max: int = 1280
     ball_diameter_m: float = 0.225
     ball_scale_disagreement_max: float = 2.0
@@ -258,6 +261,10 @@ class PipelineSettings:
     def from_dict(cls, data: dict[str, Any] | None) -> PipelineSettings:
         """Build settings from stored JSON: unknown keys are ignored, numbers are coerced."""
         data = dict(data or {})
+        if data.get("imgsz") is not None and data.get("imgsz_auto_player_px") is None:
+            # A size chosen for speed (320 on a slow laptop) must not be raised behind the
+            # analyst's back; stored settings carry both keys and round-trip unchanged.
+            data["imgsz_auto_player_px"] = 0
         known = {f.name: f for f in fields(cls)}
         kwargs: dict[str, Any] = {}
         for key, value in data.items():

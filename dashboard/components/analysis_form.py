@@ -15,6 +15,8 @@ from backend.services.errors import InvalidArgument
 from backend.services.jobs import check_calibration, default_analysis_settings
 
 IMGSZ_CHOICES_PX = (320, 416, 480, 640, 800, 960)
+# Leaving imgsz out of the job's settings lets the pipeline raise it for far-away players.
+AUTOMATIC_IMGSZ: Final = 0
 PRIORITIES = ("normal", "high", "low")
 _DEFAULTS = default_analysis_settings()
 # Streamlit forgets a widget's value when a run does not draw it: without this, a half-filled
@@ -41,6 +43,12 @@ COURT_CORNERS_M = tuple(
 
 
 TEAM_A_SIDES = ("Home", "Away")
+
+
+def _imgsz_label(choice: int) -> str:
+    if choice == AUTOMATIC_IMGSZ:
+        return f"Automatic ({_DEFAULTS['imgsz']}, larger for distant players)"
+    return str(choice)
 
 
 @dataclass(frozen=True)
@@ -72,9 +80,11 @@ def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
     )
     imgsz = middle.selectbox(
         "Detector input size (px)",
-        IMGSZ_CHOICES_PX,
-        index=IMGSZ_CHOICES_PX.index(_DEFAULTS["imgsz"]),
-        help="Larger finds small, distant players better but is slower.",
+        (AUTOMATIC_IMGSZ, *IMGSZ_CHOICES_PX),
+        format_func=_imgsz_label,
+        help="Larger finds small, distant players better but is slower. Automatic starts at "
+        f"{_DEFAULTS['imgsz']} px and goes larger when the players look small (a wide shot "
+        "from the stands); a fixed size is kept whatever the video shows.",
         key=f"{key_prefix}_imgsz",
         persist_state=KEEP_ACROSS_PAGES,
     )
@@ -100,7 +110,9 @@ def analysis_settings_ui(*, key_prefix: str) -> AnalysisChoices:
         key=f"{key_prefix}_team_b",
         persist_state=KEEP_ACROSS_PAGES,
     )
-    settings: dict[str, Any] = {"frame_stride": int(frame_stride), "imgsz": int(imgsz)}
+    settings: dict[str, Any] = {"frame_stride": int(frame_stride)}
+    if imgsz != AUTOMATIC_IMGSZ:
+        settings["imgsz"] = int(imgsz)
     team_names = {
         label: name.strip() for label, name in (("A", name_a), ("B", name_b)) if name.strip()
     }

@@ -9,6 +9,7 @@ import pytest
 
 from backend.config import get_settings
 from backend.db import session_scope
+from backend.pipeline.settings import PipelineSettings
 from backend.services import competitions as competition_service
 from tests.dashboard.apptest import all_jobs, open_page, shown, texts
 from tests.synthetic import make_corrupt_file, make_plain_clip
@@ -157,6 +158,10 @@ def test_bad_calibration_blocks_queuing_and_a_good_one_is_stored(data_dir, tmp_p
     [job] = all_jobs()
     assert job.settings["calibration"]["image_points"][1] == [550.0, 108.0]
     assert job.settings["calibration"]["court_points_m"][2] == [30.5, 15.25]
+    # The input size was left on Automatic: the job does not pin it, so the pipeline may
+    # raise it for far-away players.
+    assert "imgsz" not in job.settings
+    assert PipelineSettings.from_dict(job.settings).imgsz_auto_player_px > 0
 
 
 def test_inbox_lists_server_videos_and_queues_the_chosen_one(data_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.services.jobs import default_analysis_settings
+from dashboard.components.analysis_form import AUTOMATIC_IMGSZ
 from tests.dashboard.apptest import open_page
 from tests.dashboard.factories import complete, sample_track_rows, submit_clip
 
@@ -33,7 +34,9 @@ def test_new_analysis_starts_from_the_services_defaults(data_dir):
     defaults = default_analysis_settings()
     app = open_page("new_analysis.py")
     assert app.number_input(key="new_stride").value == defaults["frame_stride"]
-    assert app.selectbox(key="new_imgsz").value == defaults["imgsz"]
+    # Automatic: the job's settings leave imgsz out, so far players can raise it.
+    assert app.selectbox(key="new_imgsz").value == AUTOMATIC_IMGSZ
+    assert f"Automatic ({defaults['imgsz']}" in app.selectbox(key="new_imgsz").options[0]
     assert app.selectbox(key="new_priority").value == "normal"
     assert app.text_input(key="new_team_a").value == ""
 

@@ -13,6 +13,25 @@ def test_defaults_round_trip_through_a_dict():
     assert again == settings
 
 
+@pytest.mark.parametrize(
+    ("data", "imgsz", "auto_player_px"),
+    [
+        ({}, 480, 64.0),  # the analyst chose nothing: the input may grow for far players
+        ({"frame_stride": 2}, 480, 64.0),
+        ({"imgsz": 320}, 320, 0.0),  # a size asked for is kept as given
+        ({"imgsz": "640"}, 640, 0.0),
+        ({"imgsz": None}, 480, 64.0),
+        ({"imgsz": 320, "imgsz_auto_player_px": 48}, 320, 48.0),  # both said: both kept
+        ({"imgsz_auto_player_px": 0}, 480, 0.0),
+    ],
+)
+def test_an_input_size_asked_for_is_not_raised(data, imgsz, auto_player_px):
+    settings = PipelineSettings.from_dict(data)
+    assert (settings.imgsz, settings.imgsz_auto_player_px) == (imgsz, auto_player_px)
+    # Stored settings carry both keys, so a retried job runs with the same rule.
+    assert PipelineSettings.from_dict(settings.to_dict()) == settings
+
+
 def test_from_dict_ignores_unknown_keys_and_coerces_strings():
     settings = PipelineSettings.from_dict(
         {
