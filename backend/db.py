@@ -72,12 +72,25 @@ def _add_job_worker_id(session: Session) -> None:
     session.execute(text("CREATE INDEX IF NOT EXISTS ix_job_worker_id ON job (worker_id)"))
 
 
+def _add_job_status_created_index(session: Session) -> None:
+    """Version 4: an index on (status, created_at) for the job list filtered by status."""
+    from backend.models import JOB_STATUS_CREATED_INDEX
+
+    session.execute(
+        text(f"CREATE INDEX IF NOT EXISTS {JOB_STATUS_CREATED_INDEX} ON job (status, created_at)")
+    )
+
+
 # Version -> upgrade run once on databases that have not had it. Version 1 is the schema
 # `SQLModel.metadata.create_all` builds from backend.models; an upgrade is needed for more than
 # a new table (e.g. `ALTER TABLE job ADD COLUMN ...`). Each applied version is recorded, so
 # versions merged from branches in any order are each applied once (version 2 is Job.phase).
 # The SQL must run on SQLite and PostgreSQL alike.
-MIGRATIONS: dict[int, Callable[[Session], None]] = {2: _add_job_phase, 3: _add_job_worker_id}
+MIGRATIONS: dict[int, Callable[[Session], None]] = {
+    2: _add_job_phase,
+    3: _add_job_worker_id,
+    4: _add_job_status_created_index,
+}
 SCHEMA_VERSION = max(MIGRATIONS, default=1)
 
 # Keyed by (url, pid): a process forked by the worker must not reuse its parent's connections.
@@ -95,6 +108,14 @@ def get_engine(url: str | None = None) -> Engine:
     return engine
 
 
+# SQLite connections kept open for reuse. The API runs its endpoints on anyio's 40 worker
+# threads; with SQLAlchemy's default of 5 (+10 overflow) every request beyond the fifth at
+# once opened a new connection and ran the four PRAGMAs below: about 15% of a status
+# request's CPU under 20 clients (benchmarks/README.md). An idle SQLite connection costs
+# a file handle and a little memory.
+SQLITE_POOL_SIZE = 40
+
+
 def _create_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
@@ -102,9 +123,11 @@ def _create_engine(url: str) -> Engine:
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     busy_timeout_s = get_settings().db_busy_timeout_s
+    pool = {"pool_size": SQLITE_POOL_SIZE} if path and path != ":memory:" else {}
     engine = create_engine(
         url,
         connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+        **pool,
     )
 
     @event.listens_for(engine, "connect")

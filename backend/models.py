@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -92,6 +92,9 @@ class FileRole(StrEnum):
     archive = "archive"
 
 
+JOB_STATUS_CREATED_INDEX = "ix_job_status_created_at"
+
+
 class JobBase(SQLModel):
     original_name: str
     priority: str = Field(default=Priority.normal.value, index=True)
@@ -99,6 +102,10 @@ class JobBase(SQLModel):
 
 
 class Job(JobBase, table=True):
+    # The job list filtered by status, newest first (Jobs page, API, CLI): without it SQLite
+    # sorted every job of that status for each page (db.py version 4).
+    __table_args__ = (Index(JOB_STATUS_CREATED_INDEX, "status", "created_at"),)
+
     id: str = Field(default_factory=new_job_id, primary_key=True, max_length=32)
     input_name: str = ""
     input_size_bytes: int = 0

@@ -120,11 +120,27 @@ def measure_upload(port: int, pid: int, upload_mb: int) -> dict:
     }
 
 
+def finished_summary() -> dict:
+    """A summary shaped like a finished job's (stage 1's sections plus stage 2's), ~3.5 KB of
+    JSON: the list endpoint must not pay for parsing it on every row."""
+    from backend.pipeline.settings import PipelineSettings
+
+    counts = {f"count_{index}": index * 37 for index in range(60)}
+    per_player = {f"{track}": {"passes": track, "distance_m": track * 41.5} for track in range(24)}
+    return {
+        "settings": PipelineSettings().to_dict(),
+        "counts": counts,
+        "timings": {"model_load_s": 2.8, "team_fit_s": 1.1, "main_pass_s": 1800.0},
+        "analytics": {"players": per_player, "warnings": ["calibrate the court"] * 3},
+    }
+
+
 def seed_jobs(count: int) -> list[str]:
     from backend.db import session_scope
     from backend.models import Job, JobStatus, utcnow
 
     statuses = [s.value for s in JobStatus]
+    summary = finished_summary()
     now = utcnow()
     ids = []
     with session_scope() as session:
@@ -136,6 +152,7 @@ def seed_jobs(count: int) -> list[str]:
                 progress=1.0 if index % len(statuses) == 2 else 0.3,
                 frames_done=900,
                 frames_total=3000,
+                summary=summary if statuses[index % len(statuses)] == "completed" else None,
             )
             job.created_at = job.queued_at = now - timedelta(seconds=index)
             session.add(job)

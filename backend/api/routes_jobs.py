@@ -133,6 +133,7 @@ def list_jobs(
             search=search,
             page=page,
             page_size=page_size,
+            include_summary=False,
         )
         data = [job_payload(job) for job in rows]
     return ok(data, page=pagination(page=page, page_size=page_size, total=total))

@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func, or_, update
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from backend.models import (
@@ -110,16 +111,22 @@ def list_jobs(
     created_to: datetime | None = None,
     page: int = 1,
     page_size: int = 20,
+    include_summary: bool = True,
 ) -> tuple[list[Job], int]:
-    """One page of jobs, newest first, and the total number matching the filters."""
+    """One page of jobs, newest first, and the total number matching the filters.
+
+    `include_summary=False` leaves each finished job's summary (several KB of JSON, parsed per
+    row) unloaded, for readers that never show it (the API's job list); touching it later
+    loads it, one query a job.
+    """
     if page < 1:
         raise InvalidArgument(f"page must be 1 or more, got {page}")
     if not 1 <= page_size <= PAGE_SIZE_MAX:
         raise InvalidArgument(f"page_size must be between 1 and {PAGE_SIZE_MAX}, got {page_size}")
-    query = select(Job)
+    conditions = []
     if status:
         try:
-            query = query.where(Job.status == JobStatus(status).value)
+            conditions.append(Job.status == JobStatus(status).value)
         except ValueError:
             raise InvalidArgument(
                 f"unknown status {status!r}; expected one of "
@@ -127,14 +134,17 @@ def list_jobs(
             ) from None
     if search and search.strip():
         pattern = f"%{search.strip()}%"
-        query = query.where(or_(col(Job.original_name).ilike(pattern), col(Job.id).ilike(pattern)))
+        conditions.append(or_(col(Job.original_name).ilike(pattern), col(Job.id).ilike(pattern)))
     if created_from is not None:
-        query = query.where(Job.created_at >= created_from)
+        conditions.append(Job.created_at >= created_from)
     if created_to is not None:
-        query = query.where(Job.created_at <= created_to)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+        conditions.append(Job.created_at <= created_to)
+    # A plain count over the table (an index serves it), not one over a subquery of whole rows.
+    total = session.exec(select(func.count()).select_from(Job).where(*conditions)).one()
+    query = select(Job) if include_summary else select(Job).options(defer(Job.summary))
     rows = session.exec(
-        query.order_by(col(Job.created_at).desc(), col(Job.id))
+        query.where(*conditions)
+        .order_by(col(Job.created_at).desc(), col(Job.id))
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
@@ -142,10 +152,11 @@ def list_jobs(
 
 
 def get_job(*, session: Session, job_id: str) -> Job:
-    job = session.get(Job, job_id)
+    # populate_existing: one query that also refreshes a copy this session already holds
+    # (a worker may have moved the job on since), instead of a get and then a refresh.
+    job = session.get(Job, job_id, populate_existing=True)
     if job is None:
         raise JobNotFound(job_id)
-    session.refresh(job)
     return job
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlmodel import select
 
 from backend import db
 from backend.config import get_settings
-from backend.models import Job
+from backend.models import JOB_STATUS_CREATED_INDEX, Job
 
 
 def test_sqlite_runs_in_wal_mode_with_busy_timeout(data_dir):
@@ -116,6 +118,60 @@ def test_a_version_1_database_gets_the_worker_id_column_once(data_dir):
     with engine.connect() as conn:
         versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
     assert sorted(versions) == sorted({1, *db.MIGRATIONS})
+
+
+def test_an_older_database_gets_the_status_list_index_and_the_page_query_uses_it(data_dir):
+    engine = db.get_engine()
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan (the PostgreSQL run checks the migration elsewhere)")
+    with engine.begin() as conn:  # what a database made before version 4 looks like
+        conn.execute(text(f"DROP INDEX {JOB_STATUS_CREATED_INDEX}"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 4"))
+    assert JOB_STATUS_CREATED_INDEX not in {i["name"] for i in inspect(engine).get_indexes("job")}
+    db.init_db()
+    assert JOB_STATUS_CREATED_INDEX in {i["name"] for i in inspect(engine).get_indexes("job")}
+    with engine.connect() as conn:
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT * FROM job WHERE status = 'completed' "
+                    "ORDER BY created_at DESC, id LIMIT 20 OFFSET 120"
+                )
+            )
+        )
+    # Newest first straight from the index: no sort of every completed job for each page.
+    assert JOB_STATUS_CREATED_INDEX in plan and "TEMP B-TREE FOR ORDER BY" not in plan
+
+
+def test_sqlite_connections_are_reused_by_many_threads_at_once(data_dir):
+    engine = db.get_engine()
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the SQLite pool (PostgreSQL keeps SQLAlchemy's default)")
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda conn, _record: opened.append(conn))
+    barrier = threading.Barrier(20)
+
+    def read() -> None:
+        with engine.connect() as conn:
+            barrier.wait(timeout=10)  # 20 connections checked out at the same moment
+            conn.execute(text("SELECT count(*) FROM job")).one()
+
+    def round_of_reads() -> None:
+        threads = [threading.Thread(target=read) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    round_of_reads()
+    opened_by_first_round = len(opened)
+    assert opened_by_first_round >= 19  # at most one was already open from init_db
+    round_of_reads()
+    round_of_reads()
+    # Later rounds reuse them (the default pool of 5 closed every connection past the fifth
+    # and opened it again next time, PRAGMAs and all).
+    assert len(opened) == opened_by_first_round
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,26 @@ def test_list_jobs_filters_and_pages(session):
         job_service.list_jobs(session=session, status="done")
 
 
+def test_list_jobs_can_leave_the_summaries_unloaded(data_dir):
+    from backend.db import session_scope
+
+    with session_scope() as session:
+        summary = {"counts": {"keyframes": 90}, "timings": {"main_pass_s": 12.5}}
+        job_id = make_job(session, status=JobStatus.completed, summary=summary).id
+        make_job(session, status=JobStatus.completed, summary=summary, settings={"imgsz": 640})
+    with session_scope() as session:
+        rows, total = job_service.list_jobs(session=session, include_summary=False)
+        assert total == 2
+        # Not read from the database: no summary JSON parsed for a page of the API's list.
+        assert all("summary" not in row.__dict__ for row in rows)
+        assert {row.settings.get("imgsz") for row in rows} == {None, 640}
+        # Asked for anyway, it is still there.
+        assert next(row for row in rows if row.id == job_id).summary == summary
+    with session_scope() as session:
+        rows, _ = job_service.list_jobs(session=session)
+        assert all(row.__dict__["summary"] == summary for row in rows)
+
+
 def test_count_jobs_by_status(session):
     make_job(session)
     make_job(session, status=JobStatus.completed)
