@@ -47,6 +47,7 @@ COUNT_LABELS = {
 }
 SETTING_LABELS = {
     "imgsz": "Detector input size (px)",
+    "imgsz_auto_player_px": "Input raised when players are shorter than (px; 0 = never)",
     "frame_stride": "Detector runs on every Nth frame",
     "player_conf_min": "Player confidence needed",
     "ball_conf_min": "Ball confidence needed",
@@ -100,7 +101,19 @@ def settings_rows(summary: dict) -> list[tuple[str, Any]]:
     rest = [(key, value) for key, value in settings.items() if key not in SETTING_LABELS]
     model = summary.get("model") or {}
     weights = [("Model weights", model["weights"])] if model.get("weights") else []
-    return [*weights, *detector_rows(model), *known, *rest]
+    return [*weights, *detector_rows(model), *input_size_rows(model, settings), *known, *rest]
+
+
+def input_size_rows(model: dict, settings: dict) -> list[tuple[str, Any]]:
+    """The input the main pass ran at, and why when it is not the one asked for."""
+    used = model.get("main_pass_imgsz")
+    if used is None:
+        return []  # summaries before the input could follow the players' height
+    asked = settings.get("imgsz")
+    if asked is not None and used != asked:
+        return [("Detector input of the main pass (px)", f"{used} (raised from {asked}: the "
+                 "players looked small)")]  # fmt: skip
+    return [("Detector input of the main pass (px)", used)]
 
 
 def detector_rows(model: dict) -> list[tuple[str, Any]]:

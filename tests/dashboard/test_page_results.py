@@ -297,7 +297,7 @@ WARNED_SUMMARY = {
     "settings": {"imgsz": 480, "frame_stride": 3, "device": "cpu", "ball_gap_fill_max_s": 0.5},
     "model": {"weights": "yolov8n.pt", "path": "/x/yolov8n.pt", "backend": "pytorch",
               "device": "cpu", "fallback_reason": "device cuda:0 was asked for but torch sees "
-              "no CUDA GPU here"},
+              "no CUDA GPU here", "main_pass_imgsz": 704},
     "timings": {"model_load_s": 0.8, "team_fit_s": 6.2, "main_pass_s": 8.6, "finalize_s": 1.1,
                 "total_s": 16.9, "processing_fps": 27.9},
     "counts": {"frames": 240, "ball_frames_detected": 19, "ball_frames_interpolated": 74,
@@ -323,6 +323,9 @@ def test_warnings_lead_the_page_and_details_are_labelled_tables(data_dir, tmp_pa
             tables.update(dict(zip(table[""], table["Value"], strict=True)))
     assert tables["Detector input size (px)"] == "480"
     assert tables["Model weights"] == "yolov8n.pt"
+    assert tables["Detector input of the main pass (px)"] == (
+        "704 (raised from 480: the players looked small)"
+    )
     assert tables["Detector ran on"] == "PyTorch, cpu"
     assert tables["Why not as asked"].startswith("device cuda:0 was asked for")
     assert tables["Loading the detector"] == "0.8 s"
