@@ -6,6 +6,7 @@ Queues are bounded, so memory stays flat whatever the length of the video.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -54,8 +55,7 @@ class FrameReader:
             for frame in self.container.decode(self.stream):
                 if self._stop.is_set():
                     return
-                image = frame.to_ndarray(format="bgr24")
-                self._put(rotate_upright(image, upright_rotation(frame)))
+                self._put(self.convert_frame(frame))
         except av.error.FFmpegError as exc:
             self._error = VideoError(
                 f"{self.path.name} could not be decoded after frame {self.frames_decoded} ({exc})."
@@ -64,6 +64,10 @@ class FrameReader:
             self._error = exc
         finally:
             self._put(_END)
+
+    def convert_frame(self, frame: av.VideoFrame) -> np.ndarray:
+        image = frame.to_ndarray(format="bgr24")
+        return rotate_upright(image, upright_rotation(frame))
 
     def _put(self, item: object) -> None:
         while not self._stop.is_set():
@@ -106,6 +110,8 @@ class H264Writer:
         *,
         preset: str = "veryfast",
         crf: int = 23,
+        threads: int = 0,
+        subme: int | None = None,
         prepare: Callable[[np.ndarray, object], np.ndarray] | None = None,
         queue_frames: int = QUEUE_FRAMES,
     ) -> None:
@@ -123,6 +129,11 @@ class H264Writer:
         self.stream.pix_fmt = "yuv420p"
         self.stream.time_base = 1 / rate
         self.stream.options = {"preset": preset, "crf": str(crf)}
+        params = [f"threads={threads}"] if threads else []
+        if subme is not None:
+            params.append(f"subme={subme}")
+        if params:
+            self.stream.options["x264-params"] = ":".join(params)
         self.stream.thread_type = "AUTO"
         self.prepare = prepare
         self.frames_written = 0
@@ -139,21 +150,24 @@ class H264Writer:
                     break
                 if self._error is not None:
                     continue  # drain so the producer never blocks on a dead encoder
-                frame, payload = item
-                if self.prepare is not None:
-                    frame = self.prepare(frame, payload)
-                if any(self.pad):
-                    frame = cv2.copyMakeBorder(
-                        frame, 0, self.pad[0], 0, self.pad[1], cv2.BORDER_REPLICATE
-                    )
-                yuv = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
-                vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-                vf.pts = self.frames_written
-                for packet in self.stream.encode(vf):
-                    self.container.mux(packet)
-                self.frames_written += 1
+                self.encode_frame(self.prepare_frame(*item))
         except BaseException as exc:
             self._error = exc
+
+    def prepare_frame(self, frame: np.ndarray, payload: object) -> np.ndarray:
+        if self.prepare is not None:
+            frame = self.prepare(frame, payload)
+        if any(self.pad):
+            frame = cv2.copyMakeBorder(frame, 0, self.pad[0], 0, self.pad[1], cv2.BORDER_REPLICATE)
+        return frame
+
+    def encode_frame(self, frame: np.ndarray) -> None:
+        yuv = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+        vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        vf.pts = self.frames_written
+        for packet in self.stream.encode(vf):
+            self.container.mux(packet)
+        self.frames_written += 1
 
     def write(self, frame: np.ndarray, payload: object = None) -> None:
         if self._error is not None:
@@ -188,11 +202,18 @@ def sample_frames(
 ) -> list[np.ndarray]:
     """Frames near each time, by seeking to the keyframe before it and decoding forward a little.
 
-    Used to learn team colours from across the whole match without decoding it twice.
+    Used to learn team colours from across the whole match without decoding it twice. When
+    a seek lands on the keyframe the previous one did (keyframes far apart: the generated
+    clips have one in 10 s), the frames decoded after it then are used again instead of
+    being decoded again: the same frames come out, and a 10 s clip's team fit no longer
+    decodes the clip a second time (benchmarks/README.md).
     """
     container, stream = _decoder(Path(path))
     frames: list[np.ndarray] = []
     seen_pts: set[int] = set()
+    # The frames decoded after the last keyframe sought to, by that keyframe's packet.
+    run_key: tuple | None = None
+    run: list[av.VideoFrame] = []
     try:
         tb = stream.time_base
         for t in times_s:
@@ -201,14 +222,18 @@ def sample_frames(
                 container.seek(target + (stream.start_time or 0), stream=stream, backward=True)
             except av.error.FFmpegError:
                 continue
-            chosen = None
             try:
-                for n, frame in enumerate(container.decode(stream)):
-                    chosen = frame
-                    pts = frame.pts if frame.pts is not None else -1
-                    if (pts >= target and pts not in seen_pts) or n >= forward_frames_max:
-                        break
+                packets = container.demux(stream)
+                first = next(packets, None)
+                key = None if first is None else (first.pts, first.dts)
+                if key is None or key != run_key:
+                    # All the frames the choice below can look at, so that a later seek to
+                    # the same keyframe needs none decoded.
+                    run_key = key
+                    run = _decode_run(stream, first, packets, forward_frames_max + 1)
+                chosen = _pick(run, target, seen_pts, forward_frames_max)
             except av.error.FFmpegError:
+                run_key = None
                 continue
             if chosen is not None and (chosen.pts not in seen_pts):
                 seen_pts.add(chosen.pts)
@@ -217,3 +242,27 @@ def sample_frames(
     finally:
         container.close()
     return frames
+
+
+def _pick(frames: list, target: int, seen_pts: set[int], forward_frames_max: int):
+    """The first frame at or after `target` not taken yet, else the last one looked at."""
+    chosen = None
+    for n, frame in enumerate(frames):
+        chosen = frame
+        pts = frame.pts if frame.pts is not None else -1
+        if (pts >= target and pts not in seen_pts) or n >= forward_frames_max:
+            break
+    return chosen
+
+
+def _decode_run(stream, first, packets, limit: int) -> list[av.VideoFrame]:
+    """Up to `limit` frames decoded from `first` and the `packets` after it."""
+    run: list[av.VideoFrame] = []
+    if first is None:
+        return run
+    for packet in itertools.chain([first], packets):
+        for frame in stream.decode(packet):
+            run.append(frame)
+            if len(run) >= limit:
+                return run
+    return run
