@@ -13,12 +13,14 @@ from backend.pipeline.errors import ModelError
 from backend.pipeline.inference import (
     OpenVinoCache,
     choose_placement,
+    compile_cache_config,
     ensure_compiled_with,
     export_root,
     input_shape,
     keep_ultralytics_offline,
     openvino_compile_config,
     openvino_config,
+    openvino_threads,
 )
 from backend.pipeline.model import resolve_model_path
 from backend.pipeline.settings import PipelineSettings
@@ -252,6 +254,9 @@ class Detector:
         self.placement = choose_placement(settings.backend, settings.device or "cpu", self.path)
         if self.placement.fallback_reason:
             self.log.warning("detector placement: %s", self.placement.fallback_reason)
+        self.openvino_threads = openvino_threads(
+            settings.torch_threads, ahead=bool(settings.detect_ahead_keyframes)
+        )
         self.export_root = export_root(settings.model_cache_dir)
         self.exports_built: list[str] = []
         self._ov_cache: OpenVinoCache | None = None
@@ -283,6 +288,7 @@ class Detector:
             "path": str(self.path),
             **self.placement.to_dict(),
             "input_shape": list(self.input_shape),
+            "openvino_threads": self.openvino_threads,
             "exports_built": self.exports_built,
         }
 
@@ -292,7 +298,7 @@ class Detector:
         same model for every shape otherwise."""
         p = self.placement
         if p.backend == "openvino":
-            key = _model_key(self.path, "openvino", shape, self.settings.torch_threads)
+            key = _model_key(self.path, "openvino", shape, self.openvino_threads)
         else:
             key = _model_key(self.path, p.backend, p.device, self.settings.imgsz)
         if key in _MODELS:
@@ -325,8 +331,8 @@ class Detector:
         # Names only after the predictor is set up: reading them first compiles the
         # network once more (~0.5 s idle, over 1 s on a busy machine).
         model = self._load(str(folder), read_names=False)
-        config = openvino_config(self.settings.torch_threads)
-        with openvino_compile_config(config):
+        config = openvino_config(self.openvino_threads)
+        with openvino_compile_config({**config, **compile_cache_config(folder)}):
             self._skip_warmup(model, list(shape))
         model.names  # noqa: B018  (fails early on a broken export)
         ensure_compiled_with(model, folder, config, self.log)

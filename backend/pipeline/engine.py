@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.analytics.court import DEFAULT_COURT
+from backend.pipeline.ahead import DetectAhead
 from backend.pipeline.annotate import Annotator
 from backend.pipeline.ball import BallPath
 from backend.pipeline.camera import estimate_camera_motion, small_grey
@@ -136,7 +137,8 @@ class Engine:
         try:
             writer = H264Writer(
                 self.dir / "annotated.mp4", self.fps, self.size, preset=self.s.encode_preset,
-                crf=self.s.encode_crf, prepare=annotator,
+                crf=self.s.encode_crf, threads=self.s.encode_threads,
+                subme=self.s.encode_subme, prepare=annotator,
             )  # fmt: skip
         except BaseException:
             # Else the decode thread waits forever on its full queue inside a worker process.
@@ -154,16 +156,28 @@ class Engine:
             raise
         self.background_samples = []
         ok = False
+        ahead = DetectAhead(self._detect) if self.s.detect_ahead_keyframes else None
         try:
             for index, image in reader:
                 state = FrameState(index, image)
                 self.buffer.append(state)
-                if index % self.s.frame_stride == 0:
-                    self._keyframe(state)
-                    while self.buffer and self.buffer[0].index <= index - self.delay:
-                        self._finish(self.buffer.popleft())
+                if index % self.s.frame_stride != 0:
+                    continue
+                if ahead is None:
+                    self._keyframe(state, self._detect(state.image))
+                    self._finish_before(index)
+                    continue
+                # The detector works on this keyframe in its thread while the previous one
+                # is tracked here: the same steps in the same order, overlapped.
+                done = ahead.submit(state)
+                if done is not None:
+                    self._keyframe(*done)
+                    self._finish_before(done[0].index)
+            if ahead is not None and (done := ahead.drain()) is not None:
+                self._keyframe(*done)
             if self.buffer and not self.buffer[-1].keyframe:
-                self._keyframe(self.buffer[-1])  # so trailing frames interpolate too
+                last = self.buffer[-1]  # so trailing frames interpolate too
+                self._keyframe(last, self._detect(last.image))
             while self.buffer:
                 self._finish(self.buffer.popleft())
             if self.frames_done == 0:
@@ -184,6 +198,8 @@ class Engine:
                 consumer.finish(self.end)
             ok = True
         finally:
+            if ahead is not None:
+                ahead.close()
             reader.close()
             if not ok:
                 for consumer in self.consumers:
@@ -278,15 +294,21 @@ class Engine:
         )
         return players[inside]
 
-    def _keyframe(self, state: FrameState) -> None:
+    def _detect(self, image: np.ndarray) -> Detections:
+        return self.detector.detect(
+            image, ball_conf_min=min(self.s.ball_conf_min, self.s.ball_path_conf_min),
+            imgsz=self.imgsz,
+        )  # fmt: skip
+
+    def _finish_before(self, keyframe_index: int) -> None:
+        """Hand on the frames no later keyframe can change any more."""
+        while self.buffer and self.buffer[0].index <= keyframe_index - self.delay:
+            self._finish(self.buffer.popleft())
+
+    def _keyframe(self, state: FrameState, dets: Detections) -> None:
         self._check_cancel()
         state.keyframe = True
         self.counts["keyframes"] += 1
-        dets = self.detector.detect(
-            state.image,
-            ball_conf_min=min(self.s.ball_conf_min, self.s.ball_path_conf_min),
-            imgsz=self.imgsz,
-        )
         players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
         players.data["color"] = torso_features(state.image, players.xyxy)
         players = self.tracker.update_with_detections(players, state.image)

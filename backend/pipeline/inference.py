@@ -36,6 +36,7 @@ OPENVINO_PRECISION = "f32"
 # Where exports go when the caller names no model cache: shared by the runs of this user
 # and verified like any other (the app always passes <data>/models).
 FALLBACK_EXPORT_DIR_NAME = "courtside-openvino-exports"
+COMPILE_CACHE_DIR_NAME = "compiled"
 
 
 def keep_ultralytics_offline() -> None:
@@ -82,6 +83,24 @@ def openvino_compile_config(overrides: dict[str, Any]) -> Iterator[None]:
         ov.Core.compile_model = original
 
 
+def openvino_threads(
+    torch_threads: int | None, ahead: bool, cores: int | None = None
+) -> int | None:
+    """OpenVINO's inference threads: the worker's share (`torch_threads`) when set; else,
+    with the detector in a thread of its own (`ahead`: detect_ahead_keyframes), every core
+    but the one the tracking keeps busy; else None (OpenVINO's default: every core).
+
+    On 2 cores a second inference thread saved no time, since the tracking and the encoder
+    already use the other core, and its spin-waits cost ~2-3 CPU-ms per video frame
+    (benchmarks/README.md).
+    """
+    if torch_threads:
+        return torch_threads
+    if ahead:
+        return max(1, (cores or os.cpu_count() or 1) - 1)
+    return None
+
+
 def openvino_config(threads: int | None) -> dict[str, Any]:
     """fp32 and a worker's share of the cores (`threads`), for every OpenVINO compile.
 
@@ -99,6 +118,18 @@ def openvino_config(threads: int | None) -> dict[str, Any]:
     if threads and threads < (os.cpu_count() or 1):
         config["INFERENCE_NUM_THREADS"] = threads
     return config
+
+
+def compile_cache_config(export_folder: Path) -> dict[str, Any]:
+    """OpenVINO's own cache of compiled networks, inside the export it was compiled from.
+
+    Compiling the two input shapes took ~0.5 s of every run's start (benchmarks/README.md);
+    loading the cached blob instead takes a tenth of that. OpenVINO keys each blob by the
+    network, the device, its version and the compile options (precision, threads), so a
+    changed option compiles anew and a stale blob is never used; the export's manifest
+    lists only the export's own files, so the cache does not make it count as damaged.
+    """
+    return {"CACHE_DIR": str(Path(export_folder) / COMPILE_CACHE_DIR_NAME)}
 
 
 def ensure_compiled_with(

@@ -50,6 +50,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "encode_crf": (0, 51),
     "imgsz_auto_player_px": (0, 400),
     "imgsz_auto_max": (128, 1920),
+    "detect_ahead_keyframes": (0, 1),
+    "encode_threads": (0, 16),
+    "encode_subme": (0, 11),
     "ball_diameter_m": (0.05, 1.0),
     "ball_scale_disagreement_max": (1.0, 100.0),
 }
@@ -166,6 +169,10 @@ class PipelineSettings:
         and the one the players' box heights give (0.1 of the median) beyond which the
         calibration's is not trusted (a wrong calibration, or people and court out of
         proportion as in the generated test clips); higher trusts the calibration more.
+    detect_ahead_keyframes: keyframes the detector runs ahead of the tracking, in a thread
+        of its own (engine.DetectAhead), so the two overlap on two cores; 0 runs it in line
+        (as before issue 13's second round). The outputs are the same either way; only the
+        time differs (benchmarks/README.md).
     The machine's part, filled in by the app from its environment (backend.config
     .with_machine_settings; the stage itself never reads the app's configuration):
     device: "cpu", "cuda" or "cuda:N" (NETBALL_DEVICE); None means "cpu".
@@ -221,6 +228,9 @@ class PipelineSettings:
     imgsz_auto_max: int = 1280
     ball_diameter_m: float = 0.225
     ball_scale_disagreement_max: float = 2.0
+    detect_ahead_keyframes: int = 1
+    encode_threads: int = 0
+    encode_subme: int | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -228,7 +238,7 @@ class PipelineSettings:
     def validate(self) -> None:
         for name, (low, high) in _RANGES.items():
             value = getattr(self, name)
-            if value is None and name == "torch_threads":
+            if value is None and name in ("torch_threads", "encode_subme"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"Setting {name} must be a number, got {value!r}.")
@@ -283,6 +293,9 @@ class PipelineSettings:
                 "ball_colour_samples_min",
                 "encode_crf",
                 "imgsz_auto_max",
+                "detect_ahead_keyframes",
+                "encode_threads",
+                "encode_subme",
             ):
                 kwargs[key] = _as_int(key, value)
             elif key in _RANGES:
