@@ -151,6 +151,12 @@ class PipelineSettings:
     reid_swap_window_s: seconds after two players were close during which a swap is looked
         for, once both stand clear.
     encode_preset / encode_crf: libx264 speed preset and quality of annotated.mp4.
+    encode_threads: libx264's threads for annotated.mp4; 0 lets x264 choose (1.5 a core).
+        1 measured the same CPU time in the pipeline (benchmarks/README.md).
+    encode_subme: libx264's sub-pixel motion estimation level (0-11; None keeps the
+        preset's own, 2 for veryfast). 1 costs ~25 % less encoder CPU than 2 (~2 CPU-ms per
+        720p frame, ~7 % of the main pass) for ~7 % larger files and 0.9 dB lower PSNR
+        (benchmarks/README.md); higher is slower and a little sharper.
     backend: detector inference backend: "auto" (OpenVINO on a CPU, PyTorch on a GPU),
         "openvino" or "pytorch"; whatever cannot run falls back with the reason logged.
     imgsz_auto_player_px: median whole-person height, in pixels at the detector's input,
@@ -230,7 +236,7 @@ class PipelineSettings:
     ball_scale_disagreement_max: float = 2.0
     detect_ahead_keyframes: int = 1
     encode_threads: int = 0
-    encode_subme: int | None = None
+    encode_subme: int | None = 1
 
     def __post_init__(self) -> None:
         self.validate()
