@@ -4,6 +4,8 @@ the encoder gets its options, OpenVINO reuses compiled networks."""
 
 from __future__ import annotations
 
+import os
+
 import av
 import numpy as np
 import pytest
@@ -65,7 +67,13 @@ def test_the_detector_ahead_finds_the_same_players_and_ball(tmp_path, seed):
     for ahead in (0, 1):
         out = tmp_path / f"ahead{ahead}"
         result = analyze_video(video, out, PipelineSettings(detect_ahead_keyframes=ahead, **FAST))
-        assert result.summary["settings"]["detect_ahead_keyframes"] == ahead
+        settings = result.summary["settings"]
+        assert settings["detect_ahead_keyframes"] == ahead
+        assert (settings["encode_subme"], settings["encode_threads"]) == (1, 0)
+        if result.summary["model"]["backend"] == "openvino":
+            cores = os.cpu_count() or 1
+            wanted = max(1, cores - 1) if ahead else None
+            assert result.summary["model"]["openvino_threads"] == wanted
         outputs[ahead] = [(out / name).read_text() for name in ("tracks.csv", "ball.csv")]
     tracks = outputs[1][0].splitlines()
     # Players were found (153 and 209 rows measured), so the comparison says something.
