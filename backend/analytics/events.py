@@ -17,7 +17,7 @@ import numpy as np
 from backend.analytics.court import DEFAULT_COURT, NetballCourt
 from backend.analytics.inputs import AnalyticsSettings
 from backend.analytics.positions import SHOOTERS
-from backend.analytics.possession import Spell, frames_of
+from backend.analytics.possession import Spell, box_hand_distances_m, frames_of, join_handoffs
 from backend.analytics.tables import Tracks, metres_per_pixel
 
 # Sort order of events in one frame: what happened first in the play comes first.
@@ -65,6 +65,28 @@ class Locator:
             return float(metres_per_pixel(self.homography, self.tracks.feet_px[r : r + 1])[0])
         box_height_px = float(self.tracks.xyxy[r, 3] - self.tracks.xyxy[r, 1])
         return settings.player_height_m / max(box_height_px, 1.0)
+
+    def hands_m(self, frame: int, track_id: int, ball_xy: np.ndarray, settings) -> float:
+        """Metres from the ball to the track's hands in `frame` (NaN: either unseen)."""
+        r = self.row(frame, track_id)
+        if r is None or not np.isfinite(ball_xy[frame]).all():
+            return math.nan
+        box = self.tracks.xyxy[r : r + 1]
+        return float(box_hand_distances_m(box, ball_xy[frame][None], settings, self.homography)[0])
+
+    def shared(self, prev: Spell, nxt: Spell, ball_xy: np.ndarray, settings) -> bool:
+        """The ball was in both holders' hands on the last frame it was in `prev`'s, or on
+        the first it was in `nxt`'s: it went from one box to an overlapping one unthrown."""
+        both = settings.in_hands_m
+        for f in range(prev.end_frame, prev.start_frame - 1, -1):
+            if self.hands_m(f, prev.track_id, ball_xy, settings) <= both:
+                if self.hands_m(f, nxt.track_id, ball_xy, settings) <= both:
+                    return True
+                break
+        for f in range(nxt.start_frame, nxt.end_frame + 1):
+            if self.hands_m(f, nxt.track_id, ball_xy, settings) <= both:
+                return self.hands_m(f, prev.track_id, ball_xy, settings) <= both
+        return False
 
 
 @dataclass
@@ -216,7 +238,10 @@ def _shot(ctx: PlayContext, prev: Spell, nxt: Spell | None, team: str) -> tuple 
 def detect_events(ctx: PlayContext, spells: list[Spell]) -> list[dict]:
     """Automatic events of the play, in frame order, ids assigned."""
     events: list[dict] = []
-    players = [s for s in spells if ctx.team_of.get(s.track_id) in ("A", "B")]
+    players = join_handoffs(
+        [s for s in spells if ctx.team_of.get(s.track_id) in ("A", "B")], ctx.team_of,
+        lambda a, b: ctx.locator.shared(a, b, ctx.ball_xy, ctx.settings), ctx.fps, ctx.settings,
+    )  # fmt: skip
     by_team: dict[str, list[int]] = {"A": [], "B": []}
     for tid, team in sorted(ctx.team_of.items()):
         if team in by_team:

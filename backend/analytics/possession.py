@@ -10,6 +10,7 @@ it stays within the larger `release_distance_m` (hysteresis), and while it is br
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,13 +56,13 @@ def hand_distances_m(
     out = np.empty(len(tracks), np.float64)
     for start in range(0, len(tracks), DISTANCE_CHUNK_ROWS):
         rows = slice(start, start + DISTANCE_CHUNK_ROWS)
-        out[rows] = _hand_distances_m(
+        out[rows] = box_hand_distances_m(
             tracks.xyxy[rows], ball_xy[tracks.frame[rows]], settings, homography
         )
     return out
 
 
-def _hand_distances_m(
+def box_hand_distances_m(
     xyxy: np.ndarray,
     ball: np.ndarray,
     settings: AnalyticsSettings,
@@ -173,3 +174,52 @@ def spells_of(holder: np.ndarray, fps: float, settings: AnalyticsSettings) -> li
         else:
             merged.append(run)
     return merged
+
+
+def join_handoffs(
+    spells: list[Spell],
+    team_of: dict[int, str],
+    shared: Callable[[Spell, Spell], bool],
+    fps: float,
+    settings: AnalyticsSettings,
+) -> list[Spell]:
+    """Consecutive holds of two team-mates between which the ball was not thrown are one.
+
+    `shared(prev, next)`: the ball was at both holders' hands (within in_hands_m) where it
+    left `prev`'s or reached `next`'s, so their boxes overlapped and nothing flew: that is
+    the tracker swapping two team-mates' IDs inside a crowd while one holds the ball, and
+    counting it as a pass would put a pass (and its feed or assist) on the sheet that nobody
+    made; netball's short-pass rule wants room for an opponent between the hands anyway. The
+    ball must also be unseen at most ball_missing_max_s between the two.
+
+    The joined hold is credited to one of its IDs: the one that caught it (the holder's ID
+    before the swap), unless that is the ID of the hold before or after it, when a pass to
+    or from it would vanish; then the other.
+    """
+    gap_n = frames_of(settings.ball_missing_max_s, fps, minimum=0)
+    groups: list[list[Spell]] = []
+    for sp in spells:
+        prev = groups[-1][-1] if groups else None
+        if (
+            prev is not None
+            and prev.track_id != sp.track_id
+            and team_of.get(prev.track_id) in ("A", "B")
+            and team_of.get(prev.track_id) == team_of.get(sp.track_id)
+            and sp.start_frame - prev.end_frame - 1 <= gap_n
+            and shared(prev, sp)
+        ):
+            groups[-1].append(sp)
+        else:
+            groups.append([sp])
+    out: list[Spell] = []
+    for k, group in enumerate(groups):
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        around = {out[-1].track_id if out else None}
+        if k + 1 < len(groups):
+            around.add(groups[k + 1][0].track_id)
+        ids = [sp.track_id for sp in group]
+        tid = next((t for t in ids if t not in around), ids[0])
+        out.append(Spell(group[0].start_frame, group[-1].end_frame, tid))
+    return out

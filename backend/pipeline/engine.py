@@ -43,6 +43,7 @@ from backend.pipeline.frames import (
 from backend.pipeline.input_size import detector_input_size
 from backend.pipeline.outputs import software_versions
 from backend.pipeline.quality import QualityInputs, quality_warnings
+from backend.pipeline.reid_tracking import relabel
 from backend.pipeline.settings import PipelineSettings, Progress
 from backend.pipeline.stream import FrameReader, H264Writer, sample_frames
 from backend.pipeline.teams import OTHER, TeamClassifier, TeamVotes, bgr_to_hex, torso_features
@@ -312,6 +313,10 @@ class Engine:
         players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
         players.data["color"] = torso_features(state.image, players.xyxy)
         players = self.tracker.update_with_detections(players, state.image)
+        for rename in self.tracker.take_renames():
+            # Re-identification found an ID wrong since an earlier keyframe (K, at frame
+            # (K - 1) x stride): the frames still held are written with the right one.
+            relabel(self.buffer, self.last_seen, rename, (rename[3] - 1) * self.s.frame_stride + 1)
         if self.teams.fitted and len(players):
             # A part box does not vote: its "torso" crop is not the shirt (PersonHeights).
             whole = self.heights.whole(players.xyxy)[:, None]

@@ -61,6 +61,8 @@ class ReidConfig:
     reach_slack_m: float = 1.0
     swap_margin: float = 0.12
     swap_window_s: float = 2.0
+    misfit_keyframes: int = 2
+    provisional_s: float = 2.0
 
 
 def appearance(frame: np.ndarray, box: np.ndarray) -> np.ndarray | None:
@@ -137,6 +139,13 @@ class TrackState:
     velocity: np.ndarray  # per second, between clean sightings
     model: np.ndarray | None = None  # (2, BINS) running appearance from clean boxes
     team: str = ""
+    born_s: float = 0.0
+    # Clean keyframes in a row whose look did not fit the model: its box is someone else's.
+    misfits: int = 0
+    # Given afresh (no lost ID fitted) while its box was in a crowd or it was new: until
+    # provisional_s after birth it may still turn out to be a lost ID once it stands clear.
+    provisional: bool = False
+    released_s: float | None = None  # when its box was last found to be someone else's
 
     def predicted(self, time_s: float) -> np.ndarray:
         # A walker behind others keeps walking; the prediction is capped at a second of it,
@@ -156,13 +165,20 @@ UNKNOWN_LOOK_COST = 1.0
 
 @dataclass
 class Candidate:
-    """A new track to place: its box in the keyframe `frame`, and what team it looks like."""
+    """A new track to place: its box in the keyframe `frame`, and what team it looks like.
+
+    `released_after_s`: when set (a provisional ID tried again), only an ID let go at or
+    after this time (Reidentifier.release, once born) may be given: one lost the ordinary
+    way was already tried when the provisional ID was born, and another try would be on
+    motion alone, which between team-mates in one kit is the guess that went wrong.
+    """
 
     key: int
     box: np.ndarray
     frame: np.ndarray
     clean: bool
     team: str = ""
+    released_after_s: float | None = None
 
     @property
     def height_px(self) -> float:
@@ -175,6 +191,17 @@ class Candidate:
         if partial:
             box[3] = box[1] + height_px  # the head is what shows above the others
         return box, partial
+
+    def hypotheses(self, height_px: float) -> list[tuple[np.ndarray, bool]]:
+        """What a box shorter than its player may be: the head and shoulders above nearer
+        people (grown down), or the legs the detector boxed alone (grown up: the feet are
+        real). Both are tried; the one that fits the lost player better decides."""
+        box, partial = self.as_tall_as(height_px)
+        if not partial:
+            return [(box, False)]
+        up = np.asarray(self.box, np.float64).copy()
+        up[1] = up[3] - height_px
+        return [(box, True), (up, True)]
 
 
 def feet_of(box: np.ndarray) -> np.ndarray:
@@ -202,7 +229,9 @@ class Reidentifier:
         look: np.ndarray | None,
         clean: bool,
         team: str = "",
+        provisional: bool = False,
     ) -> None:
+        """`provisional`: `tid` was just given afresh (see TrackState.provisional)."""
         pos = np.asarray(position, np.float64)
         if not np.isfinite(pos).all():
             return
@@ -210,13 +239,16 @@ class Reidentifier:
         if st is None:
             model = look if clean else None
             self.states[tid] = TrackState(
-                time_s, pos, height_px, time_s, pos, np.zeros(2), model, team
-            )
+                time_s, pos, height_px, time_s, pos, np.zeros(2), model, team, time_s,
+                provisional=provisional,
+            )  # fmt: skip
             return
         st.time_s, st.position, st.height_px = time_s, pos, height_px
         st.team = team or st.team
-        if not clean:
-            return
+        if st.provisional and time_s - st.born_s > self.cfg.provisional_s:
+            st.provisional = False
+        if not clean or st.misfits:
+            return  # a look that does not fit is someone else's: it teaches nothing
         dt = time_s - st.clean_time_s
         if 0 < dt <= 1.0:
             # Smoothed over a few keyframes: a box's feet jitter by a few pixels.
@@ -241,7 +273,18 @@ class Reidentifier:
     def cost(self, st: TrackState, cand: Candidate, time_s: float) -> float:
         if st.team and cand.team and st.team != cand.team:
             return INFEASIBLE  # a team-mate may be mistaken for a team-mate, never a rival
-        box, partial = cand.as_tall_as(st.height_px)
+        if cand.released_after_s is not None and not (
+            st.released_s is not None and st.released_s >= cand.released_after_s
+        ):
+            return INFEASIBLE
+        return min(
+            self._cost(st, cand, box, partial, time_s)
+            for box, partial in cand.hypotheses(st.height_px)
+        )
+
+    def _cost(
+        self, st: TrackState, cand: Candidate, box: np.ndarray, partial: bool, time_s: float
+    ) -> float:
         height = box[3] - box[1]
         if not self.metres and not 0.5 <= height / max(st.height_px, 1e-6) <= 2.0:
             return INFEASIBLE  # without a calibration the box height is the depth
@@ -260,7 +303,10 @@ class Reidentifier:
             # A partial box's lower half is whoever hides the legs: compare the shirts only.
             # Someone else's head or arm is in it too: a looser gate, still one that a rival's
             # shirt does not pass.
-            hidden = partial or not cand.clean
+            # A box taller than the player is them with someone behind (a head, a shirt)
+            # boxed in: as mixed as an overlapped one.
+            taller = cand.height_px * PARTIAL_HEIGHT_FRAC > st.height_px
+            hidden = partial or not cand.clean or taller
             regions = slice(0, 1) if hidden else slice(0, 2)
             gate = self.cfg.partial_distance_max if hidden else self.cfg.appearance_distance_max
             dist = appearance_distance(st.model[regions], look[regions])
@@ -269,7 +315,7 @@ class Reidentifier:
             scaled = dist / gate
         # The motion gate widens with time out of sight, which would make a long-lost ID the
         # cheapest: a player lost longer is less likely the one reappearing here.
-        age = AGE_WEIGHT * min(1.0, (time_s - st.time_s) / self.cfg.lost_max_s)
+        age = AGE_WEIGHT * min(1.0, max(0.0, time_s - st.time_s) / self.cfg.lost_max_s)
         return APPEARANCE_WEIGHT * scaled + (1 - APPEARANCE_WEIGHT) * motion + age
 
     def assign(self, candidates: list[Candidate], lost: list[int], time_s: float) -> dict[int, int]:
@@ -309,6 +355,27 @@ class Reidentifier:
             va, vb = getattr(sa, name), getattr(sb, name)
             setattr(sa, name, vb)
             setattr(sb, name, va)
+
+    def misfit(self, tid: int, look: np.ndarray | None) -> bool:
+        """Counts a clean look that does not fit `tid`'s model; True once it has happened on
+        misfit_keyframes clean keyframes in a row (the tracker moved the box to someone in
+        another kit: a team-mate in the same kit cannot be told from a look)."""
+        st = self.states.get(tid)
+        if st is None or st.model is None or look is None:
+            return False
+        if appearance_distance(st.model, look) <= self.cfg.appearance_distance_max:
+            st.misfits = 0
+            return False
+        st.misfits += 1
+        return st.misfits >= self.cfg.misfit_keyframes
+
+    def release(self, tid: int) -> None:
+        """`tid`'s box was someone else's since it last stood clear in its own look: it is
+        lost from there, so it can be given back to its player when they reappear."""
+        st = self.states[tid]
+        st.released_s = st.time_s
+        st.time_s, st.position, st.misfits = st.clean_time_s, st.clean_position, 0
+        st.provisional = False
 
     def forget(self, keep: Callable[[int, TrackState], bool]) -> None:
         self.states = {t: s for t, s in self.states.items() if keep(t, s)}

@@ -47,6 +47,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "reid_reach_slack_m": (0.0, 10.0),
     "reid_swap_margin": (0.0, 1.0),
     "reid_swap_window_s": (0.1, 30.0),
+    "reid_misfit_keyframes": (1, 50),
+    "reid_provisional_s": (0.0, 30.0),
     "encode_crf": (0, 51),
     "imgsz_auto_player_px": (0, 400),
     "imgsz_auto_max": (128, 1920),
@@ -150,6 +152,14 @@ class PipelineSettings:
         Hellinger distance); lower undoes more tracker swaps but risks making one.
     reid_swap_window_s: seconds after two players were close during which a swap is looked
         for, once both stand clear.
+    reid_misfit_keyframes: keyframes in a row on which an ID's box, standing clear, must
+        look unlike its player (farther than reid_appearance_distance_max) before the box is
+        taken to be someone else's (the tracker moved it to a rival inside a crowd) and the
+        ID is lost from where it last stood clear; lower lets go sooner, higher survives a
+        bad crop or a sudden shadow.
+    reid_provisional_s: seconds after an ID is given afresh during which, whenever its box
+        stands clear, it is tried again against IDs lost before its birth (a player who came
+        out of a crowd in a box that first fitted nobody); 0 tries only at birth.
     encode_preset / encode_crf: libx264 speed preset and quality of annotated.mp4.
     encode_threads: libx264's threads for annotated.mp4; 0 lets x264 choose (1.5 a core).
         1 measured the same CPU time in the pipeline (benchmarks/README.md).
@@ -226,6 +236,8 @@ class PipelineSettings:
     reid_reach_slack_m: float = 1.0
     reid_swap_margin: float = 0.12
     reid_swap_window_s: float = 2.0
+    reid_misfit_keyframes: int = 2
+    reid_provisional_s: float = 2.0
     encode_preset: str = "veryfast"
     encode_crf: int = 23
     backend: str = "auto"
@@ -302,6 +314,7 @@ class PipelineSettings:
                 "detect_ahead_keyframes",
                 "encode_threads",
                 "encode_subme",
+                "reid_misfit_keyframes",
             ):
                 kwargs[key] = _as_int(key, value)
             elif key in _RANGES:
@@ -334,6 +347,8 @@ class PipelineSettings:
             reach_slack_m=self.reid_reach_slack_m,
             swap_margin=self.reid_swap_margin,
             swap_window_s=self.reid_swap_window_s,
+            misfit_keyframes=self.reid_misfit_keyframes,
+            provisional_s=self.reid_provisional_s,
         )
 
     def team_display_names(self) -> dict[str, str]:

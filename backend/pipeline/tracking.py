@@ -7,14 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from backend.pipeline.detection import Detections
-from backend.pipeline.reid import (
-    Candidate,
-    ReidConfig,
-    Reidentifier,
-    appearance,
-    clean_boxes,
-    feet_of,
-)
+from backend.pipeline.reid import ReidConfig, Reidentifier
+from backend.pipeline.reid_tracking import ReidTracking
 
 # ByteTrack association: a detection continues a track when their IoU is above 1 - this.
 BYTETRACK_MATCH_THRESH = 0.8
@@ -33,7 +27,11 @@ STITCH_COLOR_DISTANCE_MAX_LAB = 30.0
 COLOR_EMA = 0.2
 
 
-class PlayerTracker:
+# What re-identification did, reported in summary.json's counts (reid_tracking.py says when).
+REID_COUNTS = ("reid_matches", "reid_swaps", "reid_releases", "reid_merges")
+
+
+class PlayerTracker(ReidTracking):
     """ByteTrack (from ultralytics) fed only keyframe detections.
 
     `lost_track_buffer_keyframes` is how many keyframes a track may go undetected and still
@@ -82,7 +80,8 @@ class PlayerTracker:
         self._team_of, self._team_of_colour = team_of, team_of_colour
         # (ID, ID) -> keyframe they were last close: a tracker may swap two people there.
         self._close: dict[tuple[int, int], int] = {}
-        self.reid_counts = {"reid_matches": 0, "reid_swaps": 0}
+        self.reid_counts = dict.fromkeys(REID_COUNTS, 0)
+        self.renames: list[tuple[str, int, int, int]] = []  # reid_tracking.py
 
     def update_with_detections(
         self, players: Detections, frame: np.ndarray | None = None
@@ -185,93 +184,6 @@ class PlayerTracker:
         self._last[tid] = (self._keyframe, box)
         self._heights[tid] = [*self._heights.get(tid, [])[-4:], float(box[3] - box[1])]
 
-    def _reidentify(self, tracked: Detections, raw_ids: np.ndarray, frame: np.ndarray):
-        """IDs through re-identification: new tracks continue lost IDs that fit, and two IDs
-        swapped in a crossing are swapped back (see reid.py)."""
-        reid, now = self.reid, self._keyframe / self.keyframes_per_s
-        boxes = tracked.xyxy.astype(np.float64)
-        clean = clean_boxes(boxes, reid.cfg.clean_overlap_max)
-        raws = raw_ids.tolist()
-        # A ByteTrack track whose ID went to someone else by a stitch is new again.
-        for raw in raws:
-            if raw in self._alias and self._owner.get(self._alias[raw]) != raw:
-                del self._alias[raw]
-        present = {self._alias[r] for r in raws if r in self._alias}
-        colours = tracked.data.get("color")
-        cands = []
-        for i, raw in enumerate(raws):
-            if raw in self._alias:
-                continue
-            team = ""
-            if clean[i] and colours is not None and self._team_of_colour is not None:
-                team = self._team_of_colour(colours[i])
-            cands.append(Candidate(i, boxes[i], frame, bool(clean[i]), team))
-        lost = [t for t in self._last if t not in present]
-        matches = reid.assign(cands, lost, now)
-        for cand in cands:
-            raw = raws[cand.key]
-            tid = matches.get(cand.key)
-            if tid is None:
-                self._alias[raw] = self._new_id(raw)
-            else:
-                self._alias[raw], self._owner[tid] = tid, raw
-                self.reid_counts["reid_matches"] += 1
-        ids = [self._alias[r] for r in raws]
-        # Each box as tall as its player: a partial one (legs hidden) is grown from the head.
-        full = []
-        for i, tid in enumerate(ids):
-            known = max(self._heights.get(tid, [0.0]))
-            box, partial = Candidate(i, boxes[i], frame, True).as_tall_as(known)
-            clean[i] &= not partial
-            full.append(box)
-        looks = [appearance(frame, b) if clean[i] else None for i, b in enumerate(full)]
-        self._swap_back(ids, raws, boxes, clean, looks)
-        for i, tid in enumerate(ids):
-            self._remember(tid, full[i])
-            team = self._team_of(tid) if self._team_of is not None else ""
-            height = float(full[i][3] - full[i][1])
-            reid.observe(
-                tid, now, reid.position(feet_of(full[i])), height, looks[i], bool(clean[i]), team
-            )
-        horizon = self._keyframe - reid.cfg.lost_max_s * self.keyframes_per_s
-        for tid in [t for t, (kf, _) in self._last.items() if kf < horizon]:
-            # Memory stays bounded on a long match: IDs gone too long cannot come back.
-            self._last.pop(tid)
-            self._heights.pop(tid, None)
-        reid.forget(lambda t, _: t in self._last)
-        tracked.tracker_id = np.array(ids, dtype=np.int64)
-        return tracked
-
-    def _swap_back(self, ids, raws, boxes, clean, looks) -> None:
-        """Two IDs that were close and now stand clear with each other's look are swapped."""
-        reid, kf = self.reid, self._keyframe
-        window = reid.cfg.swap_window_s * self.keyframes_per_s
-        near = _near_pairs(boxes)
-        for i, j in near:
-            self._close[tuple(sorted((ids[i], ids[j])))] = kf
-        self._close = {p: k for p, k in self._close.items() if kf - k <= window}
-        index = {tid: i for i, tid in enumerate(ids)}
-        now_near = {tuple(sorted((ids[i], ids[j]))) for i, j in near}
-        ready = [
-            (a, b)
-            for a, b in self._close
-            if (a, b) not in now_near
-            and a in index and b in index
-            and clean[index[a]] and clean[index[b]]
-            and a in reid.states and b in reid.states
-        ]  # fmt: skip
-        seen = {t: looks[index[t]] for pair in ready for t in pair if looks[index[t]] is not None}
-        for a, b in reid.swaps(ready, seen):
-            ia, ib = index[a], index[b]
-            ra, rb = raws[ia], raws[ib]
-            self._alias[ra], self._alias[rb] = b, a
-            self._owner[a], self._owner[b] = rb, ra
-            ids[ia], ids[ib] = b, a
-            reid.swap_states(a, b)
-            self.reid_counts["reid_swaps"] += 1
-        for pair in ready:
-            self._close.pop(pair, None)  # decided: look again only after the next encounter
-
     def reset(self) -> None:
         self._tracker.reset()
         self._alias.clear()
@@ -282,21 +194,7 @@ class PlayerTracker:
         self._colors.clear()
         self._keyframe = 0
         self._close.clear()
+        self.renames = []
         if self.reid is not None:
             self.reid.forget(lambda t, s: False)
         self.reid_counts = dict.fromkeys(self.reid_counts, 0)
-
-
-def _near_pairs(boxes: np.ndarray) -> list[tuple[int, int]]:
-    """Index pairs of boxes that overlap or whose feet are within a box height."""
-    out = []
-    for i in range(len(boxes)):
-        for j in range(i + 1, len(boxes)):
-            a, b = boxes[i], boxes[j]
-            overlap = min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
-            fa = np.array([(a[0] + a[2]) / 2, a[3]])
-            fb = np.array([(b[0] + b[2]) / 2, b[3]])
-            height = max(a[3] - a[1], b[3] - b[1])
-            if overlap or np.linalg.norm(fa - fb) < 0.5 * height:
-                out.append((i, j))
-    return out

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.analytics import events
 from backend.analytics.inputs import AnalyticsInputs
 from backend.analytics.stage import run_analytics
 from tests.analytics.scenes import Scene
@@ -40,7 +41,7 @@ HOLDS = [(0.2, 1.2, "a1"), (1.6, 2.6, "a2"), (3.0, 4.0, "b1"), (4.4, 5.2, "b2"),
 IDS = {"a1": 1, "a2": 2, "b1": 3, "b2": 4}
 
 
-def _scene(swap: tuple[str, str] | None, swap_s: float) -> Scene:
+def _scene(swap: tuple[str, str] | None, swap_s: float, holds=HOLDS) -> Scene:
     """The play as stage 1 would write it when it swapped the IDs of `swap` at `swap_s`.
 
     Stage 1 writes one team per track (its final vote, over all its rows): a track that
@@ -58,7 +59,7 @@ def _scene(swap: tuple[str, str] | None, swap_s: float) -> Scene:
         before, after = people[p][0], people[owner[tid]][0]
         team = before if k >= FRAMES - k else after
         scene.add(tid, team, paths[p])
-    for start, end, person in HOLDS:
+    for start, end, person in holds:
         # The ball is at the person's hands: after the swap that person's track is another ID.
         tid = IDS[person] if swap is None else next(t for t, o in owner.items() if o == person)
         if swap is None or end * FPS <= k:
@@ -116,3 +117,26 @@ def test_a_swap_across_teams_would_change_them(tmp_path: Path) -> None:
     assert [{k: r[k] for k in PLAY_COLUMNS} for r in crossed] != [
         {k: r[k] for k in PLAY_COLUMNS} for r in teams
     ]
+
+
+# a1 holds the ball through the crossing at 4 s: a swap then moves the held ball to ID 2.
+HOLDS_THROUGH = [(0.2, 1.2, "b1"), (1.6, 2.6, "a2"), (3.2, 4.8, "a1"), (5.2, 6.2, "b2"),
+                 (6.6, 7.6, "a2")]  # fmt: skip
+
+
+@pytest.mark.parametrize("swap_s", [3.8, 4.0, 4.3])
+def test_a_team_mate_swap_while_one_holds_the_ball_is_not_a_pass(
+    tmp_path: Path, swap_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stage 2 joins a held ball going between two overlapping team-mates' IDs into one hold
+    (possession.join_handoffs): no pass, feed or turnover is made of the swap."""
+    teams, _ = _sheets(tmp_path / "truth", _scene(None, swap_s, HOLDS_THROUGH))
+    swapped, _ = _sheets(tmp_path / "swap", _scene(("a1", "a2"), swap_s, HOLDS_THROUGH))
+    assert sum(float(r["passes"]) for r in teams) >= 2
+    for truth, got in zip(teams, swapped, strict=True):
+        assert {k: got[k] for k in PLAY_COLUMNS} == {k: truth[k] for k in PLAY_COLUMNS}
+    # The control: taken at face value, the swap is a pass from ID 1 to ID 2.
+    monkeypatch.setattr(events, "join_handoffs", lambda spells, *_: spells)
+    naive, _ = _sheets(tmp_path / "naive", _scene(("a1", "a2"), swap_s, HOLDS_THROUGH))
+    a_truth, a_naive = (next(r for r in rows if r["team"] == "A") for rows in (teams, naive))
+    assert float(a_naive["passes"]) == float(a_truth["passes"]) + 1

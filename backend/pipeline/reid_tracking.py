@@ -1,0 +1,221 @@
+"""PlayerTracker's IDs with re-identification on: reid.py decides, this applies to the IDs.
+
+Each keyframe, in this order:
+1. two IDs out of a close encounter that each look like the other are swapped back;
+2. an ID whose box, standing clear, has not looked like its player for a few keyframes
+   (ByteTrack moved it to someone in the other kit inside a crowd) lets the box go and is
+   lost from where it last stood clear in its own look, so its player can take it back;
+3. new ByteTrack tracks and boxes let go are matched to lost IDs, one owner per ID, and
+   provisional IDs (given afresh a moment ago) now standing clear to IDs let go since their
+   birth; a provisional ID matched so was that player all along and is retired.
+
+Every such decision is also kept in `renames` (what the IDs should have been since some
+keyframe), which the engine applies to the frames it still holds (about a second, the ball
+path's delay) before writing them: the wrong ID then never reaches tracks.csv there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backend.pipeline.detection import Detections
+from backend.pipeline.reid import (
+    PARTIAL_HEIGHT_FRAC,
+    Candidate,
+    appearance,
+    clean_boxes,
+    feet_of,
+)
+
+# A rename: (MOVE, old, new, keyframe) gives `old`'s boxes after that keyframe to `new`;
+# (SWAP, a, b, keyframe) swaps the two IDs after it.
+MOVE, SWAP = "move", "swap"
+
+
+class ReidTracking:
+    """Mixed into PlayerTracker, whose ID tables (_alias, _owner, _last, _heights) it shares."""
+
+    def take_renames(self) -> list[tuple[str, int, int, int]]:
+        """The renames decided since the last call (see the module's docstring)."""
+        out, self.renames = self.renames, []
+        return out
+
+    def _keyframe_of(self, time_s: float) -> int:
+        return round(time_s * self.keyframes_per_s)
+
+    def _reidentify(self, tracked: Detections, raw_ids: np.ndarray, frame: np.ndarray):
+        reid, now = self.reid, self._keyframe / self.keyframes_per_s
+        boxes = tracked.xyxy.astype(np.float64)
+        apart = clean_boxes(boxes, reid.cfg.clean_overlap_max)
+        raws = raw_ids.tolist()
+        # A ByteTrack track whose ID went to someone else by a re-identification is new again.
+        for raw in raws:
+            if raw in self._alias and self._owner.get(self._alias[raw]) != raw:
+                del self._alias[raw]
+        ids: list[int | None] = [self._alias.get(r) for r in raws]
+        views = [self._view(frame, boxes[i], tid, apart[i]) for i, tid in enumerate(ids)]
+        self._swap_back(ids, raws, boxes, views)
+        released: dict[int, tuple[int, int]] = {}  # box index -> (ID let go, since keyframe)
+        for i, tid in enumerate(ids):
+            if tid is not None and reid.misfit(tid, views[i][2]):
+                reid.release(tid)
+                del self._alias[raws[i]]
+                self._owner.pop(tid, None)
+                ids[i] = None
+                released[i] = (tid, self._keyframe_of(reid.states[tid].clean_time_s))
+                self.reid_counts["reid_releases"] += 1
+        fresh = self._place(ids, raws, boxes, apart, tracked.data.get("color"), frame, now)
+        for i, (old, since) in released.items():
+            # Its box since it last stood clear in its own look was the one now placed.
+            self.renames.append((MOVE, old, ids[i], since))
+        for i in fresh | {i for i, tid in enumerate(ids) if views[i][3] != tid}:
+            views[i] = self._view(frame, boxes[i], ids[i], apart[i])
+        for i, tid in enumerate(ids):
+            full, clean, look, _ = views[i]
+            self._remember(tid, full)
+            team = self._team_of(tid) if self._team_of is not None else ""
+            reid.observe(
+                tid, now, reid.position(feet_of(full)), float(full[3] - full[1]), look, clean,
+                team, provisional=i in fresh,
+            )  # fmt: skip
+        horizon = self._keyframe - reid.cfg.lost_max_s * self.keyframes_per_s
+        for tid in [t for t, (kf, _) in self._last.items() if kf < horizon]:
+            # Memory stays bounded on a long match: IDs gone too long cannot come back.
+            self._last.pop(tid)
+            self._heights.pop(tid, None)
+        reid.forget(lambda t, _: t in self._last)
+        tracked.tracker_id = np.array(ids, dtype=np.int64)
+        return tracked
+
+    def _view(self, frame: np.ndarray, box: np.ndarray, tid: int | None, apart: bool):
+        """(box as tall as its player, clean?, look or None, tid) of one box.
+
+        A partial box clear of everyone is the legs the detector boxed alone, so it is grown
+        up from the feet; one overlapped by another box has its legs hidden behind a nearer
+        player, so it is grown down from the head. Only a whole box (neither shorter nor
+        taller than its player) clear of every other one is clean: its look is its player's
+        alone."""
+        known = max(self._heights.get(tid, [0.0])) if tid is not None else 0.0
+        hypotheses = Candidate(0, box, frame, bool(apart)).hypotheses(known)
+        full, partial = hypotheses[-1] if apart else hypotheses[0]
+        # Taller than the player: someone behind them is boxed in too.
+        taller = (box[3] - box[1]) * PARTIAL_HEIGHT_FRAC > known > 0
+        clean = bool(apart) and not partial and not taller
+        return full, clean, appearance(frame, full) if clean else None, tid
+
+    def _place(self, ids, raws, boxes, apart, colours, frame, now) -> set[int]:
+        """Gives every box without an ID one (a lost one that fits, else a fresh one) and
+        tries provisional IDs standing clear against the lost ones; returns the indices of
+        the boxes given a fresh ID."""
+        reid = self.reid
+        cands = []
+        for i, tid in enumerate(ids):
+            team = ""
+            if apart[i] and colours is not None and self._team_of_colour is not None:
+                team = self._team_of_colour(colours[i])
+            if tid is None:
+                cands.append(Candidate(i, boxes[i], frame, bool(apart[i]), team))
+                continue
+            st = reid.states.get(tid)
+            if st is not None and st.provisional and apart[i]:
+                cands.append(Candidate(i, boxes[i], frame, True, team, released_after_s=st.born_s))
+        present = {t for t in ids if t is not None}
+        matches = reid.assign(cands, [t for t in self._last if t not in present], now)
+        fresh = set()
+        for cand in cands:
+            i, raw = cand.key, raws[cand.key]
+            tid = matches.get(i)
+            if tid is None:
+                if ids[i] is None:
+                    ids[i] = self._alias[raw] = self._new_id(raw)
+                    fresh.add(i)
+                continue
+            if ids[i] is not None:
+                born = self._keyframe_of(reid.states[ids[i]].born_s)
+                self.renames.append((MOVE, ids[i], tid, born - 1))
+                self._retire(ids[i])
+                self.reid_counts["reid_merges"] += 1
+            else:
+                self.reid_counts["reid_matches"] += 1
+            self._alias[raw], self._owner[tid], ids[i] = tid, raw, tid
+        return fresh
+
+    def _retire(self, tid: int) -> None:
+        """A provisional ID found to be a lost player's: it is not handed out again."""
+        self._last.pop(tid, None)
+        self._heights.pop(tid, None)
+        self._owner.pop(tid, None)
+        self.reid.states.pop(tid, None)
+
+    def _swap_back(self, ids, raws, boxes, views) -> None:
+        """Two IDs that were close and now stand clear with each other's look are swapped."""
+        reid, kf = self.reid, self._keyframe
+        window = reid.cfg.swap_window_s * self.keyframes_per_s
+        near = [(i, j) for i, j in _near_pairs(boxes) if ids[i] is not None and ids[j] is not None]
+        for i, j in near:
+            self._close[tuple(sorted((ids[i], ids[j])))] = kf
+        self._close = {p: k for p, k in self._close.items() if kf - k <= window}
+        index = {tid: i for i, tid in enumerate(ids) if tid is not None}
+        now_near = {tuple(sorted((ids[i], ids[j]))) for i, j in near}
+        ready = [
+            (a, b)
+            for a, b in self._close
+            if (a, b) not in now_near
+            and a in index and b in index
+            and views[index[a]][1] and views[index[b]][1]
+            and a in reid.states and b in reid.states
+        ]  # fmt: skip
+        seen = {t: views[index[t]][2] for pair in ready for t in pair}
+        for a, b in reid.swaps(ready, seen):
+            # Both were themselves when they last stood clear, before the encounter.
+            since = max(reid.states[a].clean_time_s, reid.states[b].clean_time_s)
+            self.renames.append((SWAP, a, b, self._keyframe_of(since)))
+            ia, ib = index[a], index[b]
+            ra, rb = raws[ia], raws[ib]
+            self._alias[ra], self._alias[rb] = b, a
+            self._owner[a], self._owner[b] = rb, ra
+            ids[ia], ids[ib] = b, a
+            reid.swap_states(a, b)
+            self.reid_counts["reid_swaps"] += 1
+        for pair in ready:
+            self._close.pop(pair, None)  # decided: look again only after the next encounter
+
+
+def relabel(frames, last_seen: dict, rename: tuple[str, int, int, int], first_index: int):
+    """Applies one rename to buffered frames (objects with `index` and a `players` dict keyed
+    by ID) from frame `first_index` on, and to `last_seen` (ID -> (frame index, ...)). A box
+    moved onto an ID that frame already has is dropped: the two were one person's boxes."""
+    kind, a, b, _ = rename
+    if a == b:
+        return
+    for st in frames:
+        if st.index < first_index:
+            continue
+        if kind == SWAP:
+            pa, pb = st.players.pop(a, None), st.players.pop(b, None)
+            st.players.update({k: v for k, v in ((a, pb), (b, pa)) if v is not None})
+        elif a in st.players:
+            box = st.players.pop(a)
+            st.players.setdefault(b, box)
+    if kind == SWAP:
+        sa, sb = last_seen.pop(a, None), last_seen.pop(b, None)
+        last_seen.update({k: v for k, v in ((a, sb), (b, sa)) if v is not None})
+    elif a in last_seen and last_seen[a][0] >= first_index:
+        seen = last_seen.pop(a)
+        if b not in last_seen or last_seen[b][0] < seen[0]:
+            last_seen[b] = seen
+
+
+def _near_pairs(boxes: np.ndarray) -> list[tuple[int, int]]:
+    """Index pairs of boxes that overlap or whose feet are within a box height."""
+    out = []
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i], boxes[j]
+            overlap = min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+            fa = np.array([(a[0] + a[2]) / 2, a[3]])
+            fb = np.array([(b[0] + b[2]) / 2, b[3]])
+            height = max(a[3] - a[1], b[3] - b[1])
+            if overlap or np.linalg.norm(fa - fb) < 0.5 * height:
+                out.append((i, j))
+    return out
