@@ -13,7 +13,7 @@ the wide settings of tests/pipeline/test_wide_shots.py; `match720` is the 720p 3
 of benchmarks/pipeline.py --generate (today's clip, default settings). `name:seed` picks the
 generator's seed (default: --seed for the crossings, the generator's own for the others).
 For each clip the pipeline runs twice back to back in child processes, re-identification
-off (`reid_lost_max_s` 0, the default: the older stitching) then on (6 s), and one JSON
+off (`reid_lost_max_s` 0: the older stitching) then on (6 s, the default), and one JSON
 line per clip gives identities per player, tracks per person, ID switches, player-frame coverage
 (tests/pipeline/identities.py) and the main-pass time per frame of both, their ratio and
 the load average: compare ratios from one run, not figures across runs.
@@ -37,7 +37,7 @@ CLIPS = ("crossing", "crossing_pan", "wide", "wide_pan", "match720")
 CROSSING_SETTINGS = {"imgsz": 960}
 # As tests/pipeline/test_wide_shots.py: the input size follows the players' height.
 WIDE_SETTINGS = {"imgsz_auto_player_px": 64, "ball_motion_search_px": 320}
-# Re-identification is off by default (settings.py says why); "on" runs with this.
+# The default (settings.py); "off" is 0, the stitching alone.
 REID_ON_LOST_MAX_S = 6.0
 
 

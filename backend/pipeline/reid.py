@@ -46,6 +46,10 @@ APPEARANCE_WEIGHT = 0.6
 # Cost added for having been out of sight for the whole of reid_lost_max_s (less, sooner).
 AGE_WEIGHT = 0.5
 INFEASIBLE = 1e9
+# Clean looks a model must have learnt before a box unlike it is taken for someone else's:
+# a new track's first crop can be an odd one (the legs alone, before the whole player was
+# boxed), and one look is then the whole model.
+MODEL_LOOKS_MIN = 4
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,8 @@ class TrackState:
     # provisional_s after birth it may still turn out to be a lost ID once it stands clear.
     provisional: bool = False
     released_s: float | None = None  # when its box was last found to be someone else's
+    looks: int = 0  # clean looks folded into the model
+    model_height_px: float = 0.0  # tallest box the model learnt from
 
     def predicted(self, time_s: float) -> np.ndarray:
         # A walker behind others keeps walking; the prediction is capped at a second of it,
@@ -240,7 +246,8 @@ class Reidentifier:
             model = look if clean else None
             self.states[tid] = TrackState(
                 time_s, pos, height_px, time_s, pos, np.zeros(2), model, team, time_s,
-                provisional=provisional,
+                provisional=provisional, looks=int(model is not None),
+                model_height_px=height_px if model is not None else 0.0,
             )  # fmt: skip
             return
         st.time_s, st.position, st.height_px = time_s, pos, height_px
@@ -258,7 +265,14 @@ class Reidentifier:
         st.clean_time_s, st.clean_position = time_s, pos
         if look is not None:
             rate = self.cfg.appearance_rate
-            st.model = look.copy() if st.model is None else (1 - rate) * st.model + rate * look
+            if st.model is None or height_px * PARTIAL_HEIGHT_FRAC > st.model_height_px:
+                # First look, or the first whole box after boxes of the legs alone (whose
+                # "shirt" was the trousers): the model starts afresh.
+                st.model, st.looks = look.copy(), 0
+            else:
+                st.model = (1 - rate) * st.model + rate * look
+            st.looks += 1
+            st.model_height_px = max(st.model_height_px, height_px)
 
     def _reach(self, st: TrackState, gap_s: float) -> float:
         """How far (in position units) a player may get in `gap_s` seconds."""
@@ -356,13 +370,15 @@ class Reidentifier:
             setattr(sa, name, vb)
             setattr(sb, name, va)
 
-    def misfit(self, tid: int, look: np.ndarray | None) -> bool:
+    def misfit(self, tid: int, look: np.ndarray | None, height_px: float) -> bool:
         """Counts a clean look that does not fit `tid`'s model; True once it has happened on
         misfit_keyframes clean keyframes in a row (the tracker moved the box to someone in
         another kit: a team-mate in the same kit cannot be told from a look)."""
         st = self.states.get(tid)
-        if st is None or st.model is None or look is None:
+        if st is None or st.model is None or look is None or st.looks < MODEL_LOOKS_MIN:
             return False
+        if height_px * PARTIAL_HEIGHT_FRAC > st.model_height_px:
+            return False  # the model is of the legs alone: observe() starts it afresh
         if appearance_distance(st.model, look) <= self.cfg.appearance_distance_max:
             st.misfits = 0
             return False

@@ -57,7 +57,8 @@ class ReidTracking:
         self._swap_back(ids, raws, boxes, views)
         released: dict[int, tuple[int, int]] = {}  # box index -> (ID let go, since keyframe)
         for i, tid in enumerate(ids):
-            if tid is not None and reid.misfit(tid, views[i][2]):
+            full = views[i][0]
+            if tid is not None and reid.misfit(tid, views[i][2], float(full[3] - full[1])):
                 reid.release(tid)
                 del self._alias[raws[i]]
                 self._owner.pop(tid, None)

@@ -125,11 +125,12 @@ class PipelineSettings:
         data files.
     reid_lost_max_s: re-identification (reid.py): how long, in seconds, a lost player's ID
         can still go to a new track that looks and moves like them (a player hidden behind
-        others); 6 is the value measured in benchmarks/README.md. 0 (the default, until it
-        beats the stitching on today's 720p clip: it gave 1.22 IDs per player there against
-        1.0) turns re-identification off: the older feet-and-shirt stitching within
-        track_lost_buffer_s. Higher survives longer occlusions, with more chance of
-        giving the ID to someone else.
+        others). 6 (the default) is the value measured in benchmarks/README.md (issue 15
+        identities), where re-identification gave as few or fewer identities per player
+        than the stitching on every generated clip (wide shots fixed and panned, crossings,
+        today's 720p clip). 0 turns it off: the older feet-and-shirt stitching within
+        track_lost_buffer_s. Higher survives longer occlusions, with more chance of giving
+        the ID to someone else.
     reid_max_speed_m_per_s: fastest a hidden player is assumed to run, in metres per second
         (court metres when calibrated, else box heights of a 1.75 m player); a new track
         farther from where a lost one would be than this times the time out of sight, plus
@@ -227,7 +228,7 @@ class PipelineSettings:
     court_margin_m: float = 1.5
     team_sample_frames: int = 24
     track_min_detections: int = 2
-    reid_lost_max_s: float = 0.0
+    reid_lost_max_s: float = 6.0
     reid_max_speed_m_per_s: float = 7.0
     reid_appearance_distance_max: float = 0.45
     reid_partial_distance_max: float = 0.6

@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 
 from backend.pipeline import PipelineSettings, analyze_video
+from backend.pipeline.tracking import REID_COUNTS
 from tests.pipeline.identities import identity_score, ids_of_player
 from tests.synthetic import make_crossing_shot
 
@@ -61,7 +62,8 @@ def test_reid_settings_and_counts_are_reported(crossing_run) -> None:
     for name in (
         "reid_lost_max_s", "reid_max_speed_m_per_s", "reid_appearance_distance_max",
         "reid_partial_distance_max", "reid_appearance_rate", "reid_clean_overlap_max",
-        "reid_reach_slack_m", "reid_swap_margin", "reid_swap_window_s",
+        "reid_reach_slack_m", "reid_swap_margin", "reid_swap_window_s", "reid_misfit_keyframes",
+        "reid_provisional_s",
     ):  # fmt: skip
         assert isinstance(summary["settings"][name], int | float), name
-    assert {"reid_matches", "reid_swaps"} <= set(summary["counts"])
+    assert set(REID_COUNTS) <= set(summary["counts"])
