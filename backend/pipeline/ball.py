@@ -29,6 +29,9 @@ BALL_STATIC_CELL_FRAC = 0.015
 # A faint ball (ball_path_conf_min <= confidence < ball_conf_min) counts only this close to
 # where the recent path predicts the ball, as a fraction of the frame width.
 BALL_PATH_RADIUS_FRAC = 0.06
+# Looking back for a ball found again, give up after this many earlier keyframes in a row
+# without it (a ball hidden behind a player for one keyframe is still worth bridging).
+LOOK_BACK_MISSES_MAX = 1
 
 
 @dataclass
@@ -36,6 +39,10 @@ class BallPoint:
     frame: int
     xy: np.ndarray
     confidence: float
+
+
+def _boxes(state: FrameState) -> np.ndarray:
+    return np.array([box for box, _, _ in state.players.values()]).reshape(-1, 4)
 
 
 def extrapolate(history: list[BallPoint], frame: int) -> np.ndarray:
@@ -196,6 +203,10 @@ class BallPath:
             MotionBallCandidates(settings, view) if settings.ball_motion_search_px else None
         )
         self.motion_points = 0
+        self.looked_back_points = 0
+        # Keyframe -> (camera resets, background offset) then, for looking back.
+        self._camera: dict[int, tuple[int, np.ndarray]] = {}
+        self._looked_back_from: set[int] = set()
 
     def on_keyframe(self, state: FrameState, balls: Detections, buffer: deque[FrameState]) -> None:
         """Choose this keyframe's ball and fill the buffered frames since the last one.
@@ -211,10 +222,13 @@ class BallPath:
             sure |= (balls.confidence >= self.s.ball_path_conf_min) & (
                 near <= BALL_PATH_RADIUS_FRAC * self.width
             )
-        players = np.array([box for box, _, _ in state.players.values()]).reshape(-1, 4)
+        players = _boxes(state)
         from_motion = False
         if self.motion is not None:
-            background_ok = self.motion.update_background(state.image)
+            background_ok = self.motion.update_background(state.image, players)
+            self._camera[state.index] = (self.motion.camera_resets, self.motion.offset.copy())
+            while len(self._camera) > self.delay:
+                self._camera.pop(next(iter(self._camera)))
             if not confident.any():
                 # Before the faint detector balls and the zoom look: a moving blob of the
                 # ball's own colour is surer than a faint "ball" that may be a head.
@@ -233,6 +247,8 @@ class BallPath:
             width = self.motion.expected_widths_px(point.xy, players, state.image.shape[0])[0]
             self.motion.learn_colour(state.image, point.xy, float(width))
         state.ball = (point.xy, point.confidence, True)
+        if self.motion is not None:
+            self._look_back(state, buffer)
         last = self.last
         gap = state.index - last[0] if last is not None else 0
         if gap > self.fill_max_frames:
@@ -250,6 +266,68 @@ class BallPath:
                     False,
                 )
         self.last = (state.index, point.xy, point.confidence)
+
+    def _look_back(self, state: FrameState, buffer: deque[FrameState]) -> None:
+        """A ball found after keyframes without one (its colour just learnt, or the path lost
+        and found again): look for it in those buffered keyframes again, walking back from here
+        with its colour, so the hold before the first flight or the end of a lost stretch is
+        not left empty. Stops at a keyframe that has a ball, or after LOOK_BACK_MISSES_MAX
+        keyframes in a row without one; fills the frames between what it found."""
+        motion = self.motion
+        if motion is None or motion.colour_lab is None or state.ball is None:
+            return
+        keys = [st for st in buffer if st.keyframe and st.index <= state.index]
+        # From the first keyframe of the run of keyframes with a ball that ends here: the
+        # colour may have been learnt only after the run began.
+        start = len(keys) - 1
+        while start > 0 and keys[start - 1].ball is not None:
+            start -= 1
+        from_state = keys[start]
+        if start == 0 or from_state.index in self._looked_back_from:
+            return
+        self._looked_back_from = {i for i in self._looked_back_from if i >= keys[0].index}
+        self._looked_back_from.add(from_state.index)
+        earlier = keys[:start]
+        if from_state.index not in self._camera:
+            return
+        resets, anchor_offset = self._camera[from_state.index]
+        anchor = (from_state.index, from_state.ball[0], from_state.ball[1])
+        misses = 0
+        found: list[tuple[FrameState, np.ndarray, float]] = []
+        for st in reversed(earlier):
+            if st.ball is not None or misses > LOOK_BACK_MISSES_MAX:
+                break
+            camera = self._camera.get(st.index)
+            if camera is None or camera[0] != resets:
+                break  # before a cut: that picture does not line up with the background
+            # The anchor's position in that keyframe's picture (the camera moved since).
+            predicted = anchor[1] - (anchor_offset - camera[1])
+            cands = motion.find_earlier(st.image, _boxes(st), predicted, camera[1])
+            reach = self.selector.max_speed * (anchor[0] - st.index)
+            dist = np.linalg.norm(cands.centers - predicted, axis=1)
+            if not len(cands) or dist.min() > reach:
+                misses += 1
+                continue
+            best = int(np.argmin(dist))
+            misses = 0
+            anchor = (
+                st.index,
+                cands.centers[best].astype(np.float64),
+                float(cands.confidence[best]),
+            )
+            anchor_offset = camera[1]
+            found.append((st, anchor[1], anchor[2]))
+        if not found:
+            return
+        first = buffer[0].index
+        later = (from_state.index, from_state.ball[0], from_state.ball[1])
+        for st, xy, conf in found:  # newest first
+            st.ball = (xy, conf, True)
+            for f in range(st.index + 1, later[0]):
+                a = (f - st.index) / (later[0] - st.index)
+                buffer[f - first].ball = (xy + a * (later[1] - xy), min(conf, later[2]), False)
+            later = (st.index, xy, conf)
+        self.looked_back_points += len(found)
 
     def _zoom(self, state: FrameState) -> Detections:
         """Look again, at full resolution, around where a recently seen ball should be.

@@ -2,10 +2,14 @@
 
 In a wide shot the ball is 5-12 px wide and blurred, and the COCO "sports ball" class rarely
 fires on it. Everything that moves differs from a background kept as a running average of
-the keyframes (shifted along when the camera pans, restarted when it jumps), and the ball is
-a blob of that difference of the right size and shape. Once the ball's colour is known (from
-detector hits and from blobs flying clear of every player), only pixels of that colour count,
-which also finds the ball in a player's hands, where it joins the player's own difference.
+the keyframes (moved by whole pixels to follow a panning camera, measured by phase
+correlation outside the players' boxes; restarted when it jumps), and the ball is a blob of
+that difference of the right size and shape. The difference tolerates a pixel of
+misalignment: a pixel changed only if it lies outside the background's range over its 3x3
+neighbourhood, so line edges a subpixel pan leaves do not. Once the ball's colour is known
+(from detector hits and from pairs of blobs flying clear of every player), only pixels of
+that colour count, which also finds the ball in a player's hands, where it joins the
+player's own difference.
 
 What must not win, and why it does not:
 - court lines and the stands do not move, so they are part of the background;
@@ -17,9 +21,12 @@ What must not win, and why it does not:
 - compression shimmer along court lines changes pixels but not their colour: a candidate's
   mean colour must differ from the background's behind it by `ball_contrast_min_lab`;
 - a blob clear of the players' boxes must have little else that changed around it: pieces
-  of a player the detector missed are surrounded by the rest of that player;
+  of a player the detector missed are surrounded by the rest of that player; it teaches the
+  colour only with another of that colour a keyframe or two away that moved like a flying
+  ball (the edge of a missed player, while the first background still holds them, walks);
 - a blob much larger or smaller than the expected ball, or long and thin (a limb, a line
-  edge), fails the size and roundness tests. The expected width comes from the court scale
+  edge), fails the size and roundness tests (on the smallest box at any angle, so a ball
+  smeared diagonally is not taken for a thin blob). The expected width comes from the court scale
   at the blob's image position when the court is calibrated (`ball_diameter_m` times the
   image's horizontal pixels per metre of floor there) unless that disagrees with the players'
   box heights by more than `ball_scale_disagreement_max`, else from the players' heights.
@@ -41,6 +48,10 @@ BALL_TO_PLAYER_HEIGHT = 0.1
 BALL_WIDTH_FALLBACK_FRAC = 0.012
 # Camera shift is measured on frames shrunk by this factor (phase correlation).
 SHIFT_SCALE = 2
+# Players' boxes are left out of that measure, padded by this many shrunk pixels (limbs
+# outside the box, the box's own jitter). With them in, generated 16 s pans were measured
+# 0.7 px off per keyframe (median; up to 2.4), without them 0.12 px (up to 0.8).
+SCENERY_BOX_PAD_PX = 2
 # The camera counts as moved only when the change is spread over the picture (at least
 # CAMERA_SPREAD_CELLS_MIN of a CAMERA_GRID x CAMERA_GRID grid hold CAMERA_CELL_PIXELS_MIN
 # changed pixels of the shrunk frame) and the measured shift explains most of it (leaves at
@@ -59,6 +70,14 @@ CAMERA_CUT_SHARE_MIN = 0.5
 # released within a ball width of the hand), so no flight taught the colour there.
 ISOLATION_PAD_WIDTHS = 1.0
 ISOLATION_SHARE_MAX = 0.08
+# Two blobs alone on the floor, up to FLIGHT_PAIR_KEYFRAMES_MAX keyframes apart, fly when
+# they moved FLIGHT_STEP_MIN_WIDTHS to FLIGHT_STEP_MAX_WIDTHS ball widths per keyframe. At
+# the default stride (3 frames at 25 fps, 0.12 s) a 0.23 m ball covers 0.5 widths per m/s:
+# a walking player's edge (1.6 m/s) under 1, a generated pass 3, a hard real one 6-8; a
+# sprinting player (7 m/s) overlaps, and the colour agreement and isolation must hold too.
+FLIGHT_PAIR_KEYFRAMES_MAX = 2
+FLIGHT_STEP_MIN_WIDTHS = 1.5
+FLIGHT_STEP_MAX_WIDTHS = 15.0
 # The head band and feet band of a player's box, as fractions of its height.
 HEAD_BAND_FRAC = 0.16
 FEET_BAND_FRAC = 0.12
@@ -69,7 +88,7 @@ COLOUR_HISTORY = 12
 # Size window around the expected ball width; a blurred ball is longer, so the long side may
 # reach BLOB_LONG_MAX times the expected width.
 BLOB_SHORT_MIN = 0.3
-BLOB_LONG_MIN = 0.45
+BLOB_LONG_MIN = 0.4
 BLOB_LONG_MAX = 2.6
 # The court scale is trusted for image points whose floor point lies within this many metres
 # of the court; beyond (the stands, above the horizon) the homography says nothing useful.
@@ -86,9 +105,13 @@ class MotionBallCandidates:
         self.view = view
         self.background: np.ndarray | None = None
         self._prev_image: np.ndarray | None = None
-        self._prev_small: np.ndarray | None = None
         self._prev_aligned: np.ndarray | None = None
         self._colours: list[np.ndarray] = []
+        # Blobs alone on the floor in the last keyframes: (keyframe, centre, CIELAB colour).
+        self._alone: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.keyframes = 0
+        # Whole pixels the background has been moved by to follow the camera, in all.
+        self.offset = np.zeros(2, dtype=np.int64)
         self.searches = 0
         self.camera_resets = 0
 
@@ -115,47 +138,66 @@ class MotionBallCandidates:
     def _add_colour(self, lab: np.ndarray) -> None:
         self._colours = [*self._colours[-(COLOUR_HISTORY - 1) :], lab]
 
-    def update_background(self, image: np.ndarray) -> bool:
-        """Follow the camera and fold this keyframe into the background; False after a jump."""
-        small = cv2.cvtColor(
-            cv2.resize(image, None, fx=1 / SHIFT_SCALE, fy=1 / SHIFT_SCALE), cv2.COLOR_BGR2GRAY
-        ).astype(np.float32)
-        prev, self._prev_image = self._prev_image, image
-        if self.background is None or self._prev_small is None or prev is None:
-            self.background, self._prev_small = image.copy(), small
+    def update_background(self, image: np.ndarray, players_xyxy: np.ndarray | None = None) -> bool:
+        """Follow the camera and fold this keyframe into the background; False after a jump.
+
+        The camera's shift is measured against the background itself, so the part of it not
+        yet applied (under half a pixel) is measured again next time instead of piling up; the
+        background only ever moves by whole pixels, so it stays as sharp as the frames (a
+        resampled running average blurs a little more at every keyframe, and its blurred line
+        edges then differ from every sharp frame). What is left, under a pixel, the tolerant
+        difference of `find` absorbs. The players' boxes are left out of the measure: on a
+        plain court they are most of the texture, and they move on their own.
+        """
+        self.keyframes += 1
+        small = _small_grey(image)
+        if self.background is None:
+            self._start_again(image)
             return False
-        prev_small = self._prev_small
-        (dx, dy), _ = cv2.phaseCorrelate(prev_small, small)
-        self._prev_small = small
-        shift = np.hypot(dx, dy) * SHIFT_SCALE
-        changed_mask = cv2.absdiff(small, prev_small) >= self.s.ball_motion_diff_min
+        bg_small = _small_grey(self.background)
+        scenery = _scenery_mask(small.shape, players_xyxy)
+        now, before = _flat_outside(small, scenery), _flat_outside(bg_small, scenery)
+        (dx, dy), _ = cv2.phaseCorrelate(before, now)
+        changed_mask = (cv2.absdiff(now, before) >= self.s.ball_motion_diff_min) & scenery
         changed = float(changed_mask.mean())
-        h, w = image.shape[:2]
-        self._prev_aligned = prev
+        shift = np.hypot(dx, dy) * SHIFT_SCALE
         camera_moved = _spread_cells(changed_mask) >= CAMERA_SPREAD_CELLS_MIN and (
-            self._shift_explains(prev_small, small, dx, dy, changed)
+            self._shift_explains(before, now, dx, dy, changed, scenery)
         )
+        prev = self._prev_image
+        self._prev_image = image
+        self._prev_aligned = prev
         if camera_moved or changed >= CAMERA_CUT_SHARE_MIN:
             if shift > self.s.ball_motion_camera_jump_px or not camera_moved:
                 # A cut or a whip pan: nothing of the old background lines up; start again.
-                self.background = image.copy()
+                self._start_again(image)
                 self.camera_resets += 1
-                self._prev_aligned = None
                 return False
-            if shift >= 0.5:
-                m = np.float32([[1, 0, dx * SHIFT_SCALE], [0, 1, dy * SHIFT_SCALE]])
-                self.background = cv2.warpAffine(
-                    self.background, m, (w, h), borderMode=cv2.BORDER_REPLICATE
-                )
-                self._prev_aligned = cv2.warpAffine(
-                    prev, m, (w, h), borderMode=cv2.BORDER_REPLICATE
-                )
+            step = (round(dx * SHIFT_SCALE), round(dy * SHIFT_SCALE))
+            if step != (0, 0):
+                self.background = _shifted(self.background, step, image)
+                if prev is not None:
+                    self._prev_aligned = _shifted(prev, step, image)
+                self._alone = [(k, c + step, lab) for k, c, lab in self._alone]
+                self.offset += step
         rate = self.s.ball_motion_background_rate
         cv2.addWeighted(self.background, 1 - rate, image, rate, 0, dst=self.background)
         return True
 
+    def _start_again(self, image: np.ndarray) -> None:
+        self.background = image.copy()
+        self._prev_image = image
+        self._prev_aligned = None
+        self._alone = []
+
     def _shift_explains(
-        self, prev: np.ndarray, now: np.ndarray, dx: float, dy: float, changed: float
+        self,
+        prev: np.ndarray,
+        now: np.ndarray,
+        dx: float,
+        dy: float,
+        changed: float,
+        scenery: np.ndarray,
     ) -> bool:
         """Whether moving the last frame by (dx, dy) makes most of the change go away."""
         if np.hypot(dx, dy) * SHIFT_SCALE > self.s.ball_motion_camera_jump_px:
@@ -163,7 +205,9 @@ class MotionBallCandidates:
         m = np.float32([[1, 0, dx], [0, 1, dy]])
         h, w = prev.shape
         moved = cv2.warpAffine(prev, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
-        left = np.mean(cv2.absdiff(now, moved) >= self.s.ball_motion_diff_min)
+        # Tolerant of the bilinear shift's blur and of what is left under a pixel.
+        off = _outside_neighbourhood(now, moved)
+        left = np.mean((off >= self.s.ball_motion_diff_min) & scenery)
         return left <= CAMERA_SHIFT_RESIDUAL_MAX * changed
 
     def find(
@@ -172,8 +216,10 @@ class MotionBallCandidates:
         players_xyxy: np.ndarray,
         predicted: np.ndarray | None,
         background_ok: bool,
+        learn: bool = True,
     ) -> Detections:
-        """Ball candidates in this keyframe (near `predicted` when the path is known)."""
+        """Ball candidates in this keyframe (near `predicted` when the path is known);
+        `learn` False for an earlier keyframe looked at again (nothing is learnt from it)."""
         if not background_ok or self.background is None:
             return Detections.empty()
         self.searches += 1
@@ -186,7 +232,7 @@ class MotionBallCandidates:
             x0, y0 = max(0, cx - half), max(0, cy - half)
             x1, y1 = min(w, cx + half), min(h, cy + half)
         region = image[y0:y1, x0:x1]
-        diff = _largest_channel(cv2.absdiff(region, self.background[y0:y1, x0:x1]))
+        diff = _tolerant_difference(region, self.background, (x0, y0, x1, y1))
         changed = diff >= self.s.ball_motion_diff_min
         mask = changed.copy()
         colour = self.colour_lab
@@ -197,27 +243,37 @@ class MotionBallCandidates:
             # Also changed since the last keyframe: a player who stood where the running
             # background still remembers them leaves a ghost that differs from it, not from
             # the last keyframe.
-            moved = _largest_channel(cv2.absdiff(region, self._prev_aligned[y0:y1, x0:x1]))
+            moved = _tolerant_difference(region, self._prev_aligned, (x0, y0, x1, y1))
             mask &= moved >= self.s.ball_motion_diff_min
         _, labels, stats, centroids = cv2.connectedComponentsWithStats(
             mask.astype(np.uint8), connectivity=8
         )
         boxes, scores = [], []
+        flying: list[tuple[np.ndarray, np.ndarray, float]] = []
         # Size and fill first, for all blobs at once: compression noise makes thousands.
         bws, bhs, areas = stats[:, 2], stats[:, 3], stats[:, 4]
         widths = self.expected_widths_px(centroids + np.array([x0, y0]), players_xyxy, h)
         longs, shorts = np.maximum(bws, bhs), np.minimum(bws, bhs)
+        # Loose enough for a streak at any angle (its upright box is up to twice as long and
+        # as wide as the streak's own); the exact test on the turned box follows.
         fits = (
-            (longs >= BLOB_LONG_MIN * widths)
-            & (longs <= BLOB_LONG_MAX * widths)
-            & (shorts >= BLOB_SHORT_MIN * widths)
-            & (areas >= self.s.ball_blob_fill_min * bws * bhs)
+            (longs >= BLOB_LONG_MIN * widths / np.sqrt(2))
+            & (longs <= 2 * BLOB_LONG_MAX * widths)
+            & (shorts >= BLOB_SHORT_MIN * widths / np.sqrt(2))
+            & (areas >= self.s.ball_blob_fill_min * (BLOB_SHORT_MIN * widths) ** 2)
         )
         fits[0] = False  # label 0 is the unchanged rest
         for i in np.flatnonzero(fits).tolist():
             bx, by, bw, bh, area = stats[i]
             ball_w = float(widths[i])
-            long_side, short_side = max(bw, bh), min(bw, bh)
+            blob = labels[by : by + bh, bx : bx + bw] == i
+            long_side, short_side = _turned_sides(blob)
+            if not (
+                BLOB_LONG_MIN * ball_w <= long_side <= BLOB_LONG_MAX * ball_w
+                and short_side >= BLOB_SHORT_MIN * ball_w
+                and area >= self.s.ball_blob_fill_min * long_side * short_side
+            ):
+                continue
             centre = centroids[i] + (x0, y0)
             where = _place(centre, players_xyxy)
             if colour is None and where != "clear":
@@ -228,7 +284,6 @@ class MotionBallCandidates:
             isolated = where == "clear" and _isolated(changed, stats[i], ball_w)
             if colour is None and not isolated:
                 continue
-            blob = labels[by : by + bh, bx : bx + bw] == i
             sample = _lab(region[by : by + bh, bx : bx + bw])[blob].mean(axis=0)
             behind = _lab(self.background[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw])
             if np.linalg.norm(sample - behind[blob].mean(axis=0)) < self.s.ball_contrast_min_lab:
@@ -238,16 +293,63 @@ class MotionBallCandidates:
             size_fit = 1.0 - min(1.0, abs(np.sqrt(area) / (0.89 * ball_w) - 1.0))
             roundness = area / (np.pi / 4 * long_side * short_side)
             score = float(np.clip(0.5 * size_fit + 0.5 * min(1.0, roundness), 0, 1))
-            if isolated and (
-                colour is None
-                or np.linalg.norm(sample - colour) <= self.s.ball_colour_distance_max_lab
-            ):
-                self._add_colour(sample)
+            if isolated:
+                flying.append((centre, sample, ball_w))
             boxes.append((bx + x0, by + y0, bx + x0 + bw, by + y0 + bh))
             scores.append(score * self.s.ball_motion_conf)
+        if learn:
+            self._learn_from_flights(flying, colour)
         if not boxes:
             return Detections.empty()
         return Detections(np.array(boxes), np.array(scores), np.full(len(boxes), BALL))
+
+    def _learn_from_flights(
+        self, flying: list[tuple[np.ndarray, np.ndarray, float]], colour: np.ndarray | None
+    ) -> None:
+        """Blobs alone on the floor teach the ball's colour only in pairs that fly: the same
+        colour a keyframe or two earlier, far enough away that it moved like a ball in the
+        air. A blob at the edge of a player the detector missed, while the background still
+        holds that player (the first keyframes of a shot), is alone but moves at walking
+        pace with them, and two such edges of one player in one frame do not fly at all."""
+        close = self.s.ball_colour_distance_max_lab
+        now = self.keyframes
+        recent = [seen for seen in self._alone if 0 < now - seen[0] <= FLIGHT_PAIR_KEYFRAMES_MAX]
+        for centre, sample, width in flying:
+            if colour is not None and np.linalg.norm(sample - colour) > close:
+                continue
+            for k, before, before_sample in recent:
+                step = np.linalg.norm(centre - before) / (now - k)
+                if (
+                    FLIGHT_STEP_MIN_WIDTHS * width <= step <= FLIGHT_STEP_MAX_WIDTHS * width
+                    and np.linalg.norm(sample - before_sample) <= close
+                ):
+                    self._add_colour(sample)
+                    if not any(before_sample is c for c in self._colours):
+                        self._add_colour(before_sample)
+                    break
+        self._alone = [*recent, *((now, c, lab) for c, lab, _ in flying)]
+
+    def find_earlier(
+        self,
+        image: np.ndarray,
+        players_xyxy: np.ndarray,
+        predicted: np.ndarray,
+        offset_then: np.ndarray,
+    ) -> Detections:
+        """Ball candidates of an earlier, buffered keyframe of the ball's known colour, near
+        `predicted`; `offset_then` is what `offset` was at that keyframe (the background has
+        followed the camera since, by whole pixels). Positions are in that keyframe's image."""
+        if self.background is None or self.colour_lab is None:
+            return Detections.empty()
+        dx, dy = (int(v) for v in self.offset - offset_then)
+        move = np.array([dx, dy, dx, dy], dtype=np.float64)
+        if dx or dy:
+            image = _shifted(image, (dx, dy), self.background)
+        found = self.find(
+            image, players_xyxy + move, predicted + move[:2], background_ok=True, learn=False
+        )
+        found.xyxy = found.xyxy - move
+        return found
 
     def expected_widths_px(
         self, points_px: np.ndarray, players_xyxy: np.ndarray, frame_height: int
@@ -335,6 +437,85 @@ def _place(centre: np.ndarray, players_xyxy: np.ndarray) -> str:
             return "feet"
         return "body"
     return "clear"
+
+
+def _turned_sides(blob: np.ndarray) -> tuple[float, float]:
+    """Long and short side of the smallest box around the blob at any angle: a ball smeared
+    diagonally by its flight fills its upright box only half, a turned one like any ball."""
+    points = cv2.findNonZero(blob.astype(np.uint8))
+    (_, (a, b), _) = cv2.minAreaRect(points)
+    # Around pixel centres: a blob one pixel wide spans one pixel, not zero.
+    return max(a, b) + 1.0, min(a, b) + 1.0
+
+
+def _scenery_mask(shape: tuple[int, ...], players_xyxy: np.ndarray | None) -> np.ndarray:
+    """True outside every player's box (padded), on the frame shrunk by SHIFT_SCALE."""
+    mask = np.ones(shape, bool)
+    if players_xyxy is None:
+        return mask
+    pad = SCENERY_BOX_PAD_PX
+    for x1, y1, x2, y2 in np.asarray(players_xyxy, dtype=np.float64).reshape(-1, 4):
+        mask[
+            max(0, int(y1 / SHIFT_SCALE) - pad) : int(y2 / SHIFT_SCALE) + pad + 1,
+            max(0, int(x1 / SHIFT_SCALE) - pad) : int(x2 / SHIFT_SCALE) + pad + 1,
+        ] = False
+    return mask
+
+
+def _flat_outside(grey: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`grey` with everything outside `keep` set to the mean of what is kept: no texture
+    there for phase correlation to follow."""
+    if keep.all() or not keep.any():
+        return grey
+    return np.where(keep, grey, np.float32(grey[keep].mean()))
+
+
+def _small_grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(
+        cv2.resize(image, None, fx=1 / SHIFT_SCALE, fy=1 / SHIFT_SCALE), cv2.COLOR_BGR2GRAY
+    ).astype(np.float32)
+
+
+def _shifted(image: np.ndarray, step: tuple[int, int], fill: np.ndarray) -> np.ndarray:
+    """`image` moved by whole pixels (dx, dy); what comes into view is taken from `fill`."""
+    dx, dy = step
+    h, w = image.shape[:2]
+    out = fill.copy()
+    if abs(dx) >= w or abs(dy) >= h:
+        return out
+    src = image[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+    out[max(0, dy) : max(0, dy) + src.shape[0], max(0, dx) : max(0, dx) + src.shape[1]] = src
+    return out
+
+
+_NEIGHBOURHOOD = np.ones((3, 3), np.uint8)
+
+
+def _tolerant_difference(
+    region: np.ndarray, reference: np.ndarray, box: tuple[int, int, int, int]
+) -> np.ndarray:
+    """Per pixel of `region` (the `box` of the frame), by how much its largest channel lies
+    outside the range of `reference` over the 3x3 neighbourhood at the same place.
+
+    A reference out of line by under a pixel, or blurred (the camera's subpixel pan, a
+    resampled frame), puts line edges a pixel off: a plain difference sees the whole edge
+    change, this one does not, while the ball still differs from all the floor around it.
+    """
+    x0, y0, x1, y1 = box
+    h, w = reference.shape[:2]
+    px0, py0, px1, py1 = max(0, x0 - 1), max(0, y0 - 1), min(w, x1 + 1), min(h, y1 + 1)
+    ref = reference[py0:py1, px0:px1]
+    inner = (slice(y0 - py0, y0 - py0 + y1 - y0), slice(x0 - px0, x0 - px0 + x1 - x0))
+    low = cv2.erode(ref, _NEIGHBOURHOOD)[inner]
+    high = cv2.dilate(ref, _NEIGHBOURHOOD)[inner]
+    return _largest_channel(cv2.max(cv2.subtract(region, high), cv2.subtract(low, region)))
+
+
+def _outside_neighbourhood(grey: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Float grey version of `_tolerant_difference` over the whole picture."""
+    low = cv2.erode(reference, _NEIGHBOURHOOD)
+    high = cv2.dilate(reference, _NEIGHBOURHOOD)
+    return np.maximum(grey - high, low - grey)
 
 
 def _largest_channel(image: np.ndarray) -> np.ndarray:

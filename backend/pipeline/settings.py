@@ -115,7 +115,9 @@ class PipelineSettings:
         Set 0 for a white ball (then those come back as candidates).
     ball_contrast_min_lab: CIELAB distance between a motion candidate's mean colour and the
         background's behind it; lower finds a ball on a floor of similar colour, but lets in
-        compression shimmer along court lines.
+        compression shimmer along court lines. 20 since the motion difference tolerates a
+        pixel of misalignment (shimmer on lines no longer changes): a ball smeared by its
+        flight over the generated floor measured 27-30, and 30 lost it.
     court_margin_m: with a calibration, people whose feet are farther than this outside the
         court (bench, spectators) are dropped.
     team_sample_frames: frames sampled across the video to learn the two shirt colours. Each
@@ -224,7 +226,7 @@ class PipelineSettings:
     ball_colour_distance_max_lab: float = 18.0
     ball_colour_samples_min: int = 2
     ball_colour_chroma_min_lab: float = 20.0
-    ball_contrast_min_lab: float = 30.0
+    ball_contrast_min_lab: float = 20.0
     court_margin_m: float = 1.5
     team_sample_frames: int = 24
     track_min_detections: int = 2
