@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from backend.analytics.court import DEFAULT_COURT
+from backend.pipeline.ball_background import RunningBackground, shifted, tolerant_difference
 from backend.pipeline.detection import BALL, Detections
 from backend.pipeline.settings import PipelineSettings
 from backend.pipeline.view import ViewTransformer
@@ -46,23 +47,6 @@ from backend.pipeline.view import ViewTransformer
 BALL_TO_PLAYER_HEIGHT = 0.1
 # With no players in view to scale from, the expected ball width as a fraction of frame height.
 BALL_WIDTH_FALLBACK_FRAC = 0.012
-# Camera shift is measured on frames shrunk by this factor (phase correlation).
-SHIFT_SCALE = 2
-# Players' boxes are left out of that measure, padded by this many shrunk pixels (limbs
-# outside the box, the box's own jitter). With them in, generated 16 s pans were measured
-# 0.7 px off per keyframe (median; up to 2.4), without them 0.12 px (up to 0.8).
-SCENERY_BOX_PAD_PX = 2
-# The camera counts as moved only when the change is spread over the picture (at least
-# CAMERA_SPREAD_CELLS_MIN of a CAMERA_GRID x CAMERA_GRID grid hold CAMERA_CELL_PIXELS_MIN
-# changed pixels of the shrunk frame) and the measured shift explains most of it (leaves at
-# most CAMERA_SHIFT_RESIDUAL_MAX): else phase correlation locks onto the ball or the players
-# and drags the background along with them.
-CAMERA_GRID = 4
-CAMERA_SPREAD_CELLS_MIN = 6
-CAMERA_CELL_PIXELS_MIN = 4
-CAMERA_SHIFT_RESIDUAL_MAX = 0.5
-# This share of the shrunk frame changed, and no shift explains it: a cut.
-CAMERA_CUT_SHARE_MIN = 0.5
 # A blob clear of every player's box is a ball in the air only if, within this many ball
 # widths around it, at most this share of the pixels also changed (else it is a piece of
 # a player the detector missed).
@@ -103,17 +87,34 @@ class MotionBallCandidates:
     def __init__(self, settings: PipelineSettings, view: ViewTransformer | None = None) -> None:
         self.s = settings
         self.view = view
-        self.background: np.ndarray | None = None
-        self._prev_image: np.ndarray | None = None
-        self._prev_aligned: np.ndarray | None = None
+        self.scene = RunningBackground(settings)
         self._colours: list[np.ndarray] = []
         # Blobs alone on the floor in the last keyframes: (keyframe, centre, CIELAB colour).
         self._alone: list[tuple[int, np.ndarray, np.ndarray]] = []
-        self.keyframes = 0
-        # Whole pixels the background has been moved by to follow the camera, in all.
-        self.offset = np.zeros(2, dtype=np.int64)
         self.searches = 0
-        self.camera_resets = 0
+
+    @property
+    def background(self) -> np.ndarray | None:
+        return self.scene.background
+
+    @property
+    def camera_resets(self) -> int:
+        return self.scene.camera_resets
+
+    @property
+    def offset(self) -> np.ndarray:
+        """Whole pixels the background has been moved by to follow the camera, in all."""
+        return self.scene.offset
+
+    def update_background(self, image: np.ndarray, players_xyxy: np.ndarray | None = None) -> bool:
+        """Follow the camera and fold this keyframe into the background; False after a jump
+        (a cut: nothing is found in this keyframe)."""
+        ok = self.scene.update(image, players_xyxy)
+        if not ok:
+            self._alone = []
+        elif self.scene.step != (0, 0):
+            self._alone = [(k, c + self.scene.step, lab) for k, c, lab in self._alone]
+        return ok
 
     @property
     def colour_lab(self) -> np.ndarray | None:
@@ -138,78 +139,6 @@ class MotionBallCandidates:
     def _add_colour(self, lab: np.ndarray) -> None:
         self._colours = [*self._colours[-(COLOUR_HISTORY - 1) :], lab]
 
-    def update_background(self, image: np.ndarray, players_xyxy: np.ndarray | None = None) -> bool:
-        """Follow the camera and fold this keyframe into the background; False after a jump.
-
-        The camera's shift is measured against the background itself, so the part of it not
-        yet applied (under half a pixel) is measured again next time instead of piling up; the
-        background only ever moves by whole pixels, so it stays as sharp as the frames (a
-        resampled running average blurs a little more at every keyframe, and its blurred line
-        edges then differ from every sharp frame). What is left, under a pixel, the tolerant
-        difference of `find` absorbs. The players' boxes are left out of the measure: on a
-        plain court they are most of the texture, and they move on their own.
-        """
-        self.keyframes += 1
-        small = _small_grey(image)
-        if self.background is None:
-            self._start_again(image)
-            return False
-        bg_small = _small_grey(self.background)
-        scenery = _scenery_mask(small.shape, players_xyxy)
-        now, before = _flat_outside(small, scenery), _flat_outside(bg_small, scenery)
-        (dx, dy), _ = cv2.phaseCorrelate(before, now)
-        changed_mask = (cv2.absdiff(now, before) >= self.s.ball_motion_diff_min) & scenery
-        changed = float(changed_mask.mean())
-        shift = np.hypot(dx, dy) * SHIFT_SCALE
-        camera_moved = _spread_cells(changed_mask) >= CAMERA_SPREAD_CELLS_MIN and (
-            self._shift_explains(before, now, dx, dy, changed, scenery)
-        )
-        prev = self._prev_image
-        self._prev_image = image
-        self._prev_aligned = prev
-        if camera_moved or changed >= CAMERA_CUT_SHARE_MIN:
-            if shift > self.s.ball_motion_camera_jump_px or not camera_moved:
-                # A cut or a whip pan: nothing of the old background lines up; start again.
-                self._start_again(image)
-                self.camera_resets += 1
-                return False
-            step = (round(dx * SHIFT_SCALE), round(dy * SHIFT_SCALE))
-            if step != (0, 0):
-                self.background = _shifted(self.background, step, image)
-                if prev is not None:
-                    self._prev_aligned = _shifted(prev, step, image)
-                self._alone = [(k, c + step, lab) for k, c, lab in self._alone]
-                self.offset += step
-        rate = self.s.ball_motion_background_rate
-        cv2.addWeighted(self.background, 1 - rate, image, rate, 0, dst=self.background)
-        return True
-
-    def _start_again(self, image: np.ndarray) -> None:
-        self.background = image.copy()
-        self._prev_image = image
-        self._prev_aligned = None
-        self._alone = []
-
-    def _shift_explains(
-        self,
-        prev: np.ndarray,
-        now: np.ndarray,
-        dx: float,
-        dy: float,
-        changed: float,
-        scenery: np.ndarray,
-    ) -> bool:
-        """Whether moving the last frame by (dx, dy) makes most of the change go away."""
-        if np.hypot(dx, dy) * SHIFT_SCALE > self.s.ball_motion_camera_jump_px:
-            return True  # too far to check by shifting: a jump either way
-        m = np.float32([[1, 0, dx], [0, 1, dy]])
-        h, w = prev.shape
-        moved = cv2.warpAffine(prev, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
-        # Tolerant of the bilinear shift's blur and of what is left under a pixel.
-        off = _outside_neighbourhood(now, moved)
-        left = np.mean((off >= self.s.ball_motion_diff_min) & scenery)
-        return left <= CAMERA_SHIFT_RESIDUAL_MAX * changed
-
     def find(
         self,
         image: np.ndarray,
@@ -232,18 +161,18 @@ class MotionBallCandidates:
             x0, y0 = max(0, cx - half), max(0, cy - half)
             x1, y1 = min(w, cx + half), min(h, cy + half)
         region = image[y0:y1, x0:x1]
-        diff = _tolerant_difference(region, self.background, (x0, y0, x1, y1))
+        diff = tolerant_difference(region, self.background, (x0, y0, x1, y1))
         changed = diff >= self.s.ball_motion_diff_min
         mask = changed.copy()
         colour = self.colour_lab
         if colour is not None:
             near = np.linalg.norm(_lab(region) - colour, axis=2)
             mask &= near <= self.s.ball_colour_distance_max_lab
-        elif self._prev_aligned is not None:
+        elif self.scene.prev_aligned is not None:
             # Also changed since the last keyframe: a player who stood where the running
             # background still remembers them leaves a ghost that differs from it, not from
             # the last keyframe.
-            moved = _tolerant_difference(region, self._prev_aligned, (x0, y0, x1, y1))
+            moved = tolerant_difference(region, self.scene.prev_aligned, (x0, y0, x1, y1))
             mask &= moved >= self.s.ball_motion_diff_min
         _, labels, stats, centroids = cv2.connectedComponentsWithStats(
             mask.astype(np.uint8), connectivity=8
@@ -312,7 +241,7 @@ class MotionBallCandidates:
         holds that player (the first keyframes of a shot), is alone but moves at walking
         pace with them, and two such edges of one player in one frame do not fly at all."""
         close = self.s.ball_colour_distance_max_lab
-        now = self.keyframes
+        now = self.scene.keyframes
         recent = [seen for seen in self._alone if 0 < now - seen[0] <= FLIGHT_PAIR_KEYFRAMES_MAX]
         for centre, sample, width in flying:
             if colour is not None and np.linalg.norm(sample - colour) > close:
@@ -344,7 +273,7 @@ class MotionBallCandidates:
         dx, dy = (int(v) for v in self.offset - offset_then)
         move = np.array([dx, dy, dx, dy], dtype=np.float64)
         if dx or dy:
-            image = _shifted(image, (dx, dy), self.background)
+            image = shifted(image, (dx, dy), self.background)
         found = self.find(
             image, players_xyxy + move, predicted + move[:2], background_ok=True, learn=False
         )
@@ -403,16 +332,6 @@ def expected_ball_width_px(players_xyxy: np.ndarray, frame_height: int) -> float
     return float(max(3.0, BALL_TO_PLAYER_HEIGHT * np.median(heights)))
 
 
-def _spread_cells(changed: np.ndarray) -> int:
-    """In how many cells of a CAMERA_GRID x CAMERA_GRID grid something changed."""
-    h, w = changed.shape
-    gh, gw = h // CAMERA_GRID, w // CAMERA_GRID
-    cells = changed[: gh * CAMERA_GRID, : gw * CAMERA_GRID].reshape(
-        CAMERA_GRID, gh, CAMERA_GRID, gw
-    )
-    return int((cells.sum(axis=(1, 3)) >= CAMERA_CELL_PIXELS_MIN).sum())
-
-
 def _isolated(changed: np.ndarray, stat: np.ndarray, ball_w: float) -> bool:
     """Whether little else changed around a blob: a ball in the air has floor around it."""
     bx, by, bw, bh, area = stat
@@ -446,82 +365,6 @@ def _turned_sides(blob: np.ndarray) -> tuple[float, float]:
     (_, (a, b), _) = cv2.minAreaRect(points)
     # Around pixel centres: a blob one pixel wide spans one pixel, not zero.
     return max(a, b) + 1.0, min(a, b) + 1.0
-
-
-def _scenery_mask(shape: tuple[int, ...], players_xyxy: np.ndarray | None) -> np.ndarray:
-    """True outside every player's box (padded), on the frame shrunk by SHIFT_SCALE."""
-    mask = np.ones(shape, bool)
-    if players_xyxy is None:
-        return mask
-    pad = SCENERY_BOX_PAD_PX
-    for x1, y1, x2, y2 in np.asarray(players_xyxy, dtype=np.float64).reshape(-1, 4):
-        mask[
-            max(0, int(y1 / SHIFT_SCALE) - pad) : int(y2 / SHIFT_SCALE) + pad + 1,
-            max(0, int(x1 / SHIFT_SCALE) - pad) : int(x2 / SHIFT_SCALE) + pad + 1,
-        ] = False
-    return mask
-
-
-def _flat_outside(grey: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """`grey` with everything outside `keep` set to the mean of what is kept: no texture
-    there for phase correlation to follow."""
-    if keep.all() or not keep.any():
-        return grey
-    return np.where(keep, grey, np.float32(grey[keep].mean()))
-
-
-def _small_grey(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(
-        cv2.resize(image, None, fx=1 / SHIFT_SCALE, fy=1 / SHIFT_SCALE), cv2.COLOR_BGR2GRAY
-    ).astype(np.float32)
-
-
-def _shifted(image: np.ndarray, step: tuple[int, int], fill: np.ndarray) -> np.ndarray:
-    """`image` moved by whole pixels (dx, dy); what comes into view is taken from `fill`."""
-    dx, dy = step
-    h, w = image.shape[:2]
-    out = fill.copy()
-    if abs(dx) >= w or abs(dy) >= h:
-        return out
-    src = image[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
-    out[max(0, dy) : max(0, dy) + src.shape[0], max(0, dx) : max(0, dx) + src.shape[1]] = src
-    return out
-
-
-_NEIGHBOURHOOD = np.ones((3, 3), np.uint8)
-
-
-def _tolerant_difference(
-    region: np.ndarray, reference: np.ndarray, box: tuple[int, int, int, int]
-) -> np.ndarray:
-    """Per pixel of `region` (the `box` of the frame), by how much its largest channel lies
-    outside the range of `reference` over the 3x3 neighbourhood at the same place.
-
-    A reference out of line by under a pixel, or blurred (the camera's subpixel pan, a
-    resampled frame), puts line edges a pixel off: a plain difference sees the whole edge
-    change, this one does not, while the ball still differs from all the floor around it.
-    """
-    x0, y0, x1, y1 = box
-    h, w = reference.shape[:2]
-    px0, py0, px1, py1 = max(0, x0 - 1), max(0, y0 - 1), min(w, x1 + 1), min(h, y1 + 1)
-    ref = reference[py0:py1, px0:px1]
-    inner = (slice(y0 - py0, y0 - py0 + y1 - y0), slice(x0 - px0, x0 - px0 + x1 - x0))
-    low = cv2.erode(ref, _NEIGHBOURHOOD)[inner]
-    high = cv2.dilate(ref, _NEIGHBOURHOOD)[inner]
-    return _largest_channel(cv2.max(cv2.subtract(region, high), cv2.subtract(low, region)))
-
-
-def _outside_neighbourhood(grey: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Float grey version of `_tolerant_difference` over the whole picture."""
-    low = cv2.erode(reference, _NEIGHBOURHOOD)
-    high = cv2.dilate(reference, _NEIGHBOURHOOD)
-    return np.maximum(grey - high, low - grey)
-
-
-def _largest_channel(image: np.ndarray) -> np.ndarray:
-    # cv2.max, not ndarray.max(axis=2): numpy's reduction over the last axis is ~20x slower.
-    b, g, r = cv2.split(image)
-    return cv2.max(cv2.max(b, g), r)
 
 
 def _lab(image: np.ndarray) -> np.ndarray:

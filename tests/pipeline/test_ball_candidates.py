@@ -85,3 +85,59 @@ def test_a_camera_jump_restarts_the_background_instead_of_finding_balls() -> Non
     assert not ok
     assert finder.camera_resets == 1
     assert len(finder.find(image, PLAYER, None, ok)) == 0
+
+
+def _court_texture(width: int) -> np.ndarray:
+    """Stands full of people (blocks of colour) above a floor with lines at several angles,
+    wider than the frame so a camera can pan."""
+    img = np.zeros((SIZE[0], width, 3), np.uint8)
+    img[:] = FLOOR_BGR
+    rng = np.random.default_rng(1)
+    blocks = rng.integers(0, 255, (6, width // 10, 3), dtype=np.uint8)
+    img[:60] = cv2.resize(blocks, (width, 60), interpolation=cv2.INTER_NEAREST)
+    for x in range(40, width, 150):
+        cv2.line(img, (x, 0), (x + 120, SIZE[0]), (235, 235, 235), 2, cv2.LINE_AA)
+    cv2.line(img, (0, 300), (width, 290), (235, 235, 235), 2, cv2.LINE_AA)
+    cv2.circle(img, (width // 2, 180), 70, (235, 235, 235), 2, cv2.LINE_AA)
+    return img
+
+
+def _panned(texture: np.ndarray, x: float) -> np.ndarray:
+    """The frame a camera sees at `x` px into the texture (subpixel: resampled, as a pan is)."""
+    m = np.float32([[1, 0, -x], [0, 1, 0]])
+    return cv2.warpAffine(texture, m, (SIZE[1], SIZE[0]), flags=cv2.INTER_LINEAR)
+
+
+def test_behind_a_slow_pan_the_lines_stay_background_and_the_flying_ball_is_found() -> None:
+    finder = MotionBallCandidates(_settings())
+    texture = _court_texture(SIZE[1] + 200)
+    found, false = [], 0
+    for k in range(14):
+        cam = 2.7 * k + 0.35 * (k % 3)  # ~2.5-3.4 px a keyframe, never whole pixels
+        truth = np.array([60 + 28 * k, 80 + 4 * k], dtype=float)
+        image = _panned(texture, cam)
+        cv2.circle(image, tuple(int(v) for v in truth), BALL_WIDTH_PX // 2, BALL_BGR, -1)
+        ok = finder.update_background(image, PLAYER)
+        cands = finder.find(image, PLAYER, None, ok)
+        if k >= 2:
+            near = np.linalg.norm(cands.centers - truth, axis=1) <= 1.5 * BALL_WIDTH_PX
+            found.append(bool(near.any()))
+            false += int((~near).sum())
+    assert finder.camera_resets == 0
+    assert sum(found) >= 0.8 * len(found), found
+    assert false == 0  # no line edge, however far the pan has gone
+    assert finder.colour_lab is not None  # flights clear of players taught the colour
+    # The background followed the camera by whole pixels, about as far as it went.
+    assert abs(finder.offset[0] + 2.7 * 13) <= 2
+
+
+def test_a_lone_blob_walking_with_an_unseen_player_does_not_teach_the_colour() -> None:
+    finder = MotionBallCandidates(_settings())
+    # A ball-sized patch of the ball's very colour (the edge of a player the detector missed,
+    # a bag carried past) moving at walking pace (1 px a keyframe), far from any box.
+    for k in range(10):
+        image = _frame()
+        cv2.circle(image, (100 + k, 100), BALL_WIDTH_PX // 2, BALL_BGR, -1)
+        ok = finder.update_background(image, PLAYER)
+        finder.find(image, PLAYER, None, ok)
+    assert finder.colour_lab is None

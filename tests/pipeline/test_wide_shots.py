@@ -19,9 +19,14 @@ from tests.synthetic import make_wide_shot
 WIDE_SETTINGS = {"ball_motion_search_px": 320, "imgsz_auto_player_px": 64}
 # Players boxed (IoU >= 0.5) on this share of player-frames at least; measured 0.93-0.97.
 COVERAGE_FLOOR = 0.85
-# Measured 0.70 (fixed) and 0.45 (pan) on these 6 s clips; until the ball's colour is learnt
-# from two flights clear of every player (~1.7 s here) only flights can be found.
-BALL_PLACED_FLOOR = {0.0: 0.6, 40.0: 0.35}
+# Measured on these 6 s clips (seed 3) 0.92 fixed and 0.75 pan, 0.57-0.61 fixed and
+# 0.43-0.61 pan with seeds 4 and 9: the colour is learnt only at the first flight clear of
+# every player (up to 3 s in; a pass between neighbours never leaves their boxes), which a
+# 6 s clip weighs heavily. The 16 s clips of benchmarks/README.md measure 0.80-0.95 fixed
+# and 0.76-0.88 pan over the same three seeds. Before the background followed a pan by
+# whole pixels, the pan measured 0.00-0.01.
+BALL_PLACED_FLOOR = {0.0: 0.85, 40.0: 0.65}
+PAN_SEEDS_FLOOR = 0.35
 
 
 @pytest.fixture(scope="module", params=[0.0, 40.0], ids=["fixed", "pan"])
@@ -37,16 +42,8 @@ def wide_run(request, tmp_path_factory):
     return request.param, truth, result
 
 
-def test_the_small_ball_is_placed_within_one_and_a_half_widths(wide_run, request) -> None:
+def test_the_small_ball_is_placed_within_one_and_a_half_widths(wide_run) -> None:
     pan, truth, result = wide_run
-    if pan:
-        # Measured 0.00-0.01 since the wide shot's players are boxed (bib kit, 704 px input):
-        # behind a panning camera nearly every blob clear of the players has changed pixels
-        # around it (the shifted running background's line edges), so no flight teaches the
-        # ball colour. Strict: this fails once the pan case works again.
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="issue 15: the ball behind a slow pan")
-        )
     score = wide_shot_score(truth, result.out_dir / "tracks.csv", events=[])
     assert score.ball_placed_share >= BALL_PLACED_FLOOR[pan]
     counts = result.summary["counts"]
@@ -95,3 +92,12 @@ def test_motion_settings_and_counts_are_reported(wide_run) -> None:
         assert isinstance(summary["settings"][name], int | float), name
     assert summary["settings"]["ball_motion_search_px"] == 320
     assert summary["counts"]["ball_motion_searches"] >= summary["counts"]["ball_motion_keyframes"]
+
+
+@pytest.mark.parametrize("seed", [4, 9])
+def test_the_ball_behind_a_slow_pan_across_seeds(seed, tmp_path) -> None:
+    truth = make_wide_shot(tmp_path / "pan.mp4", pan_px_per_s=40.0, seed=seed)
+    result = analyze_video(truth.path, tmp_path / "out", PipelineSettings.from_dict(WIDE_SETTINGS))
+    score = wide_shot_score(truth, result.out_dir / "tracks.csv", events=[])
+    assert score.ball_placed_share >= PAN_SEEDS_FLOOR, score
+    assert result.summary["counts"]["ball_motion_camera_resets"] == 0
