@@ -73,8 +73,14 @@ class RunningBackground:
         changed_mask = (cv2.absdiff(now, before) >= self.s.ball_motion_diff_min) & scenery
         changed = float(changed_mask.mean())
         shift = np.hypot(dx, dy) * SHIFT_SCALE
-        camera_moved = _spread_cells(changed_mask) >= CAMERA_SPREAD_CELLS_MIN and (
-            self._shift_explains(before, now, dx, dy, changed, scenery)
+        step = (round(dx * SHIFT_SCALE), round(dy * SHIFT_SCALE))
+        # A shift under half a pixel moves nothing: whether it explains the change matters
+        # only to tell a cut, so the check (the dearest part here) is skipped on most keyframes
+        # of a fixed camera.
+        camera_moved = (
+            (step != (0, 0) or changed >= CAMERA_CUT_SHARE_MIN)
+            and _spread_cells(changed_mask) >= CAMERA_SPREAD_CELLS_MIN
+            and self._shift_explains(before, now, dx, dy, changed, scenery)
         )
         prev = self._prev_image
         self._prev_image = image
@@ -85,7 +91,6 @@ class RunningBackground:
                 self._start_again(image)
                 self.camera_resets += 1
                 return False
-            step = (round(dx * SHIFT_SCALE), round(dy * SHIFT_SCALE))
             if step != (0, 0):
                 self.background = shifted(self.background, step, image)
                 if prev is not None:

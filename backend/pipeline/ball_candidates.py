@@ -166,8 +166,13 @@ class MotionBallCandidates:
         mask = changed.copy()
         colour = self.colour_lab
         if colour is not None:
-            near = np.linalg.norm(_lab(region) - colour, axis=2)
-            mask &= near <= self.s.ball_colour_distance_max_lab
+            # Only the changed pixels: converting the whole region to CIELAB cost as much as
+            # the rest of the search when the path is lost and the region is the frame.
+            ys, xs = np.nonzero(changed)
+            lab = _lab(region[ys, xs].reshape(-1, 1, 3)).reshape(-1, 3)
+            mask[ys, xs] = (
+                np.linalg.norm(lab - colour, axis=1) <= self.s.ball_colour_distance_max_lab
+            )
         elif self.scene.prev_aligned is not None:
             # Also changed since the last keyframe: a player who stood where the running
             # background still remembers them leaves a ghost that differs from it, not from
