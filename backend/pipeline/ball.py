@@ -276,7 +276,9 @@ class BallPath:
         motion = self.motion
         if motion is None or motion.colour_lab is None or state.ball is None:
             return
-        keys = [st for st in buffer if st.keyframe and st.index <= state.index]
+        keys = [st for st in buffer if (st.keyframe or st is state) and st.index <= state.index]
+        if not keys:
+            return
         # From the first keyframe of the run of keyframes with a ball that ends here: the
         # colour may have been learnt only after the run began.
         start = len(keys) - 1
