@@ -23,7 +23,7 @@ COVERAGE_FLOOR = 0.85
 # 0.43-0.61 pan with seeds 4 and 9: the colour is learnt only at the first flight clear of
 # every player (up to 3 s in; a pass between neighbours never leaves their boxes), which a
 # 6 s clip weighs heavily. The 16 s clips of benchmarks/README.md measure 0.80-0.95 fixed
-# and 0.76-0.88 pan over the same three seeds. Before the background followed a pan by
+# and 0.76-0.93 pan over the same three seeds. Before the background followed a pan by
 # whole pixels, the pan measured 0.00-0.01.
 BALL_PLACED_FLOOR = {0.0: 0.85, 40.0: 0.65}
 PAN_SEEDS_FLOOR = 0.35
