@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.pipeline.inference import BACKENDS
-from backend.pipeline.reid import ReidConfig
+
+if TYPE_CHECKING:  # reid.py brings OpenCV: readers of settings (API, CLI, forms) need none
+    from backend.pipeline.reid import ReidConfig
 
 # (minimum, maximum) of every numeric setting; outside these a run is pointless or unsafe.
 _RANGES: dict[str, tuple[float, float]] = {
@@ -340,6 +342,8 @@ class PipelineSettings:
         """The re-identification settings (reid.py), or None when it is off."""
         if self.reid_lost_max_s <= 0:
             return None
+        from backend.pipeline.reid import ReidConfig
+
         return ReidConfig(
             max_speed_m_per_s=self.reid_max_speed_m_per_s,
             lost_max_s=self.reid_lost_max_s,
