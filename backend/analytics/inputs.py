@@ -60,6 +60,11 @@ class AnalyticsSettings:
     in_hands_m: float = 0.3
     # A catch counts once the ball stays at the new player's hands this long.
     catch_min_s: float = 0.12
+    # ... and the ball moves at most this fast, relative to the catcher's box or in the image
+    # (the smaller), over that time: metres per second at the player; 0 turns the check off.
+    # A ball flying past a player's hands keeps its flight speed (5.7 m/s past the crossing
+    # player on the generated 16 s pan, seed 3, frame 263); a caught one stops (0.1-1.1 m/s).
+    catch_max_relative_speed_ms: float = 3.0
     # The ball must be away from the holder this long before the holder lets go of it.
     release_min_s: float = 0.08
     # The ball unseen (hidden by a body) for at most this long stays with its holder.

@@ -5,6 +5,8 @@ player's box (upper body, box width), then turned into metres at the player, fro
 mapping's local scale when calibrated and from the box height (an assumed standing height)
 otherwise. A catch needs the ball at the hands for `catch_min_s`; the holder keeps it while
 it stays within the larger `release_distance_m` (hysteresis), and while it is briefly unseen.
+The catch also needs the ball to have stopped with the catcher (`catch_max_relative_speed_ms`):
+a ball flying past a crossing player's hands on its way to the receiver is not their catch.
 """
 
 from __future__ import annotations
@@ -76,12 +78,59 @@ def box_hand_distances_m(
     dx = np.maximum(np.maximum(x1 - ball[:, 0], zero), ball[:, 0] - x2)
     dy = np.maximum(np.maximum(top - ball[:, 1], zero), ball[:, 1] - bottom)
     dist_px = np.hypot(dx, dy)
+    return dist_px * box_metres_per_px(xyxy, settings, homography)
+
+
+def box_metres_per_px(
+    xyxy: np.ndarray, settings: AnalyticsSettings, homography: np.ndarray | None
+) -> np.ndarray:
+    """Metres per pixel at each box's player: court mapping at the feet, else box height."""
+    height = np.maximum(xyxy[:, 3].astype(np.float64) - xyxy[:, 1], 1.0)
     scale = settings.player_height_m / height
     if homography is not None:
         feet = np.c_[(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]]  # as Tracks.feet_px
         local = metres_per_pixel(homography, feet)
         scale = np.where(np.isfinite(local) & (local > 0), local, scale)
-    return dist_px * scale
+    return scale
+
+
+def _ball_settled(
+    tracks: Tracks,
+    starts: np.ndarray,
+    ball_xy: np.ndarray,
+    track_id: int,
+    first: int,
+    last: int,
+    fps: float,
+    settings: AnalyticsSettings,
+    homography: np.ndarray | None,
+) -> bool:
+    """The ball moved with `track_id`'s box from frame `first` to `last`, not past it.
+
+    Its displacement relative to the box centre (or in the image, whichever is smaller), in
+    metres at the player per second, is at most catch_max_relative_speed_ms; a ball flying
+    past a player's hands keeps its flight speed relative to them, a caught one stops there
+    and then moves with the catcher.
+    """
+    limit = settings.catch_max_relative_speed_ms
+    if limit <= 0 or last <= first:
+        return True
+
+    def box(f: int) -> np.ndarray | None:
+        rows = np.flatnonzero(tracks.track_id[starts[f] : starts[f + 1]] == track_id)
+        return tracks.xyxy[starts[f] + rows[0]].astype(np.float64) if len(rows) else None
+
+    a, b = box(first), box(last)
+    if a is None or b is None:
+        return True
+    centre = lambda xyxy: np.array([(xyxy[0] + xyxy[2]) / 2, (xyxy[1] + xyxy[3]) / 2])  # noqa: E731
+    ball_px = ball_xy[last] - ball_xy[first]
+    # The ball still in the image also counts: a box's centre jitters with its size (a
+    # detector re-boxing the catcher moved it 4-9 m/s on the generated 720p clip while the
+    # ball sat in the hands), and a ball flying past is moving in the image too.
+    moved_px = min(np.hypot(*(ball_px - (centre(b) - centre(a)))), np.hypot(*ball_px))
+    scale = float(box_metres_per_px(b[None, :], settings, homography)[0])
+    return float(moved_px) * scale * fps / (last - first) <= limit
 
 
 def holder_per_frame(
@@ -143,7 +192,21 @@ def holder_per_frame(
                 candidate, candidate_since, candidate_run, touch = best, f, 1, -1
             if touch < 0 and best_d <= in_hands_m:
                 touch = f
-            if candidate_run >= catch_n:
+            # The footage ending on the catch cannot show the ball settling: it counts then.
+            if candidate_run >= catch_n and (
+                f == n_frames - 1
+                or _ball_settled(
+                    tracks,
+                    starts,
+                    ball_xy,
+                    candidate,
+                    f - catch_n + 1,
+                    f,
+                    fps,
+                    settings,
+                    homography,
+                )
+            ):
                 # The hold starts when the ball reached the hands, not when it came near.
                 holder[touch if touch >= 0 else candidate_since : f] = candidate
                 current, away, candidate_run, at_hands = candidate, 0, 0, f

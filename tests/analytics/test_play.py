@@ -74,6 +74,33 @@ def test_ball_flying_past_a_player_is_not_a_catch(tmp_path: Path) -> None:
     assert [s.track_id for s in spells] == [1, 2]
 
 
+def _slow_lane_scene() -> Scene:
+    # 1 (A) throws to 2 (A) 10 m away over 2 s (5 m/s): the ball is within hold_distance_m of
+    # 3's (B) hands, at hand height midway, for ~9 frames, three times catch_min_s.
+    s = Scene(n_frames=150).add(1, "A", (5.0, 5.0)).add(2, "A", (15.0, 5.0))
+    return s.add(3, "B", (10.0, 5.0))
+
+
+def test_slow_ball_flying_past_a_third_player_is_one_pass(tmp_path: Path) -> None:
+    s = _slow_lane_scene().hold(0.0, 1.0, 1).hold(3.0, 6.0, 2)
+    events, _ = _run(tmp_path / "on", s, homography=HOMOGRAPHY)
+    moves = [(e["type"], e["track_id"], e.get("to_track_id")) for e in events]
+    assert [m for m in moves if m[0] in ("pass", "turnover", "intercept")] == [("pass", 1, 2)]
+    # the check is what keeps 3 out: without it 3 catches the ball flying by
+    off = AnalyticsSettings(catch_max_relative_speed_ms=0.0)
+    holder = _holder(tmp_path / "off", s, off)
+    assert [sp.track_id for sp in spells_of(holder, 25.0, off)] == [1, 3, 2]
+
+
+def test_ball_stopping_with_the_third_player_is_their_intercept(tmp_path: Path) -> None:
+    s = _slow_lane_scene().hold(0.0, 1.0, 1).hold(2.0, 3.0, 3).hold(4.0, 6.0, 2)
+    events, _ = _run(tmp_path, s, homography=HOMOGRAPHY)
+    lost = next(e for e in events if e["type"] == "turnover")
+    got = next(e for e in events if e["type"] == "intercept")
+    assert (lost["track_id"], lost["to_track_id"], got["track_id"]) == (1, 3, 3)
+    assert any(e["type"] == "turnover" and e["track_id"] == 3 for e in events)
+
+
 def test_ball_hidden_briefly_stays_with_the_holder(tmp_path: Path) -> None:
     scene = Scene(n_frames=100).add(1, "A", (5.0, 5.0))
     scene.hold(0.0, 4.0, 1)
