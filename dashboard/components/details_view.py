@@ -162,6 +162,12 @@ def version_rows(summary: dict) -> list[tuple[str, Any]]:
     return [(VERSION_LABELS.get(key, key), value) for key, value in versions.items()]
 
 
+DETAIL_COLUMNS = {
+    "": st.column_config.TextColumn(width="medium"),
+    "Value": st.column_config.TextColumn(width="large"),
+}
+
+
 def analysis_details_ui(summary: dict) -> None:
     """Settings, timings, counts and versions as labelled tables; summary.json one tab away."""
     with st.expander("Analysis details (settings, timings, counts, versions)"):
@@ -170,7 +176,11 @@ def analysis_details_ui(summary: dict) -> None:
         for tab, rows_of in zip(tabs[:4], parts, strict=True):
             rows = rows_of(summary)
             if rows:
-                tab.dataframe(_table(rows), hide_index=True, width="content")
+                # Full width, the value column the wider: sized to content, the table cut
+                # long values (a fallback reason, a raised input size) to a few words.
+                tab.dataframe(
+                    _table(rows), hide_index=True, width="stretch", column_config=DETAIL_COLUMNS
+                )
             else:
                 tab.caption("Not recorded by the analysis version that made this job.")
         tabs[4].json(summary, expanded=1)
