@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from backend.analytics.calibration import court_polylines_m
 from backend.analytics.court import DEFAULT_COURT, NetballCourt
+from backend.analytics.court_drawing import court_polylines_m
 
 VIEW_SIZE = (960, 540)
 LINE_WIDTH_M = 0.05  # netball court lines are 50 mm wide

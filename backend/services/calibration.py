@@ -20,13 +20,9 @@ import cv2
 import numpy as np
 from sqlmodel import Session
 
-from backend.analytics.calibration import (
-    LANDMARK_LABELS,
-    CalibrationFit,
-    draw_court_lines,
-    fit_landmarks,
-)
+from backend.analytics.calibration import LANDMARK_LABELS, CalibrationFit, fit_landmarks
 from backend.analytics.calibration import apply as map_points
+from backend.analytics.court_drawing import draw_court_lines
 from backend.analytics.court_lines import detect_court
 from backend.models import Job, JobStatus, utcnow
 from backend.pipeline.camera import calibration_coverage

@@ -7,14 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from backend.analytics.calibration import (
-    apply,
-    court_polylines_m,
-    draw_court_lines,
-    fit_landmarks,
-)
+from backend.analytics.calibration import apply, fit_landmarks
 from backend.analytics.court import DEFAULT_COURT
-from backend.analytics.court_lines import camera_of, detect_court
+from backend.analytics.court_drawing import court_polylines_m, draw_court_lines
+from backend.analytics.court_lines import detect_court
+from backend.analytics.court_placements import camera_of
 from tests.court_views import (
     generated_views,
     landmark_errors_px,

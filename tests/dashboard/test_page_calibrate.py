@@ -9,7 +9,7 @@ import csv
 import cv2
 import numpy as np
 
-from backend.analytics.calibration import draw_court_lines
+from backend.analytics.court_drawing import draw_court_lines
 from backend.db import session_scope
 from backend.services.files import job_outputs_dir
 from backend.services.jobs import get_job
