@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from huey.consumer import Consumer, Scheduler, Worker
 
     from backend.db import init_db, reset_engines, session_scope
-    from backend.services import queue_repair, runner
+    from backend.services import queue_repair, recovery, runner
     from backend.services import workers as registry
     from backend.services.errors import DatabaseBusy
     from jobs.queue import get_queue, install
@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     watch = queue_repair.LostMessageWatch()
     with session_scope() as session:
         _repair_queue(session, log)
-        actions = runner.recover_stale_jobs(session=session)
-        actions += runner.requeue_lost_jobs(
+        actions = recovery.recover_stale_jobs(session=session)
+        actions += recovery.requeue_lost_jobs(
             session=session, pending_task_ids=queue.pending_task_ids()
         )
     for action in actions:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                     if not _repair_queue(session, log):
                         for action in watch.check(session=session):
                             log.warning("job %s re-queued: %s", action.job_id, action.reason)
-                    for action in runner.recover_stale_jobs(session=session):
+                    for action in recovery.recover_stale_jobs(session=session):
                         log.warning("recovered job %s: %s", action.job_id, action.action)
                     registry.prune_workers(session=session)
             except DatabaseBusy as exc:
@@ -181,11 +181,11 @@ def _register(session, settings, processes: int, queue: str) -> str:  # type: ig
     Process ids are checked only here, on their own host: a row of this host whose process
     is gone (kill -9 a moment ago) is marked stopped so its jobs are recovered at once.
     """
-    from backend.services import runner
+    from backend.services import recovery
     from backend.services import workers as registry
 
     for other in registry.live_workers_on_host(session=session, host=settings.worker_host):
-        if other.pid != os.getpid() and runner.local_worker_alive(other.pid):
+        if other.pid != os.getpid() and recovery.local_worker_alive(other.pid):
             raise _AlreadyServing(
                 f"a worker (pid {other.pid}) is already serving host {settings.worker_host}; "
                 "stop it first (one worker per host: --workers N runs N jobs at once; a "

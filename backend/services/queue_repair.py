@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from backend.models import Job, JobStatus
 from backend.services import queue as job_queue
 from backend.services.jobs import requeue
-from backend.services.runner import RecoveryAction, requeue_lost_jobs
+from backend.services.recovery import RecoveryAction, requeue_lost_jobs
 
 log = logging.getLogger(__name__)
 

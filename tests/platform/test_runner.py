@@ -13,7 +13,7 @@ import pytest
 from backend.config import get_settings
 from backend.models import Job, JobStatus, utcnow
 from backend.services import jobs as job_service
-from backend.services import runner
+from backend.services import recovery, runner
 from backend.services.files import job_dir
 from jobs.queue import get_queue
 from tests.platform.factories import OUTPUT_FILES, make_job
@@ -214,7 +214,7 @@ def test_recover_stale_jobs(session, crash_count, cancel, pid_alive, heartbeat_a
     session.add(job)
     session.commit()
     (job_dir(job.id) / "outputs").mkdir(parents=True)
-    actions = runner.recover_stale_jobs(session=session)
+    actions = recovery.recover_stale_jobs(session=session)
     stored = _fresh(session, job.id)
     if expected is None:
         assert actions == [] and stored.status == "running"
@@ -233,11 +233,11 @@ def test_recover_stale_jobs(session, crash_count, cancel, pid_alive, heartbeat_a
 
 def test_recovery_ignores_live_jobs_of_other_hosts_until_silent(session):
     job = make_job(session, status=JobStatus.running, worker_pid=1, worker_host="other-host")
-    assert runner.recover_stale_jobs(session=session) == []
+    assert recovery.recover_stale_jobs(session=session) == []
     job.heartbeat_at = utcnow() - timedelta(seconds=get_settings().heartbeat_timeout_s + 5)
     session.add(job)
     session.commit()
-    actions = runner.recover_stale_jobs(session=session)
+    actions = recovery.recover_stale_jobs(session=session)
     assert [a.action for a in actions] == ["requeued"]
     assert "no heartbeat for over 60 s" in actions[0].reason
 
@@ -247,7 +247,7 @@ def test_requeue_lost_jobs_restores_missing_queue_messages(session, tmp_path):
     lost = job_service.submit_path(session=session, source_path=_clip(tmp_path, "b.mp4"))
     queue = get_queue()
     pending = queue.pending_task_ids() - {lost.queue_task_id}
-    actions = runner.requeue_lost_jobs(session=session, pending_task_ids=pending)
+    actions = recovery.requeue_lost_jobs(session=session, pending_task_ids=pending)
     assert [a.job_id for a in actions] == [lost.id]
     assert kept.queue_task_id in queue.pending_task_ids()
 
@@ -294,12 +294,12 @@ def test_silent_but_live_worker_process_is_not_taken_over(session):
         job.heartbeat_at = utcnow() - timedelta(hours=3)
         session.add(job)
         session.commit()
-        assert runner.recover_stale_jobs(session=session) == []
+        assert recovery.recover_stale_jobs(session=session) == []
         assert _fresh(session, job.id).status == "running"
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert [a.action for a in runner.recover_stale_jobs(session=session)] == ["requeued"]
+    assert [a.action for a in recovery.recover_stale_jobs(session=session)] == ["requeued"]
 
 
 @pytest.mark.parametrize(
@@ -374,7 +374,7 @@ def test_jobs_of_another_host_are_judged_by_their_workers_heartbeat(
         job.heartbeat_at = utcnow() - timedelta(seconds=get_settings().heartbeat_timeout_s + 5)
         session.add(job)
         session.commit()
-    actions = runner.recover_stale_jobs(session=session)
+    actions = recovery.recover_stale_jobs(session=session)
     if expected_reason is None:
         assert actions == [] and _fresh(session, job.id).status == "running"
         return
@@ -382,7 +382,7 @@ def test_jobs_of_another_host_are_judged_by_their_workers_heartbeat(
     assert actions[0].reason.startswith(expected_reason)
     stored = _fresh(session, job.id)
     assert (stored.status, stored.crash_count, stored.worker_id) == ("queued", 1, None)
-    assert runner.recover_stale_jobs(session=session) == []  # a second host finds nothing
+    assert recovery.recover_stale_jobs(session=session) == []  # a second host finds nothing
 
 
 def test_an_unregistered_worker_id_means_the_job_is_orphaned(session):
@@ -390,6 +390,6 @@ def test_an_unregistered_worker_id_means_the_job_is_orphaned(session):
         session, status=JobStatus.running, with_input=True, attempts=1,
         worker_host="analysis-3", worker_id="gone0000gone0000",
     )  # fmt: skip
-    actions = runner.recover_stale_jobs(session=session)
+    actions = recovery.recover_stale_jobs(session=session)
     assert [(a.job_id, a.action) for a in actions] == [(job.id, "requeued")]
     assert "no longer registered" in actions[0].reason
