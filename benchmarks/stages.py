@@ -111,13 +111,12 @@ class Counters:
 
 
 def instrument(counters: Counters) -> None:
-    import ultralytics.engine.predictor as predictor
-
     import backend.pipeline.ball as ball
     import backend.pipeline.ball_candidates as candidates
     import backend.pipeline.consumers as consumers
     import backend.pipeline.detection as detection
     import backend.pipeline.engine as engine
+    import backend.pipeline.openvino_net as openvino_net
     import backend.pipeline.stream as stream
     import backend.pipeline.teams as teams
     import backend.pipeline.tracking as tracking
@@ -126,11 +125,9 @@ def instrument(counters: Counters) -> None:
     c.wrap(engine.Engine, "_keyframe", "main: keyframe (all of it)")
     c.wrap(detection.Detector, "detect", "main: detector (all calls)")
     c.wrap(ball.BallPath, "_zoom", "main: ball zoom look (crop + detector)")
-    c.wrap(predictor.BasePredictor, "preprocess", "main: detector preprocess (letterbox)")
-    c.wrap(predictor.BasePredictor, "inference", "main: detector network (OpenVINO call)")
-    from ultralytics.models.yolo.detect import predict as detect_predict
-
-    c.wrap(detect_predict.DetectionPredictor, "postprocess", "main: detector postprocess (NMS)")
+    c.wrap(openvino_net.OpenVinoNet, "_letterbox", "main: detector preprocess (letterbox)")
+    c.wrap(openvino_net.OpenVinoNet, "_infer", "main: detector network (OpenVINO call)")
+    c.wrap(openvino_net, "_postprocess", "main: detector postprocess (NMS)")
     c.wrap(candidates.MotionBallCandidates, "update_background", "main: motion background")
     c.wrap(candidates.MotionBallCandidates, "find", "main: motion ball search")
     c.wrap(tracking.PlayerTracker, "update_with_detections", "main: tracker")

@@ -14,15 +14,14 @@ from backend.pipeline.inference import (
     OpenVinoCache,
     choose_placement,
     compile_cache_config,
-    ensure_compiled_with,
     export_root,
     input_shape,
     keep_ultralytics_offline,
-    openvino_compile_config,
     openvino_config,
     openvino_threads,
 )
 from backend.pipeline.model import resolve_model_path
+from backend.pipeline.openvino_net import OpenVinoNet
 from backend.pipeline.settings import PipelineSettings
 
 PLAYER = 0
@@ -323,20 +322,13 @@ class Detector:
         _MODELS[key] = model
         return model
 
-    def _load_openvino(self, shape: tuple[int, int]) -> Any:
+    def _load_openvino(self, shape: tuple[int, int]) -> OpenVinoNet:
         if self._ov_cache is None:
             self._ov_cache = OpenVinoCache(self.export_root, self.path, self.log)
         folder = self._ov_cache.model_dir(shape)
         self.exports_built = list(self._ov_cache.built)
-        # Names only after the predictor is set up: reading them first compiles the
-        # network once more (~0.5 s idle, over 1 s on a busy machine).
-        model = self._load(str(folder), read_names=False)
         config = openvino_config(self.openvino_threads)
-        with openvino_compile_config({**config, **compile_cache_config(folder)}):
-            self._skip_warmup(model, list(shape))
-        model.names  # noqa: B018  (fails early on a broken export)
-        ensure_compiled_with(model, folder, config, self.log)
-        return model
+        return OpenVinoNet(folder, {**config, **compile_cache_config(folder)})
 
     def _load(self, source: str, read_names: bool = True) -> Any:
         try:
@@ -387,27 +379,37 @@ class Detector:
         size: int | list[int] = imgsz or s.imgsz
         shape = input_shape(frame.shape[:2], int(size))
         model = self._model_for(shape)  # may fall back to PyTorch on a new shape
-        if self.placement.backend == "openvino":
-            size = list(shape)
+        conf_min = min(s.player_conf_min, ball_min)
         try:
-            result = model.predict(
-                frame,
-                imgsz=size,
-                conf=min(s.player_conf_min, ball_min),
-                classes=self.classes,
-                device=self.placement.device,
-                verbose=False,
-            )[0]
+            if isinstance(model, OpenVinoNet):
+                xyxy, conf, model_cls = model.detect(frame, conf_min, self.classes)
+            else:
+                xyxy, conf, model_cls = self._predict(model, frame, size, conf_min)
+        except ModelError:
+            raise
         except Exception as exc:
             raise ModelError(f"The detector failed on a frame: {exc}") from exc
-        boxes = result.boxes
-        if boxes is None or len(boxes) == 0:
+        if len(xyxy) == 0:
             return Detections.empty()
-        xyxy = boxes.xyxy.cpu().numpy()
-        conf = boxes.conf.cpu().numpy()
-        model_cls = boxes.cls.cpu().numpy().astype(np.int64)
         cls = np.array([self.mapping.get(int(c), -1) for c in model_cls], dtype=np.int64)
         keep = ((cls == PLAYER) & (conf >= s.player_conf_min)) | (
             (cls == BALL) & (conf >= ball_min)
         )
         return Detections(xyxy[keep], conf[keep], cls[keep])
+
+    def _predict(
+        self, model: Any, frame: np.ndarray, size: int | list[int], conf_min: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes, confidences and model classes through ultralytics (PyTorch, ONNX)."""
+        result = model.predict(
+            frame, imgsz=size, conf=conf_min, classes=self.classes,
+            device=self.placement.device, verbose=False,
+        )[0]  # fmt: skip
+        boxes = result.boxes
+        if boxes is None or len(boxes) == 0:
+            return np.empty((0, 4), np.float32), np.empty(0, np.float32), np.empty(0, np.int64)
+        return (
+            boxes.xyxy.cpu().numpy(),
+            boxes.conf.cpu().numpy(),
+            boxes.cls.cpu().numpy().astype(np.int64),
+        )

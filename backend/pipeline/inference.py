@@ -14,8 +14,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,30 +55,6 @@ def export_root(model_cache_dir: Path | None) -> Path:
     # Per user: another user's folder in a shared temp dir would not be writable.
     user = str(os.getuid()) if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
     return Path(tempfile.gettempdir()) / f"{FALLBACK_EXPORT_DIR_NAME}-{user}"
-
-
-@contextmanager
-def openvino_compile_config(overrides: dict[str, Any]) -> Iterator[None]:
-    """While open, every OpenVINO compile takes `overrides` on top of the caller's config.
-
-    ultralytics compiles the network while it loads it, with its own choices (bf16 on this
-    CPU, every core); setting ours afterwards cost a second compile of every input shape
-    (measured in benchmarks/README.md). The compile function ultralytics keeps for later
-    recompiles is bound while this is open, so those get the overrides too.
-    """
-    import openvino as ov
-
-    original = ov.Core.compile_model
-
-    def compile_model(core, model, device_name=None, config=None, **kwargs):
-        merged = {**(config or {}), **overrides}
-        return original(core, model, device_name=device_name, config=merged, **kwargs)
-
-    ov.Core.compile_model = compile_model
-    try:
-        yield
-    finally:
-        ov.Core.compile_model = original
 
 
 def openvino_threads(
@@ -130,44 +104,6 @@ def compile_cache_config(export_folder: Path) -> dict[str, Any]:
     lists only the export's own files, so the cache does not make it count as damaged.
     """
     return {"CACHE_DIR": str(Path(export_folder) / COMPILE_CACHE_DIR_NAME)}
-
-
-def ensure_compiled_with(
-    model: Any, folder: Path, config: dict[str, Any], log: logging.Logger
-) -> None:
-    """Compile `model`'s OpenVINO network once more only if ultralytics' own compile missed
-    `config` (its loading code changed, or the predictor could not be set up early)."""
-    backend = getattr(getattr(getattr(model, "predictor", None), "model", None), "backend", None)
-    if backend is None:
-        log.warning("OpenVINO keeps its default precision and threads: no predictor")
-        return
-    if compiled_as(backend.ov_compiled_model, config):
-        return
-    log.info("OpenVINO network compiled again: the first compile missed %s", config)
-    try:
-        xml = next(folder.glob("*.xml"))
-        ov_model = backend.ov.Core().read_model(model=str(xml), weights=xml.with_suffix(".bin"))
-        backend.ov_compiled_model = backend.compile_model(ov_model, config=config)
-    except Exception as exc:  # an ultralytics change must not stop an analysis
-        log.warning("OpenVINO keeps its default precision and threads: %s", exc)
-
-
-def _property_text(value: Any) -> str:
-    # OpenVINO reports precision as ov.Type (f32) and hints as enums (PerformanceMode.LATENCY).
-    if hasattr(value, "to_string"):
-        return value.to_string().lower()
-    return str(getattr(value, "name", value)).lower()
-
-
-def compiled_as(compiled: Any, config: dict[str, Any]) -> bool:
-    """Whether an OpenVINO compiled model runs with every value of `config`."""
-    try:
-        for key, wanted in config.items():
-            if _property_text(compiled.get_property(key)) != _property_text(wanted):
-                return False
-    except Exception:  # a property this device does not report: not proven
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -262,10 +198,16 @@ def input_shape(frame_hw: tuple[int, int], imgsz: int) -> tuple[int, int]:
 
 
 def library_versions() -> dict[str, str]:
-    import openvino
-    import ultralytics
+    import importlib.metadata
 
-    return {"openvino": openvino.__version__.split("-")[0], "ultralytics": ultralytics.__version__}
+    import openvino
+
+    # ultralytics' version from its metadata: importing it would import torch (~1.4 s),
+    # which an analysis from a cached export otherwise never needs.
+    return {
+        "openvino": openvino.__version__.split("-")[0],
+        "ultralytics": importlib.metadata.version("ultralytics"),
+    }
 
 
 class OpenVinoCache:

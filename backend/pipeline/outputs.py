@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import math
 from pathlib import Path
 
@@ -56,17 +57,24 @@ def software_versions() -> dict[str, str]:
 
     import av
     import cv2
-    import torch
-    import ultralytics
 
     import backend
 
+    # Read from the installed packages' metadata: importing torch only to print its version
+    # would cost ~1.4 s of an analysis that never runs it (OpenVINO does the detecting).
     return {
         "courtside": backend.__version__, "python": platform.python_version(),
-        "torch": torch.__version__, "ultralytics": ultralytics.__version__,
+        "torch": _installed_version("torch"), "ultralytics": _installed_version("ultralytics"),
         "opencv": cv2.__version__, "av": av.__version__, "numpy": np.__version__,
         **_optional_version("openvino"),
     }  # fmt: skip
+
+
+def _installed_version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _optional_version(module: str) -> dict[str, str]:

@@ -89,7 +89,7 @@ def test_each_input_shape_compiles_once_in_fp32_on_the_workers_threads(monkeypat
     detector.detect(frame)
     assert len(compiles) == 2  # the main shape and the zoom look's, each once
     assert all(c["INFERENCE_PRECISION_HINT"] == "f32" for c in compiles)
-    compiled = detector.model.predictor.model.backend.ov_compiled_model
+    compiled = detector.model.compiled
     assert compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.f32
     if (os.cpu_count() or 1) > 1:
         assert compiled.get_property("INFERENCE_NUM_THREADS") == 1
