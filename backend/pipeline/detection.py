@@ -288,6 +288,9 @@ class Detector:
             **self.placement.to_dict(),
             "input_shape": list(self.input_shape),
             "openvino_threads": self.openvino_threads,
+            "inference_precision": (
+                self.model.precision if isinstance(self.model, OpenVinoNet) else "f32"
+            ),
             "exports_built": self.exports_built,
         }
 
@@ -297,7 +300,13 @@ class Detector:
         same model for every shape otherwise."""
         p = self.placement
         if p.backend == "openvino":
-            key = _model_key(self.path, "openvino", shape, self.openvino_threads)
+            key = _model_key(
+                self.path,
+                "openvino",
+                shape,
+                self.openvino_threads,
+                self.settings.detector_precision,
+            )
         else:
             key = _model_key(self.path, p.backend, p.device, self.settings.imgsz)
         if key in _MODELS:
@@ -327,7 +336,7 @@ class Detector:
             self._ov_cache = OpenVinoCache(self.export_root, self.path, self.log)
         folder = self._ov_cache.model_dir(shape)
         self.exports_built = list(self._ov_cache.built)
-        config = openvino_config(self.openvino_threads)
+        config = openvino_config(self.openvino_threads, self.settings.detector_precision)
         return OpenVinoNet(folder, {**config, **compile_cache_config(folder)})
 
     def _load(self, source: str, read_names: bool = True) -> Any:

@@ -28,9 +28,9 @@ EXPORT_MANIFEST = "courtside-export.json"
 # Bumped when the manifest or the export recipe changes, so older caches are rebuilt.
 EXPORT_FORMAT_VERSION = 1
 _DEVICE_PATTERN = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
-# OpenVINO's inference precision: fp32 like PyTorch, not the CPU's faster bf16 default
-# (see openvino_config).
-OPENVINO_PRECISION = "f32"
+# The detector's precision on OpenVINO (PipelineSettings.detector_precision): "f32" like
+# PyTorch, or "auto", OpenVINO's own choice for the CPU (bf16 where the CPU computes in it).
+PRECISIONS = ("f32", "auto")
 # Where exports go when the caller names no model cache: shared by the runs of this user
 # and verified like any other (the app always passes <data>/models).
 FALLBACK_EXPORT_DIR_NAME = "courtside-openvino-exports"
@@ -75,20 +75,19 @@ def openvino_threads(
     return None
 
 
-def openvino_config(threads: int | None) -> dict[str, Any]:
-    """fp32 and a worker's share of the cores (`threads`), for every OpenVINO compile.
+def openvino_config(threads: int | None, precision: str = "f32") -> dict[str, Any]:
+    """The `precision` and a worker's share of the cores (`threads`), for every compile.
 
-    On CPUs with bfloat16 (this one: avx512_bf16) OpenVINO runs in bf16 by default; on
-    the generated clips that moved a faint ball's confidence enough to lose a pass that
-    PyTorch finds. fp32 through OpenVINO was measured as fast as bf16 in the full
-    predict path (pre- and post-processing dominate) and still 2-4x PyTorch. OpenVINO
-    also takes every core by default; a worker gets its share (torch_threads) so
+    "f32" computes as PyTorch does. "auto" leaves the precision to OpenVINO: bf16 on CPUs
+    that compute in it (AMX, avx512_bf16), fp32 elsewhere; measured in benchmarks/README.md.
+    OpenVINO also takes every core by default; a worker gets its share (torch_threads) so
     parallel jobs do not fight over the same cores.
     """
-    config: dict[str, Any] = {
-        "PERFORMANCE_HINT": "LATENCY",
-        "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION,
-    }
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+    if precision == "f32":
+        config["INFERENCE_PRECISION_HINT"] = "f32"
     if threads and threads < (os.cpu_count() or 1):
         config["INFERENCE_NUM_THREADS"] = threads
     return config

@@ -61,6 +61,9 @@ class OpenVinoNet:
             )
         self.compiled = core.compile_model(model, "CPU", config)
         self._request = self.compiled.create_infer_request()
+        # What the CPU really computes in ("bf16" or "f32"), for summary.json.
+        hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.precision = hint.to_string() if hasattr(hint, "to_string") else str(hint)
 
     def detect(
         self, frame: np.ndarray, conf_min: float, classes: list[int]

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backend.pipeline.inference import BACKENDS
+from backend.pipeline.inference import BACKENDS, PRECISIONS
 
 if TYPE_CHECKING:  # reid.py brings OpenCV: readers of settings (API, CLI, forms) need none
     from backend.pipeline.reid import ReidConfig
@@ -172,6 +172,8 @@ class PipelineSettings:
         preset's own, 2 for veryfast). 1 costs ~25 % less encoder CPU than 2 (~2 CPU-ms per
         720p frame, ~7 % of the main pass) for ~7 % larger files and 0.9 dB lower PSNR
         (benchmarks/README.md); higher is slower and a little sharper.
+    detector_precision: "f32" (as PyTorch computes) or "auto" (OpenVINO's choice for the
+        CPU: bf16 where the CPU computes in it, fp32 elsewhere); OpenVINO only.
     backend: detector inference backend: "auto" (OpenVINO on a CPU, PyTorch on a GPU),
         "openvino" or "pytorch"; whatever cannot run falls back with the reason logged.
     imgsz_auto_player_px: median whole-person height, in pixels at the detector's input,
@@ -254,6 +256,7 @@ class PipelineSettings:
     detect_ahead_keyframes: int = 1
     encode_threads: int = 0
     encode_subme: int | None = 1
+    detector_precision: str = "f32"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -282,6 +285,11 @@ class PipelineSettings:
         if self.backend not in BACKENDS:
             raise ValueError(
                 f"Setting backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}."
+            )
+        if self.detector_precision not in PRECISIONS:
+            raise ValueError(
+                f"Setting detector_precision must be one of {', '.join(PRECISIONS)}, "
+                f"got {self.detector_precision!r}."
             )
         if self.team_names is not None:
             unknown = set(self.team_names) - {"A", "B"}

@@ -87,3 +87,26 @@ print(json.dumps({{"players": int((found.class_id == PLAYER).sum()),
     assert seen == {"players": seen["players"], "backend": "openvino", "torch": False,
                     "ultralytics": False}  # fmt: skip
     assert seen["players"] >= 6
+
+
+def _cpu_computes_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            return "amx_bf16" in handle.read()
+    except OSError:
+        return False
+
+
+def test_precision_is_f32_unless_asked_and_summary_says_what_the_cpu_computes_in(frames):
+    clear_model_cache()
+    exact = Detector(PipelineSettings(ball_zoom_px=0), frame_size=(1280, 720))
+    fast = Detector(
+        PipelineSettings(ball_zoom_px=0, detector_precision="auto"), frame_size=(1280, 720)
+    )
+    assert exact.describe()["inference_precision"] == "f32"
+    chosen = fast.describe()["inference_precision"]
+    assert chosen == "bf16" if _cpu_computes_bf16() else chosen in ("bf16", "f32")
+    a, b = exact.detect(frames[0]), fast.detect(frames[0])
+    assert abs(len(a) - len(b)) <= 1  # the same players, to rounding of faint ones
+    with pytest.raises(ValueError, match="detector_precision must be one of f32, auto"):
+        PipelineSettings(detector_precision="int8")
