@@ -339,13 +339,12 @@ class Detector:
         config = openvino_config(self.openvino_threads, self.settings.detector_precision)
         return OpenVinoNet(folder, {**config, **compile_cache_config(folder)})
 
-    def _load(self, source: str, read_names: bool = True) -> Any:
+    def _load(self, source: str) -> Any:
         try:
             from ultralytics import YOLO
 
             model = YOLO(source, task="detect")
-            if read_names:
-                model.names  # noqa: B018  (reading the names fails early on broken weights)
+            model.names  # noqa: B018  (reading the names fails early on broken weights)
         except Exception as exc:
             raise ModelError(
                 f"The detector weights {Path(source).name} could not be loaded: {exc}"
