@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from backend.pipeline.bytetrack import ByteTrackArgs, BYTETracker
 from backend.pipeline.detection import Detections
 from backend.pipeline.reid import ReidConfig, Reidentifier
 from backend.pipeline.reid_tracking import ReidTracking
@@ -32,7 +33,7 @@ REID_COUNTS = ("reid_matches", "reid_swaps", "reid_releases", "reid_merges")
 
 
 class PlayerTracker(ReidTracking):
-    """ByteTrack (from ultralytics) fed only keyframe detections.
+    """ByteTrack (bytetrack.py, ported from ultralytics) fed only keyframe detections.
 
     `lost_track_buffer_keyframes` is how many keyframes a track may go undetected and still
     come back with its ID: raising it survives longer occlusions but risks giving an ID to
@@ -54,11 +55,7 @@ class PlayerTracker(ReidTracking):
         works in court metres through `to_court` (pixels -> metres) when given. `team_of`
         (published ID -> team so far) and `team_of_colour` (a whole box's shirt colour ->
         team) keep re-identification from handing a player's ID to a rival."""
-        from ultralytics.trackers.byte_tracker import BYTETracker
-        from ultralytics.utils import IterableSimpleNamespace
-
-        args = IterableSimpleNamespace(
-            tracker_type="bytetrack",
+        args = ByteTrackArgs(
             track_high_thresh=conf_min,
             track_low_thresh=min(0.1, conf_min),
             new_track_thresh=conf_min,
