@@ -94,7 +94,7 @@ class Detections:
         """Bottom-centre of each box: where a standing person touches the floor."""
         return np.c_[(self.xyxy[:, 0] + self.xyxy[:, 2]) / 2, self.xyxy[:, 3]]
 
-    # The attributes ultralytics' BYTETracker reads.
+    # The attributes BYTETracker (bytetrack.py) reads.
     @property
     def conf(self) -> np.ndarray:
         return self.confidence

@@ -132,3 +132,32 @@ assert not heavy, heavy
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_lost_track_over_a_tracked_one_is_dropped_like_ultralytics():
+    """A lost track's prediction that drifts onto a longer-lived tracked player is a duplicate:
+    both trackers drop it, so the walker who vanished comes back under a new ID."""
+    args = ByteTrackArgs(0.3, 0.1, 0.3, 30, 0.8)
+    # Tracked from frame 1, never moves; the walker's prediction passes within a pixel of it.
+    still = [596, 300, 636, 400]
+    frames = []
+    for f in range(40):
+        boxes = [still]
+        x = 300 + 12 * f  # walks right at the still player, vanishes at f 15 (x = 480)
+        if f < 15 or f >= 35:
+            boxes.append([x, 300, x + 40, 400] if f < 15 else [900, 300, 940, 400])
+        frames.append(
+            Detections(
+                np.asarray(boxes, np.float32), np.full(len(boxes), 0.9), [PLAYER] * len(boxes)
+            )
+        )
+    ours, theirs = BYTETracker(args), ultralytics_tracker(args)
+    walker_lost_at = None
+    for f, dets in enumerate(frames):
+        a, b = ours.update(dets), theirs.update(dets)
+        assert_same(a, b, f)
+        if f == 15:
+            walker_lost_at = [t.track_id for t in ours.lost_stracks]
+    assert walker_lost_at == [2]
+    assert [t.track_id for t in ours.lost_stracks] == []  # dropped as the duplicate, not aged out
+    assert sorted(a[:, 4].astype(int).tolist()) == [1, 3]  # the walker is back under a new ID
