@@ -246,10 +246,6 @@ class Detector:
         self.settings = settings
         self.log = logger or logging.getLogger(__name__)
         self.path = resolve_model_path(settings.model_path)
-        if settings.torch_threads:
-            import torch
-
-            torch.set_num_threads(settings.torch_threads)
         self.placement = choose_placement(settings.backend, settings.device or "cpu", self.path)
         if self.placement.fallback_reason:
             self.log.warning("detector placement: %s", self.placement.fallback_reason)
@@ -326,6 +322,11 @@ class Detector:
                 )  # fmt: skip
                 return self._model_for(shape)
         else:
+            if self.settings.torch_threads:
+                # Only here: importing torch costs ~1.4 s that a run on OpenVINO never needs.
+                import torch
+
+                torch.set_num_threads(self.settings.torch_threads)
             model = self._load(str(self.path))
             self._skip_warmup(model, self.settings.imgsz)
         _MODELS[key] = model

@@ -74,7 +74,8 @@ import json, sys
 import numpy as np
 from backend.pipeline import PipelineSettings
 from backend.pipeline.detection import Detector, PLAYER
-d = Detector(PipelineSettings(ball_zoom_px=0), frame_size=(1280, 720))
+# torch_threads as a worker sets it: limiting torch must not import it on OpenVINO.
+d = Detector(PipelineSettings(ball_zoom_px=0, torch_threads=1), frame_size=(1280, 720))
 found = d.detect(np.load({str(tmp_path / "frame.npy")!r}))
 print(json.dumps({{"players": int((found.class_id == PLAYER).sum()),
     "backend": d.placement.backend, "torch": "torch" in sys.modules,
