@@ -10,7 +10,10 @@ tests.synthetic.make_crossing_shot (960x540, two walkers passing behind pairs of
 fixed camera / 40 px/s pan); `wide` and `wide_pan` are make_wide_shot (issue 15's
 ten-player wide shot, fixed calibrated camera / 40 px/s pan without calibration), run with
 the wide settings of tests/pipeline/test_wide_shots.py; `match720` is the 720p 30 fps clip
-of benchmarks/pipeline.py --generate (today's clip, default settings). `name:seed` picks the
+of benchmarks/pipeline.py --generate (today's clip, default settings); `harder` is the 720p
+30 fps clip of benchmarks/pipeline.py --generate --harder (5 + 5 players, half of them
+walking across their neighbours, an umpire, spectators, blur, noise; default settings,
+seed 7 unless given). `name:seed` picks the
 generator's seed (default: --seed for the crossings, the generator's own for the others).
 For each clip the pipeline runs twice back to back in child processes, re-identification
 off (`reid_lost_max_s` 0: the older stitching) then on (6 s, the default), and one JSON
@@ -33,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CLIPS = ("crossing", "crossing_pan", "wide", "wide_pan", "match720")
+CLIPS = ("crossing", "crossing_pan", "wide", "wide_pan", "match720", "harder")
 CROSSING_SETTINGS = {"imgsz": 960}
 # As tests/pipeline/test_wide_shots.py: the input size follows the players' height.
 WIDE_SETTINGS = {"imgsz_auto_player_px": 64, "ball_motion_search_px": 320}
@@ -65,6 +68,14 @@ def make_clip(name: str, folder: Path, seconds: float, seed: int | None):
             players_per_team=4, officials=1, codec="h264", seed=7 if seed is None else seed,
         )  # fmt: skip
         return truth, {}, truth.calibration()
+    if name == "harder":
+        from benchmarks.quality import generate
+
+        truth = generate(
+            "harder", folder / "harder.mp4", seconds=seconds, size=(1280, 720), fps=30,
+            seed=7 if seed is None else seed,
+        )  # fmt: skip
+        return truth, {}, truth.calibration()
     raise SystemExit(f"unknown clip {name!r}: use {', '.join(CLIPS)}")
 
 
@@ -84,13 +95,16 @@ def _run_child(video: Path, out: Path, settings: dict, calibration: dict | None)
     return out
 
 
-def compare_reid(truth, video: Path, work: Path, settings: dict, calibration: dict | None) -> dict:
+def compare_reid(truth, video: Path, work: Path, settings: dict, calibration: dict | None,
+                 modes: tuple[str, ...] = ("reid_off", "reid_on")) -> dict:  # fmt: skip
     """Re-identification off then on over the same clip; the figures of both and ratios."""
     from backend.pipeline.tracking import REID_COUNTS
     from tests.pipeline.identities import identity_score
 
     rows: dict = {"load_before": round(os.getloadavg()[0], 2)}
     for name, lost_s in (("reid_off", 0.0), ("reid_on", REID_ON_LOST_MAX_S)):
+        if name not in modes:
+            continue
         run_settings = {**settings, "reid_lost_max_s": lost_s}
         run = _run_child(video, work / name, run_settings, calibration)
         score = identity_score(truth, work / name / "tracks.csv")
@@ -100,6 +114,9 @@ def compare_reid(truth, video: Path, work: Path, settings: dict, calibration: di
             "cpu_ms_per_frame": round(1000 * run["cpu_s"] / max(1, run["frames"]), 2),
             **{k: run["counts"].get(k, 0) for k in REID_COUNTS},
         }
+    if len(modes) < 2:
+        rows["load_after"] = round(os.getloadavg()[0], 2)
+        return rows
     off, on = rows["reid_off"], rows["reid_on"]
     rows["time_per_frame_ratio"] = round(
         on["main_pass_ms_per_frame"] / max(off["main_pass_ms_per_frame"], 1e-9), 3
@@ -137,6 +154,9 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--seed", type=int, help="every clip's seed unless name:seed says")
+    parser.add_argument(
+        "--on-only", action="store_true", help="only the run with re-identification on"
+    )
     parser.add_argument("--out", type=Path, help="folder for outputs (default: a temp folder)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
@@ -152,7 +172,8 @@ def main() -> None:
         folder = work / spec.replace(":", "-")
         folder.mkdir(parents=True, exist_ok=True)
         truth, settings, calibration = make_clip(name, folder, args.seconds, seed)
-        report = compare_reid(truth, truth.path, folder, settings, calibration)
+        modes = ("reid_on",) if args.on_only else ("reid_off", "reid_on")
+        report = compare_reid(truth, truth.path, folder, settings, calibration, modes)
         print(json.dumps({"clip": name, "seed": seed, "seconds": args.seconds,
                           "people": truth.people, "settings": settings, **report}),
               flush=True)  # fmt: skip
