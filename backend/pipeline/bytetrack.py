@@ -37,7 +37,6 @@ class ByteTrackArgs:
     new_track_thresh: float  # an unmatched detection starts a track at or above this score
     track_buffer: int  # frames a lost track is kept (ultralytics uses it as is, no frame rate)
     match_thresh: float  # IoU distance ceiling of the first association
-    fuse_score: bool = False  # kept for the args' shape; only False is supported
 
 
 class KalmanFilterXYAH:
@@ -242,8 +241,6 @@ class BYTETracker:
     """
 
     def __init__(self, args: ByteTrackArgs) -> None:
-        if args.fuse_score:
-            raise ValueError("fuse_score=True is not ported (PlayerTracker never uses it).")
         self.args = args
         self.max_frames_lost = args.track_buffer
         self.reset()
@@ -260,10 +257,10 @@ class BYTETracker:
         sub = results[mask]
         if len(sub) == 0:
             return []
-        # float64 like ultralytics' parse_bboxes, which appends the index column to xywh.
-        boxes = np.concatenate([sub.xywh, np.arange(len(sub)).reshape(-1, 1)], axis=-1)
+        # float64 like ultralytics' parse_bboxes (its appended index column promotes xywh).
+        boxes = sub.xywh.astype(np.float64)
         return [
-            STrack(b[:4], s, c, i)
+            STrack(b, s, c, i)
             for b, s, c, i in zip(boxes, sub.conf, sub.cls, np.flatnonzero(mask), strict=True)
         ]
 

@@ -61,7 +61,6 @@ class PlayerTracker(ReidTracking):
             new_track_thresh=conf_min,
             track_buffer=max(1, lost_track_buffer_keyframes),
             match_thresh=BYTETRACK_MATCH_THRESH,
-            fuse_score=False,
         )
         self._tracker = BYTETracker(args)
         self.lost_buffer = max(1, lost_track_buffer_keyframes)

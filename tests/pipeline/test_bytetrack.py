@@ -65,7 +65,9 @@ def ultralytics_tracker(args: ByteTrackArgs):
     from ultralytics.utils import IterableSimpleNamespace
 
     BaseTrack.reset_id()  # older ultralytics counted IDs per process
-    return UltralyticsBYTETracker(IterableSimpleNamespace(tracker_type="bytetrack", **vars(args)))
+    return UltralyticsBYTETracker(
+        IterableSimpleNamespace(tracker_type="bytetrack", fuse_score=False, **vars(args))
+    )
 
 
 def assert_same(ours: np.ndarray, theirs: np.ndarray, frame: int) -> None:
