@@ -125,7 +125,7 @@ def instrument(counters: Counters) -> None:
     c.wrap(engine.Engine, "_keyframe", "main: keyframe (all of it)")
     c.wrap(detection.Detector, "detect", "main: detector (all calls)")
     c.wrap(ball.BallPath, "_zoom", "main: ball zoom look (crop + detector)")
-    c.wrap(openvino_net.OpenVinoNet, "_letterbox", "main: detector preprocess (letterbox)")
+    c.wrap(openvino_net, "letterbox", "main: detector preprocess (letterbox)")
     c.wrap(openvino_net.OpenVinoNet, "_infer", "main: detector network (OpenVINO call)")
     c.wrap(openvino_net, "_postprocess", "main: detector postprocess (NMS)")
     c.wrap(candidates.MotionBallCandidates, "update_background", "main: motion background")

@@ -11,6 +11,7 @@ import numpy as np
 
 from backend.pipeline.errors import ModelError
 from backend.pipeline.inference import (
+    INT8,
     OpenVinoCache,
     choose_placement,
     compile_cache_config,
@@ -258,6 +259,8 @@ class Detector:
         frame_hw = (frame_size[1], frame_size[0]) if frame_size else (settings.imgsz,) * 2
         self.input_shape = input_shape(frame_hw, settings.imgsz)
         self.reused = True
+        # Why the detector computes in f32 although int8 was asked for (None: it does not).
+        self.precision_fallback_reason: str | None = None
         self.model = self._model_for(self.input_shape)
         if self.placement.backend == "openvino" and settings.ball_zoom_px:
             # Exported now rather than at the first zoom look, so the cost shows as loading.
@@ -288,6 +291,7 @@ class Detector:
                 self.model.precision if isinstance(self.model, OpenVinoNet) else "f32"
             ),
             "exports_built": self.exports_built,
+            "precision_fallback_reason": self.precision_fallback_reason,
         }
 
     # ------------------------------------------------------------------ loading
@@ -335,10 +339,25 @@ class Detector:
     def _load_openvino(self, shape: tuple[int, int]) -> OpenVinoNet:
         if self._ov_cache is None:
             self._ov_cache = OpenVinoCache(self.export_root, self.path, self.log)
-        folder = self._ov_cache.model_dir(shape)
+        precision = self.settings.detector_precision
+        folder = None
+        if precision == INT8:
+            try:
+                folder = self._ov_cache.model_dir(shape, int8=True)
+            except Exception as exc:  # no nncf, a failed quantisation: fp32 still works
+                first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+                reason = f"int8 unavailable ({first_line[:REASON_MAX_CHARS]}); using f32"
+                self.log.warning("detector runs in f32: %s", reason)
+                self.precision_fallback_reason = reason
+                precision = "f32"
+        if folder is None:
+            folder = self._ov_cache.model_dir(shape)
         self.exports_built = list(self._ov_cache.built)
-        config = openvino_config(self.openvino_threads, self.settings.detector_precision)
-        return OpenVinoNet(folder, {**config, **compile_cache_config(folder)})
+        config = openvino_config(self.openvino_threads, precision)
+        net = OpenVinoNet(folder, {**config, **compile_cache_config(folder)})
+        if precision == INT8:
+            net.precision = INT8
+        return net
 
     def _load(self, source: str) -> Any:
         try:

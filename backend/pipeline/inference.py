@@ -29,8 +29,10 @@ EXPORT_MANIFEST = "courtside-export.json"
 EXPORT_FORMAT_VERSION = 1
 _DEVICE_PATTERN = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 # The detector's precision on OpenVINO (PipelineSettings.detector_precision): "f32" like
-# PyTorch, or "auto", OpenVINO's own choice for the CPU (bf16 where the CPU computes in it).
-PRECISIONS = ("f32", "auto")
+# PyTorch, "auto", OpenVINO's own choice for the CPU (bf16 where the CPU computes in it), or
+# "int8", a quantised export of its own (quantize.py).
+PRECISIONS = ("f32", "auto", "int8")
+INT8 = "int8"
 # Where exports go when the caller names no model cache: shared by the runs of this user
 # and verified like any other (the app always passes <data>/models).
 FALLBACK_EXPORT_DIR_NAME = "courtside-openvino-exports"
@@ -80,13 +82,14 @@ def openvino_config(threads: int | None, precision: str = "f32") -> dict[str, An
 
     "f32" computes as PyTorch does. "auto" leaves the precision to OpenVINO: bf16 on CPUs
     that compute in it (AMX, avx512_bf16), fp32 elsewhere; measured in benchmarks/README.md.
+    "int8" runs an int8 export; what it left in floating point stays in fp32.
     OpenVINO also takes every core by default; a worker gets its share (torch_threads) so
     parallel jobs do not fight over the same cores.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-    if precision == "f32":
+    if precision in ("f32", INT8):
         config["INFERENCE_PRECISION_HINT"] = "f32"
     if threads and threads < (os.cpu_count() or 1):
         config["INFERENCE_NUM_THREADS"] = threads
@@ -219,24 +222,29 @@ class OpenVinoCache:
         self.weights_sha256 = sha256_of(weights)
         self.built: list[str] = []  # why each export of this cache object was made
 
-    def expected(self, shape: tuple[int, int]) -> dict:
-        return {
+    def expected(self, shape: tuple[int, int], int8: bool = False) -> dict:
+        expected = {
             "format_version": EXPORT_FORMAT_VERSION,
             "weights_sha256": self.weights_sha256,
             "input_shape": list(shape),
             **library_versions(),
         }
+        if int8:
+            from backend.pipeline.quantize import CALIBRATION_RECIPE
 
-    def folder(self, shape: tuple[int, int]) -> Path:
+            expected |= {"precision": INT8, "calibration_recipe": CALIBRATION_RECIPE}
+        return expected
+
+    def folder(self, shape: tuple[int, int], int8: bool = False) -> Path:
         v = library_versions()
         # ultralytics recognises an OpenVINO model by the "_openvino_model" folder suffix.
         name = (
             f"{self.weights.stem}-{self.weights_sha256[:12]}-{shape[0]}x{shape[1]}"
-            f"-ov{v['openvino']}-ul{v['ultralytics']}_openvino_model"
+            f"-ov{v['openvino']}-ul{v['ultralytics']}{'-int8' if int8 else ''}_openvino_model"
         )
         return self.root / name
 
-    def problem(self, folder: Path, shape: tuple[int, int]) -> str | None:
+    def problem(self, folder: Path, shape: tuple[int, int], int8: bool = False) -> str | None:
         """Why the export in `folder` cannot be used, or None when it is sound."""
         manifest = folder / EXPORT_MANIFEST
         if not manifest.is_file():
@@ -245,7 +253,7 @@ class OpenVinoCache:
             data = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             return f"manifest unreadable ({exc})"
-        expected = self.expected(shape)
+        expected = self.expected(shape, int8)
         for key, value in expected.items():
             if data.get(key) != value:
                 return f"stale: {key} is {data.get(key)!r}, now {value!r}"
@@ -259,49 +267,50 @@ class OpenVinoCache:
             return "manifest lists no model file"
         return None
 
-    def model_dir(self, shape: tuple[int, int]) -> Path:
-        """A verified export for `shape`, exported now if missing, stale or damaged."""
-        folder = self.folder(shape)
-        problem = self.problem(folder, shape)
+    def model_dir(self, shape: tuple[int, int], int8: bool = False) -> Path:
+        """A verified export for `shape`, exported now if missing, stale or damaged; `int8`:
+        the int8 one, quantised from the fp32 export (made first if need be)."""
+        folder = self.folder(shape, int8)
+        problem = self.problem(folder, shape, int8)
         if problem is None:
             return folder
+        source = self.model_dir(shape) if int8 else None
         if folder.exists():
             self.log.warning("OpenVINO export %s is rebuilt: %s", folder.name, problem)
             shutil.rmtree(folder, ignore_errors=True)
-        self.built.append(problem)
-        self._export(folder, shape)
-        problem = self.problem(folder, shape)
+        self.built.append(f"{problem} (int8)" if int8 else problem)
+        self._export(folder, shape, source)
+        problem = self.problem(folder, shape, int8)
         if problem is not None:
             raise ModelError(
                 f"The OpenVINO export {folder} is unusable right after export: {problem}"
             )
         return folder
 
-    def _export(self, folder: Path, shape: tuple[int, int]) -> None:
-        from ultralytics import YOLO
-
+    def _export(self, folder: Path, shape: tuple[int, int], fp32: Path | None = None) -> None:
+        """Export the weights at `shape` into `folder`; with `fp32` (an fp32 export of the
+        same shape), quantise that to int8 instead."""
         self.root.mkdir(parents=True, exist_ok=True)
         work = self.root / f".{folder.name}.tmp-{os.getpid()}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         try:
-            # ultralytics writes the export next to the weights: work on a private copy.
-            copy = work / f"{self.weights.stem}.pt"
-            shutil.copyfile(self.weights, copy)
-            self.log.info("exporting %s to OpenVINO at input %dx%d", self.weights.name, *shape)
-            out = Path(
-                YOLO(str(copy), task="detect").export(
-                    format="openvino", imgsz=list(shape), dynamic=False, half=False, verbose=False
-                )
-            )
+            if fp32 is not None:
+                from backend.pipeline.quantize import quantize_export
+
+                self.log.info("quantising %s to int8 at input %dx%d", self.weights.name, *shape)
+                out = work / folder.name
+                quantize_export(fp32, out, shape)
+            else:
+                out = self._export_fp32(work, shape)
             files = {p.name: sha256_of(p) for p in sorted(out.iterdir()) if p.is_file()}
-            manifest = {**self.expected(shape), "files": files}
+            manifest = {**self.expected(shape, fp32 is not None), "files": files}
             (out / EXPORT_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             try:
                 out.rename(folder)
             except OSError:
                 # Another worker finished the same export first; theirs is as good.
-                if self.problem(folder, shape) is not None:
+                if self.problem(folder, shape, fp32 is not None) is not None:
                     raise
         except ModelError:
             raise
@@ -311,9 +320,25 @@ class OpenVinoCache:
             shutil.rmtree(work, ignore_errors=True)
         self._prune(folder)
 
+    def _export_fp32(self, work: Path, shape: tuple[int, int]) -> Path:
+        from ultralytics import YOLO
+
+        # ultralytics writes the export next to the weights: work on a private copy.
+        copy = work / f"{self.weights.stem}.pt"
+        shutil.copyfile(self.weights, copy)
+        self.log.info("exporting %s to OpenVINO at input %dx%d", self.weights.name, *shape)
+        return Path(
+            YOLO(str(copy), task="detect").export(
+                format="openvino", imgsz=list(shape), dynamic=False, half=False, verbose=False
+            )
+        )
+
     def _prune(self, keep: Path) -> None:
-        """Drop exports of the same weights and shape made by other library versions."""
+        """Drop exports of the same weights, shape and precision made by other library
+        versions."""
         prefix = keep.name.split("-ov", 1)[0] + "-ov"
+        int8 = keep.name.endswith(f"-{INT8}_openvino_model")
         for other in self.root.glob(f"{prefix}*"):
-            if other != keep and other.is_dir():
+            same_kind = other.name.endswith(f"-{INT8}_openvino_model") == int8
+            if other != keep and other.is_dir() and same_kind:
                 shutil.rmtree(other, ignore_errors=True)

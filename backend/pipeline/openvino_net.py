@@ -68,7 +68,7 @@ class OpenVinoNet:
     def detect(
         self, frame: np.ndarray, conf_min: float, classes: list[int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        blob, gain, pad = self._letterbox(frame)
+        blob, gain, pad = letterbox(frame, self.input_hw)
         return _postprocess(self._infer(blob), conf_min, classes, gain, pad, frame.shape[:2])
 
     def _infer(self, blob: np.ndarray) -> np.ndarray:
@@ -76,24 +76,29 @@ class OpenVinoNet:
         self._request.infer({0: blob})
         return self._request.get_output_tensor(0).data[0]
 
-    def _letterbox(self, frame: np.ndarray) -> tuple[np.ndarray, tuple[float, float], tuple]:
-        h, w = frame.shape[:2]
-        new_h, new_w = self.input_hw
-        r = min(new_h / h, new_w / w)
-        unpad_w, unpad_h = max(round(w * r), 1), max(round(h * r), 1)
-        image = frame
-        if (w, h) != (unpad_w, unpad_h):
-            image = cv2.resize(frame, (unpad_w, unpad_h), interpolation=cv2.INTER_LINEAR)
-        dw, dh = (new_w - unpad_w) / 2, (new_h - unpad_h) / 2
-        top, bottom = round(dh - 0.1), round(dh + 0.1)
-        left, right = round(dw - 0.1), round(dw + 0.1)
-        if top or bottom or left or right:
-            image = cv2.copyMakeBorder(
-                image, top, bottom, left, right, cv2.BORDER_CONSTANT,
-                value=(LETTERBOX_PAD_VALUE,) * 3,
-            )  # fmt: skip
-        blob = cv2.dnn.blobFromImage(image, scalefactor=1 / 255.0, swapRB=True, crop=False)
-        return blob, (unpad_h / h, unpad_w / w), (left, top)
+
+def letterbox(
+    frame: np.ndarray, input_hw: tuple[int, int]
+) -> tuple[np.ndarray, tuple[float, float], tuple]:
+    """`frame` scaled into `input_hw` and padded as ultralytics does: the network's input
+    blob, the scale (y, x) and the padding (left, top)."""
+    h, w = frame.shape[:2]
+    new_h, new_w = input_hw
+    r = min(new_h / h, new_w / w)
+    unpad_w, unpad_h = max(round(w * r), 1), max(round(h * r), 1)
+    image = frame
+    if (w, h) != (unpad_w, unpad_h):
+        image = cv2.resize(frame, (unpad_w, unpad_h), interpolation=cv2.INTER_LINEAR)
+    dw, dh = (new_w - unpad_w) / 2, (new_h - unpad_h) / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    if top or bottom or left or right:
+        image = cv2.copyMakeBorder(
+            image, top, bottom, left, right, cv2.BORDER_CONSTANT,
+            value=(LETTERBOX_PAD_VALUE,) * 3,
+        )  # fmt: skip
+    blob = cv2.dnn.blobFromImage(image, scalefactor=1 / 255.0, swapRB=True, crop=False)
+    return blob, (unpad_h / h, unpad_w / w), (left, top)
 
 
 def _postprocess(

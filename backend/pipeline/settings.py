@@ -172,8 +172,11 @@ class PipelineSettings:
         preset's own, 2 for veryfast). 1 costs ~25 % less encoder CPU than 2 (~2 CPU-ms per
         720p frame, ~7 % of the main pass) for ~7 % larger files and 0.9 dB lower PSNR
         (benchmarks/README.md); higher is slower and a little sharper.
-    detector_precision: "f32" (as PyTorch computes) or "auto" (OpenVINO's choice for the
-        CPU: bf16 where the CPU computes in it, fp32 elsewhere); OpenVINO only.
+    detector_precision: "f32" (as PyTorch computes), "auto" (OpenVINO's choice for the
+        CPU: bf16 where the CPU computes in it, fp32 elsewhere) or "int8" (an int8 export,
+        quantised once per input shape with NNCF on a fixed calibration set, ~10 s; f32 with
+        the reason logged when that is impossible); OpenVINO only. benchmarks/README.md
+        has the speed and quality of each.
     backend: detector inference backend: "auto" (OpenVINO on a CPU, PyTorch on a GPU),
         "openvino" or "pytorch"; whatever cannot run falls back with the reason logged.
     imgsz_auto_player_px: median whole-person height, in pixels at the detector's input,

@@ -15,7 +15,13 @@ from ultralytics.utils import nms, ops
 
 from backend.pipeline import PipelineSettings
 from backend.pipeline.detection import Detector, clear_model_cache
-from backend.pipeline.openvino_net import MAX_DETECTIONS, NMS_IOU_MAX, OpenVinoNet, _postprocess
+from backend.pipeline.openvino_net import (
+    MAX_DETECTIONS,
+    NMS_IOU_MAX,
+    OpenVinoNet,
+    _postprocess,
+    letterbox,
+)
 from tests.synthetic import make_match_clip
 
 # One float32 rounding of x / 255 apart (cv2's x * (1 / 255) against torch's division).
@@ -47,7 +53,7 @@ def test_letterbox_and_nms_match_ultralytics_on_the_same_network_output(frames, 
     for frame in frames[::2]:
         if crop is not None:  # other aspect ratios: padding on the other side, scaling up
             frame = np.ascontiguousarray(frame[crop[0] : crop[1], crop[2] : crop[3]])
-        blob, gain, pad = net._letterbox(frame)
+        blob, gain, pad = letterbox(frame, net.input_hw)
         letterboxed = LetterBox(net.input_hw, auto=False, stride=32)(image=frame)
         theirs = torch.from_numpy(letterboxed[None]).permute(0, 3, 1, 2).flip(1).float() / 255
         assert blob.shape == tuple(theirs.shape)
@@ -109,5 +115,5 @@ def test_precision_is_f32_unless_asked_and_summary_says_what_the_cpu_computes_in
     assert chosen == "bf16" if _cpu_computes_bf16() else chosen in ("bf16", "f32")
     a, b = exact.detect(frames[0]), fast.detect(frames[0])
     assert abs(len(a) - len(b)) <= 1  # the same players, to rounding of faint ones
-    with pytest.raises(ValueError, match="detector_precision must be one of f32, auto"):
-        PipelineSettings(detector_precision="int8")
+    with pytest.raises(ValueError, match="detector_precision must be one of f32, auto, int8"):
+        PipelineSettings(detector_precision="int4")
