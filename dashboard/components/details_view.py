@@ -124,6 +124,10 @@ def detector_rows(model: dict) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [("Detector ran on", f"{backend}, {model.get('device') or '?'}")]
     if model.get("fallback_reason"):
         rows.append(("Why not as asked", model["fallback_reason"]))
+    if model.get("inference_precision"):
+        rows.append(("Detector computed in", model["inference_precision"]))
+    if model.get("precision_fallback_reason"):
+        rows.append(("Why not int8", model["precision_fallback_reason"]))
     return rows
 
 

@@ -195,4 +195,12 @@ def test_summary_and_results_name_the_backend_and_device(tmp_path):
     assert result.summary["versions"]["openvino"]
     from dashboard.components.details_view import detector_rows
 
-    assert detector_rows(model) == [("Detector ran on", "OpenVINO, cpu")]
+    assert detector_rows(model) == [
+        ("Detector ran on", "OpenVINO, cpu"),
+        ("Detector computed in", "f32"),
+    ]
+    asked_int8 = {**model, "precision_fallback_reason": "int8 unavailable (no nncf); using f32"}
+    assert detector_rows(asked_int8)[-1] == (
+        "Why not int8",
+        asked_int8["precision_fallback_reason"],
+    )

@@ -102,6 +102,24 @@ def test_without_nncf_int8_falls_back_to_f32_and_says_why(tmp_path, monkeypatch,
     clear_model_cache()
 
 
+def test_the_machine_can_ask_for_int8_and_a_wrong_value_is_refused(monkeypatch):
+    from backend.config import get_settings, with_machine_settings
+
+    monkeypatch.setenv("NETBALL_DETECTOR_PRECISION", "int8")
+    get_settings.cache_clear()
+    try:
+        assert with_machine_settings(PipelineSettings()).detector_precision == "int8"
+        monkeypatch.setenv("NETBALL_DETECTOR_PRECISION", "int4")
+        get_settings.cache_clear()
+        with pytest.raises(ValueError, match="must be one of f32, auto, int8, got 'int4'"):
+            get_settings()
+        monkeypatch.delenv("NETBALL_DETECTOR_PRECISION")
+        get_settings.cache_clear()
+        assert with_machine_settings(PipelineSettings()).detector_precision == "f32"
+    finally:
+        get_settings.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_models():
     yield
