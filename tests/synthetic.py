@@ -691,3 +691,10 @@ def make_crossing_shot(
         court_points_m=[[float(x), float(y)] for x, y in calib_m],
         ball_widths_px=np.zeros(frames),
     )  # fmt: skip
+
+
+def spaced_frames(path: str | Path, count: int) -> list[np.ndarray]:
+    """`count` decoded BGR frames spread evenly over the clip at `path`."""
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    return frames[:: max(1, len(frames) // count)][:count]

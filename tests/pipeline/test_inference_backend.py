@@ -7,7 +7,6 @@ import json
 import logging
 import os
 
-import av
 import numpy as np
 import pytest
 import torch
@@ -19,7 +18,7 @@ from backend.pipeline.errors import ModelError
 from backend.pipeline.inference import EXPORT_MANIFEST, OpenVinoCache, input_shape
 from backend.pipeline.model import default_weights_path
 from tests.pipeline.evaluate import iou
-from tests.synthetic import make_match_clip, make_plain_clip
+from tests.synthetic import make_match_clip, make_plain_clip, spaced_frames
 
 # Both backends run the network in fp32 on the same letterboxed pixels; measured IoU with
 # the PyTorch box 0.99+ for every player (in bf16, OpenVINO's default on this CPU, the
@@ -28,12 +27,6 @@ SAME_BOX_IOU_MIN = 0.95
 SAME_BOX_IOU_MEDIAN_MIN = 0.99
 # A player this far above player_conf_min (0.30) cannot drop out through rounding alone.
 CLEAR_PLAYER_CONF_MIN = 0.40
-
-
-def _frames(path, count):
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
-    return frames[:: max(1, len(frames) // count)][:count]
 
 
 def test_input_shape_follows_the_video_aspect_ratio_in_stride_steps():
@@ -50,7 +43,7 @@ def test_workers_default_to_one_per_core():
 def test_openvino_and_pytorch_find_the_same_players(tmp_path):
     video = tmp_path / "clip.mp4"
     make_match_clip(video, seconds=1.0, fps=10, size=(640, 360), players_per_team=3)
-    frames = _frames(video, 4)
+    frames = spaced_frames(video, 4)
     clear_model_cache()
     common = dict(imgsz=480, ball_zoom_px=0)
     ov = Detector(PipelineSettings(backend="openvino", **common), frame_size=(640, 360))

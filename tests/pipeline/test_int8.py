@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 
-import av
 import numpy as np
 import pytest
 
@@ -17,19 +16,13 @@ from backend.pipeline.inference import EXPORT_MANIFEST, OpenVinoCache
 from backend.pipeline.model import default_weights_path
 from backend.pipeline.quantize import calibration_frames
 from tests.pipeline.evaluate import iou
-from tests.synthetic import make_match_clip
+from tests.synthetic import make_match_clip, spaced_frames
 
 # Measured on these generated frames: every clear player matched, median IoU 0.985, worst
 # 0.953 (with the detect head quantised too: median 0.88, every box shrunk).
 SAME_BOX_IOU_MIN = 0.9
 SAME_BOX_IOU_MEDIAN_MIN = 0.95
 CLEAR_PLAYER_CONF_MIN = 0.5
-
-
-def _frames(path, count):
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
-    return frames[:: max(1, len(frames) // count)][:count]
 
 
 def test_the_calibration_set_is_fixed():
@@ -50,7 +43,7 @@ def test_int8_finds_the_same_players_as_f32(tmp_path):
     assert int8.describe()["precision_fallback_reason"] is None
     assert f32.describe()["inference_precision"] == "f32"
     overlaps = []
-    for frame in _frames(video, 4):
+    for frame in spaced_frames(video, 4):
         a, b = f32.detect(frame), int8.detect(frame)
         a, b = a[a.class_id == PLAYER], b[b.class_id == PLAYER]
         for box in a.xyxy[a.confidence >= CLEAR_PLAYER_CONF_MIN]:
