@@ -9,7 +9,9 @@ inside ultralytics, letterboxed exactly as OpenVinoNet does.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import logging
 import shutil
 from pathlib import Path
@@ -81,16 +83,18 @@ def quantize_export(fp32_folder: Path, out_folder: Path, shape: tuple[int, int])
         raise ModelError(f"The OpenVINO export {fp32_folder} has no model file.")
     model = ov.Core().read_model(str(xml))
     blobs = [letterbox(frame, shape)[0] for frame in calibration_frames()]
-    # NNCF reports progress with bars on stderr: a worker's log wants none of that.
+    # NNCF logs at INFO and draws progress bars (rich, on stdout): a worker's console and
+    # the job log want neither; its errors still raise.
     nncf.set_log_level(logging.ERROR)
-    quantized = nncf.quantize(
-        model,
-        nncf.Dataset(blobs),
-        subset_size=len(blobs),
-        # Symmetric weights, asymmetric activations: NNCF's advice for YOLO detectors.
-        preset=nncf.QuantizationPreset.MIXED,
-        ignored_scope=nncf.IgnoredScope(names=_detect_head_ops(model)),
-    )
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        quantized = nncf.quantize(
+            model,
+            nncf.Dataset(blobs),
+            subset_size=len(blobs),
+            # Symmetric weights, asymmetric activations: NNCF's advice for YOLO detectors.
+            preset=nncf.QuantizationPreset.MIXED,
+            ignored_scope=nncf.IgnoredScope(names=_detect_head_ops(model)),
+        )
     out_folder = Path(out_folder)
     out_folder.mkdir(parents=True, exist_ok=True)
     ov.save_model(quantized, str(out_folder / xml.name), compress_to_fp16=False)
