@@ -1,10 +1,11 @@
 """int8 exports of the detector: NNCF's post-training quantisation of a cached fp32 export.
 
 On this project's 2-core CPU (avx512_vnni, AMX) the int8 yolov8n ran a 416x704 input in
-12 ms against 26 ms in fp32; on generated clips it found as many players (benchmarks/
-README.md). The calibration set is fixed, so an export depends only on the weights, the
-input shape and the library versions, like the fp32 one: crops of the photos that ship
-inside ultralytics, letterboxed exactly as OpenVinoNet does.
+12 ms against 26 ms in fp32. On generated clips it found a little more of the players at
+720p and 0.5-1 point fewer on wide shots (benchmarks/README.md). The calibration set is
+fixed, so an export depends only on the weights, the input shape and the library versions,
+like the fp32 one: crops of the photos that ship inside ultralytics, letterboxed exactly as
+OpenVinoNet does.
 """
 
 from __future__ import annotations
