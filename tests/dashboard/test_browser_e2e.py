@@ -319,6 +319,13 @@ def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
     page.evaluate("document.querySelector('video').pause()")
     shoot(page, "08-results-video")
 
+    page.get_by_text("Analysis details (settings, timings, counts, versions)").click()
+    # The table is drawn on a canvas; its cells' text lives in a hidden grid for screen readers.
+    cell = page.get_by_role("gridcell", name="Detector computed in", include_hidden=True)
+    expect(cell.first).to_be_attached()
+    page.wait_for_timeout(500)
+    shoot(page, "08c-results-details")
+
     # The names typed before the run may sit on the wrong shirts: one click swaps them.
     page.get_by_text("Team names and shirt colours").click()
     page.get_by_role("button", name="Swap names: Firebirds ↔ Lightning").click()
