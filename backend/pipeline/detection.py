@@ -259,8 +259,6 @@ class Detector:
         frame_hw = (frame_size[1], frame_size[0]) if frame_size else (settings.imgsz,) * 2
         self.input_shape = input_shape(frame_hw, settings.imgsz)
         self.reused = True
-        # Why the detector computes in f32 although int8 was asked for (None: it does not).
-        self.precision_fallback_reason: str | None = None
         self.model = self._model_for(self.input_shape)
         if self.placement.backend == "openvino" and settings.ball_zoom_px:
             # Exported now rather than at the first zoom look, so the cost shows as loading.
@@ -291,7 +289,7 @@ class Detector:
                 self.model.precision if isinstance(self.model, OpenVinoNet) else "f32"
             ),
             "exports_built": self.exports_built,
-            "precision_fallback_reason": self.precision_fallback_reason,
+            "precision_fallback_reason": getattr(self.model, "precision_fallback_reason", None),
         }
 
     # ------------------------------------------------------------------ loading
@@ -340,7 +338,7 @@ class Detector:
         if self._ov_cache is None:
             self._ov_cache = OpenVinoCache(self.export_root, self.path, self.log)
         precision = self.settings.detector_precision
-        folder = None
+        folder, reason = None, None
         if precision == INT8:
             try:
                 folder = self._ov_cache.model_dir(shape, int8=True)
@@ -348,7 +346,6 @@ class Detector:
                 first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
                 reason = f"int8 unavailable ({first_line[:REASON_MAX_CHARS]}); using f32"
                 self.log.warning("detector runs in f32: %s", reason)
-                self.precision_fallback_reason = reason
                 precision = "f32"
         if folder is None:
             folder = self._ov_cache.model_dir(shape)
@@ -357,6 +354,8 @@ class Detector:
         net = OpenVinoNet(folder, {**config, **compile_cache_config(folder)})
         if precision == INT8:
             net.precision = INT8
+        # On the network, not the Detector: a worker's next job reuses the loaded network.
+        net.precision_fallback_reason = reason
         return net
 
     def _load(self, source: str) -> Any:

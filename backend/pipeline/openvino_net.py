@@ -64,6 +64,8 @@ class OpenVinoNet:
         # What the CPU really computes in ("bf16" or "f32"), for summary.json.
         hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
         self.precision = hint.to_string() if hasattr(hint, "to_string") else str(hint)
+        # Why it runs in f32 although int8 was asked for (set by the Detector; None: it does not).
+        self.precision_fallback_reason: str | None = None
 
     def detect(
         self, frame: np.ndarray, conf_min: float, classes: list[int]

@@ -92,7 +92,10 @@ def test_without_nncf_int8_falls_back_to_f32_and_says_why(tmp_path, monkeypatch,
     assert "nncf" in described["precision_fallback_reason"]
     assert any("detector runs in f32" in r.getMessage() for r in caplog.records)
     assert len(detector.detect(np.full((360, 640, 3), 90, np.uint8))) == 0
-    clear_model_cache()
+    # A worker's next job reuses the loaded network, and still says why it is not int8.
+    again = Detector(settings, frame_size=(640, 360))
+    assert again.reused
+    assert again.describe()["precision_fallback_reason"] == described["precision_fallback_reason"]
 
 
 def test_the_machine_can_ask_for_int8_and_a_wrong_value_is_refused(monkeypatch):
