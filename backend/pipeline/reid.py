@@ -11,7 +11,9 @@ Two decisions use them (both pure functions of the state, numpy/OpenCV only):
   from where the lost player would be by now, gated by elapsed time x max speed), one owner
   per ID (Hungarian from scipy when installed, else greedy on the cheapest pairs).
 - `swaps`: two tracks that were close and now stand clear, whose appearances fit the other's
-  model better than their own: the tracker swapped them in the crossing.
+  model better than their own: the tracker swapped them in the crossing. Team-mates share a
+  kit, so there each ID's stature (stature.py: how tall the player stands against everyone
+  at that distance) tells them apart when their heights differ.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from backend.pipeline.stature import StatureScale
 
 try:  # scipy is optional: the greedy fallback is exact for the usual one or two lost tracks.
     from scipy.optimize import linear_sum_assignment
@@ -46,6 +50,8 @@ APPEARANCE_WEIGHT = 0.6
 # Cost added for having been out of sight for the whole of reid_lost_max_s (less, sooner).
 AGE_WEIGHT = 0.5
 INFEASIBLE = 1e9
+# Clean statures an ID must have shown before its stature is compared with anyone's.
+STATURE_LOOKS_MIN = 3
 # Clean looks a model must have learnt before a box unlike it is taken for someone else's:
 # a new track's first crop can be an odd one (the legs alone, before the whole player was
 # boxed), and one look is then the whole model.
@@ -67,6 +73,8 @@ class ReidConfig:
     swap_window_s: float = 2.0
     misfit_keyframes: int = 2
     provisional_s: float = 2.0
+    stature_tolerance: float = 0.2
+    stature_misfit: float = 0.06
 
 
 def appearance(frame: np.ndarray, box: np.ndarray) -> np.ndarray | None:
@@ -152,6 +160,8 @@ class TrackState:
     released_s: float | None = None  # when its box was last found to be someone else's
     looks: int = 0  # clean looks folded into the model
     model_height_px: float = 0.0  # tallest box the model learnt from
+    stature: float | None = None  # running mean of clean whole boxes' statures
+    stature_looks: int = 0
 
     def predicted(self, time_s: float) -> np.ndarray:
         # A walker behind others keeps walking; the prediction is capped at a second of it,
@@ -224,6 +234,7 @@ class Reidentifier:
         self.to_court = to_court  # pixels -> court metres; None: positions stay pixels
         self.metres = to_court is not None
         self.states: dict[int, TrackState] = {}
+        self.scale = StatureScale()
         self.assigner: Callable = _hungarian if linear_sum_assignment is not None else _greedy
 
     def observe(
@@ -236,8 +247,10 @@ class Reidentifier:
         clean: bool,
         team: str = "",
         provisional: bool = False,
+        stature: float | None = None,
     ) -> None:
-        """`provisional`: `tid` was just given afresh (see TrackState.provisional)."""
+        """`provisional`: `tid` was just given afresh (see TrackState.provisional);
+        `stature`: of a clean whole box (stature.py), else None."""
         pos = np.asarray(position, np.float64)
         if not np.isfinite(pos).all():
             return
@@ -248,6 +261,8 @@ class Reidentifier:
                 time_s, pos, height_px, time_s, pos, np.zeros(2), model, team, time_s,
                 provisional=provisional, looks=int(model is not None),
                 model_height_px=height_px if model is not None else 0.0,
+                stature=stature if clean else None,
+                stature_looks=int(clean and stature is not None),
             )  # fmt: skip
             return
         st.time_s, st.position, st.height_px = time_s, pos, height_px
@@ -263,6 +278,12 @@ class Reidentifier:
         elif dt > 1.0:
             st.velocity = np.zeros(2)  # after a long crowd, the old heading means nothing
         st.clean_time_s, st.clean_position = time_s, pos
+        if stature is not None:
+            # A plain mean over the first looks, then as slow to change as the look.
+            st.stature_looks += 1
+            rate = max(self.cfg.appearance_rate, 1.0 / st.stature_looks)
+            old = stature if st.stature is None else st.stature
+            st.stature = old + rate * (stature - old)
         if look is not None:
             rate = self.cfg.appearance_rate
             if st.model is None or height_px * PARTIAL_HEIGHT_FRAC > st.model_height_px:
@@ -327,6 +348,10 @@ class Reidentifier:
             if dist > gate:
                 return INFEASIBLE
             scaled = dist / gate
+            stature = self.scale.stature(box) if not hidden else None
+            if stature is not None and self._stature(st) is not None:
+                # Team-mates look alike: a box as tall as the ID's player is the better guess.
+                scaled = max(scaled, self.stature_distance(st, stature))
         # The motion gate widens with time out of sight, which would make a long-lost ID the
         # cheapest: a player lost longer is less likely the one reappearing here.
         age = AGE_WEIGHT * min(1.0, max(0.0, time_s - st.time_s) / self.cfg.lost_max_s)
@@ -347,19 +372,40 @@ class Reidentifier:
         }
 
     def swaps(
-        self, pairs: list[tuple[int, int]], looks: dict[int, np.ndarray]
+        self,
+        pairs: list[tuple[int, int]],
+        looks: dict[int, np.ndarray],
+        statures: dict[int, float | None] | None = None,
     ) -> list[tuple[int, int]]:
-        """The pairs (of IDs just out of a close encounter, both clean now) to swap back."""
+        """The pairs (of IDs just out of a close encounter, both clean now) to swap back.
+
+        Each pair is kept or crossed by the total distance of the two boxes' looks (and,
+        when both IDs have shown their stature, their statures) to the two IDs' models."""
+        statures = statures or {}
         out = []
         for a, b in pairs:
-            ma, mb = self.states[a].model, self.states[b].model
-            if ma is None or mb is None or a not in looks or b not in looks:
+            sa, sb = self.states[a], self.states[b]
+            if sa.model is None or sb.model is None or a not in looks or b not in looks:
                 continue
-            kept = appearance_distance(ma, looks[a]) + appearance_distance(mb, looks[b])
-            crossed = appearance_distance(ma, looks[b]) + appearance_distance(mb, looks[a])
+            look = appearance_distance
+            kept = look(sa.model, looks[a]) + look(sb.model, looks[b])
+            crossed = look(sa.model, looks[b]) + look(sb.model, looks[a])
+            now_a, now_b = statures.get(a), statures.get(b)
+            if None not in (now_a, now_b, self._stature(sa), self._stature(sb)):
+                kept += self.stature_distance(sa, now_a) + self.stature_distance(sb, now_b)
+                crossed += self.stature_distance(sa, now_b) + self.stature_distance(sb, now_a)
             if crossed + 2 * self.cfg.swap_margin < kept:
                 out.append((a, b))
         return out
+
+    def _stature(self, st: TrackState) -> float | None:
+        if self.cfg.stature_tolerance <= 0 or st.stature_looks < STATURE_LOOKS_MIN:
+            return None
+        return st.stature
+
+    def stature_distance(self, st: TrackState, stature: float) -> float:
+        """0 (as tall as the ID has stood) to 1 (stature_tolerance or more apart)."""
+        return min(1.0, abs(stature - st.stature) / self.cfg.stature_tolerance)
 
     def swap_states(self, a: int, b: int) -> None:
         """After a swap the boxes change owner, the learnt models stay with the person."""
@@ -370,16 +416,29 @@ class Reidentifier:
             setattr(sa, name, vb)
             setattr(sb, name, va)
 
-    def misfit(self, tid: int, look: np.ndarray | None, height_px: float) -> bool:
-        """Counts a clean look that does not fit `tid`'s model; True once it has happened on
-        misfit_keyframes clean keyframes in a row (the tracker moved the box to someone in
-        another kit: a team-mate in the same kit cannot be told from a look)."""
+    def misfit(
+        self, tid: int, look: np.ndarray | None, height_px: float, stature: float | None = None
+    ) -> bool:
+        """Counts a clean look that does not fit `tid`'s model (its colours, or a stature more
+        than stature_misfit from the ID's); True once it has happened on misfit_keyframes
+        clean keyframes in a row (the tracker moved the box to someone else: in another kit,
+        or a team-mate of another height; one of the same height cannot be told apart)."""
         st = self.states.get(tid)
         if st is None or st.model is None or look is None or st.looks < MODEL_LOOKS_MIN:
             return False
         if height_px * PARTIAL_HEIGHT_FRAC > st.model_height_px:
             return False  # the model is of the legs alone: observe() starts it afresh
-        if appearance_distance(st.model, look) <= self.cfg.appearance_distance_max:
+        known = self._stature(st)
+        unlike_height = (
+            stature is not None
+            and known is not None
+            and self.cfg.stature_misfit > 0
+            and abs(stature - known) > self.cfg.stature_misfit
+        )
+        if (
+            appearance_distance(st.model, look) <= self.cfg.appearance_distance_max
+            and not unlike_height
+        ):
             st.misfits = 0
             return False
         st.misfits += 1

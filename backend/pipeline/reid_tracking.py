@@ -58,7 +58,8 @@ class ReidTracking:
         released: dict[int, tuple[int, int]] = {}  # box index -> (ID let go, since keyframe)
         for i, tid in enumerate(ids):
             full = views[i][0]
-            if tid is not None and reid.misfit(tid, views[i][2], float(full[3] - full[1])):
+            stature = reid.scale.stature(full) if views[i][1] else None
+            if tid is not None and reid.misfit(tid, views[i][2], float(full[3] - full[1]), stature):
                 reid.release(tid)
                 del self._alias[raws[i]]
                 self._owner.pop(tid, None)
@@ -78,7 +79,10 @@ class ReidTracking:
             reid.observe(
                 tid, now, reid.position(feet_of(full)), float(full[3] - full[1]), look, clean,
                 team, provisional=i in fresh,
+                stature=reid.scale.stature(full) if clean else None,
             )  # fmt: skip
+        # After this keyframe's statures: a box does not move the line it is measured by.
+        reid.scale.learn(np.array([v[0] for v in views if v[1]]), now)
         horizon = self._keyframe - reid.cfg.lost_max_s * self.keyframes_per_s
         for tid in [t for t, (kf, _) in self._last.items() if kf < horizon]:
             # Memory stays bounded on a long match: IDs gone too long cannot come back.
@@ -167,7 +171,8 @@ class ReidTracking:
             and a in reid.states and b in reid.states
         ]  # fmt: skip
         seen = {t: views[index[t]][2] for pair in ready for t in pair}
-        for a, b in reid.swaps(ready, seen):
+        statures = {t: reid.scale.stature(views[index[t]][0]) for t in seen}
+        for a, b in reid.swaps(ready, seen, statures):
             # Both were themselves when they last stood clear, before the encounter.
             since = max(reid.states[a].clean_time_s, reid.states[b].clean_time_s)
             self.renames.append((SWAP, a, b, self._keyframe_of(since)))

@@ -51,6 +51,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "reid_swap_window_s": (0.1, 30.0),
     "reid_misfit_keyframes": (1, 50),
     "reid_provisional_s": (0.0, 30.0),
+    "reid_stature_tolerance": (0.0, 1.0),
+    "reid_stature_misfit": (0.0, 1.0),
     "encode_crf": (0, 51),
     "imgsz_auto_player_px": (0, 400),
     "imgsz_auto_max": (128, 1920),
@@ -165,6 +167,19 @@ class PipelineSettings:
     reid_provisional_s: seconds after an ID is given afresh during which, whenever its box
         stands clear, it is tried again against IDs lost before its birth (a player who came
         out of a crowd in a box that first fitted nobody); 0 tries only at birth.
+    reid_stature_tolerance: team-mates wear one kit, so their stature tells them apart: a
+        clean box's height against that of everyone's boxes at the same distance from the
+        camera (stature.py; 1.05 = 5 % taller than the average there). A stature this share
+        away from what an ID has shown counts as much as looks with nothing in common, when a
+        new box is given a lost ID and when two IDs out of an encounter may have been
+        swapped. Lower trusts small height differences more (box heights jitter by ~2 % on
+        generated clips, more when arms go up or a player crouches); 0 turns the cue off.
+    reid_stature_misfit: a clean box more than this share taller or shorter than its ID's
+        stature does not look like its player (as a look beyond reid_appearance_distance_max
+        does; reid_misfit_keyframes in a row let the box go): the tracker moved the ID to a
+        team-mate of another height. Lower catches team-mates closer in height, higher
+        survives arms raised or a crouch; 0 (or reid_stature_tolerance 0) never lets a box
+        go for its height.
     encode_preset / encode_crf: libx264 speed preset and quality of annotated.mp4.
     encode_threads: libx264's threads for annotated.mp4; 0 lets x264 choose (1.5 a core).
         1 measured the same CPU time in the pipeline (benchmarks/README.md).
@@ -248,6 +263,8 @@ class PipelineSettings:
     reid_swap_window_s: float = 2.0
     reid_misfit_keyframes: int = 2
     reid_provisional_s: float = 2.0
+    reid_stature_tolerance: float = 0.2
+    reid_stature_misfit: float = 0.06
     encode_preset: str = "veryfast"
     encode_crf: int = 23
     backend: str = "auto"
@@ -367,6 +384,8 @@ class PipelineSettings:
             swap_window_s=self.reid_swap_window_s,
             misfit_keyframes=self.reid_misfit_keyframes,
             provisional_s=self.reid_provisional_s,
+            stature_tolerance=self.reid_stature_tolerance,
+            stature_misfit=self.reid_stature_misfit,
         )
 
     def team_display_names(self) -> dict[str, str]:

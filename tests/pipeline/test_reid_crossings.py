@@ -63,7 +63,7 @@ def test_reid_settings_and_counts_are_reported(crossing_run) -> None:
         "reid_lost_max_s", "reid_max_speed_m_per_s", "reid_appearance_distance_max",
         "reid_partial_distance_max", "reid_appearance_rate", "reid_clean_overlap_max",
         "reid_reach_slack_m", "reid_swap_margin", "reid_swap_window_s", "reid_misfit_keyframes",
-        "reid_provisional_s",
+        "reid_provisional_s", "reid_stature_tolerance", "reid_stature_misfit",
     ):  # fmt: skip
         assert isinstance(summary["settings"][name], int | float), name
     assert set(REID_COUNTS) <= set(summary["counts"])
