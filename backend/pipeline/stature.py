@@ -6,15 +6,16 @@ height). A box's pixel height depends on how far from the camera the player stan
 compared with the height expected at its feet row: a line fitted to every clean whole box of
 the last few seconds (on a flat court seen by a level camera, apparent height falls linearly
 with the feet's image row towards the horizon). A stature of 1.05 is a player 5 % taller than
-the average of the people seen around that row. The fit forgets old boxes, so a zoom or a tilt
-is followed within seconds, and needs no calibration.
+the average of the people seen around that row. The fit forgets old boxes (half-life
+HALF_LIFE_S), so a zoom or a tilt is followed within a few half-lives; it needs no calibration.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# Boxes older than this weigh half as much in the fit: a zoom is followed within seconds.
+# Boxes older than this weigh half as much in the fit: long enough that a few crowded
+# seconds do not bend the line, short enough that a zoom is followed within a minute.
 HALF_LIFE_S = 10.0
 # Fewer clean boxes than this (in weight) and no stature is given.
 BOXES_MIN = 8.0
