@@ -7,14 +7,15 @@ to back, so their ratios mean something on a busy machine.
 
 Variants, each with imgsz_auto_player_px 64 unless it says otherwise: `defaults`;
 `fixed_imgsz` (imgsz_auto_player_px 0: the detector input stays at imgsz); `motion_off`
-(ball_motion_search_px 0: the detector alone for the ball). Each prints the share of frames
-with the ball within 1.5 ball widths, passes found with the right passer and receiver,
-tracks per person, player-frame coverage, the main pass's input size and ms per frame, and
-the load average before and after. Clips: `wide` (tests.synthetic.make_wide_shot, fixed
-camera, calibrated), `pan` (the same, 40 px/s, uncalibrated) and `720p` (today's generated
-clip of benchmarks/pipeline.py --generate). `kind:seed` picks the wide shot's seed (default 3);
-`--stature-spread` how much its players differ in height (0: team-mates of one height, as
-before 2026-12-03). One JSON line per clip.
+(ball_motion_search_px 0: the detector alone for the ball); `grow_off`
+(ball_motion_grow_diff_min 0: no blob's faint rim teaches the colour, as before 2026-12-04).
+Each prints the share of frames with the ball within 1.5 ball widths, passes found with the
+right passer and receiver, tracks per person, player-frame coverage, the main pass's input
+size and ms per frame, and the load average before and after. Clips: `wide`
+(tests.synthetic.make_wide_shot, fixed camera, calibrated), `pan` (the same, 40 px/s,
+uncalibrated) and `720p` (today's generated clip of benchmarks/pipeline.py --generate).
+`kind:seed` picks the wide shot's seed (default 3); `--stature-spread` how much its players
+differ in height (0: team-mates of one height, as before 2026-12-03). One JSON line per clip.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ VARIANTS = {
     "defaults": {},
     "fixed_imgsz": {"imgsz_auto_player_px": 0},
     "motion_off": {"ball_motion_search_px": 0},
+    "grow_off": {"ball_motion_grow_diff_min": 0},
 }
 
 

@@ -34,6 +34,8 @@ What must not win, and why it does not:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -67,6 +69,10 @@ HEAD_BAND_FRAC = 0.16
 FEET_BAND_FRAC = 0.12
 # Blobs clear of a player's box widened by this fraction of its width teach the ball colour.
 CLEAR_MARGIN_FRAC = 0.3
+# A blob's faint rim (ball_motion_grow_diff_min) reaches this far from its core: a flight's
+# blur spreads a 5-12 px ball by a pixel or two.
+RIM_GROW_PX = 2
+_RIM_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RIM_GROW_PX + 1,) * 2)
 # Ball colour: a running mean of this many recent sure samples.
 COLOUR_HISTORY = 12
 # Size window around the expected ball width; a blurred ball is longer, so the long side may
@@ -79,6 +85,15 @@ BLOB_LONG_MAX = 2.6
 SCALE_COURT_MARGIN_M = 3.0
 # Step, in metres, of the finite difference that measures the court scale at a point.
 SCALE_STEP_M = 0.25
+
+
+class _Blob(NamedTuple):
+    box: tuple[int, int, int, int]
+    score: float  # 0-1: fit of its size and roundness to the expected ball
+    centre: np.ndarray
+    sample: np.ndarray  # mean CIELAB colour of its core
+    width: float  # expected ball width there, px
+    isolated: bool  # clear of every player, with floor around it
 
 
 class MotionBallCandidates:
@@ -164,6 +179,9 @@ class MotionBallCandidates:
         diff = tolerant_difference(region, self.background, (x0, y0, x1, y1))
         changed = diff >= self.s.ball_motion_diff_min
         mask = changed.copy()
+        grow = self.s.ball_motion_grow_diff_min
+        grow = grow if 0 < grow < self.s.ball_motion_diff_min else None
+        weak = None
         colour = self.colour_lab
         if colour is not None:
             # Only the changed pixels: converting the whole region to CIELAB cost as much as
@@ -179,14 +197,57 @@ class MotionBallCandidates:
             # the last keyframe.
             moved = tolerant_difference(region, self.scene.prev_aligned, (x0, y0, x1, y1))
             mask &= moved >= self.s.ball_motion_diff_min
+            if grow is not None:
+                weak = (diff >= grow) & (moved >= grow)
+        look = (region, (x0, y0), changed, players_xyxy, h, colour)
+        blobs = self._blobs(mask, mask, *look)
+        teachers = list(blobs)
+        if weak is not None:
+            # A ball blurred by its flight over a floor of a like colour differs that much
+            # only at its core, too small for a ball; with its fainter rim it is whole again.
+            # Such blobs only teach the colour, in flying pairs: as candidates, one on a
+            # missed player's faint edge drew the search away from the real flight, and
+            # once the colour is known, rims around floor pixels of about its colour passed
+            # for balls (generated pans, seeds 3 and 9).
+            seen = [b.centre for b in blobs]
+            teachers += [
+                b
+                for b in self._blobs(_grown(mask, weak), mask, *look)
+                if all(np.linalg.norm(b.centre - c) > b.width for c in seen)
+            ]
+        if learn:
+            self._learn_from_flights(
+                [(b.centre, b.sample, b.width) for b in teachers if b.isolated], colour
+            )
+        if not blobs:
+            return Detections.empty()
+        return Detections(
+            np.array([b.box for b in blobs]),
+            np.array([b.score * self.s.ball_motion_conf for b in blobs]),
+            np.full(len(blobs), BALL),
+        )
+
+    def _blobs(
+        self,
+        mask: np.ndarray,
+        core_mask: np.ndarray,
+        region: np.ndarray,
+        origin: tuple[int, int],
+        changed: np.ndarray,
+        players_xyxy: np.ndarray,
+        frame_height: int,
+        colour: np.ndarray | None,
+    ) -> list[_Blob]:
+        """The blobs of `mask` (over `region`, whose top left is `origin` in the frame) that
+        pass for the ball; their colour is measured on `core_mask`'s pixels alone."""
+        x0, y0 = origin
         _, labels, stats, centroids = cv2.connectedComponentsWithStats(
             mask.astype(np.uint8), connectivity=8
         )
-        boxes, scores = [], []
-        flying: list[tuple[np.ndarray, np.ndarray, float]] = []
+        out: list[_Blob] = []
         # Size and fill first, for all blobs at once: compression noise makes thousands.
         bws, bhs, areas = stats[:, 2], stats[:, 3], stats[:, 4]
-        widths = self.expected_widths_px(centroids + np.array([x0, y0]), players_xyxy, h)
+        widths = self.expected_widths_px(centroids + np.array([x0, y0]), players_xyxy, frame_height)
         longs, shorts = np.maximum(bws, bhs), np.minimum(bws, bhs)
         # Loose enough for a streak at any angle (its upright box is up to twice as long and
         # as wide as the streak's own); the exact test on the turned box follows.
@@ -197,6 +258,9 @@ class MotionBallCandidates:
             & (areas >= self.s.ball_blob_fill_min * (BLOB_SHORT_MIN * widths) ** 2)
         )
         fits[0] = False  # label 0 is the unchanged rest
+        if mask is not core_mask:
+            # A blob its rim did not grow was looked at already, as a plain one.
+            fits &= np.bincount(labels[core_mask], minlength=len(stats)) < areas
         for i in np.flatnonzero(fits).tolist():
             bx, by, bw, bh, area = stats[i]
             ball_w = float(widths[i])
@@ -215,27 +279,23 @@ class MotionBallCandidates:
             # Clear of the boxes yet not alone: a piece of a player the detector missed. Once
             # the colour is known that piece has passed the colour test: the ball in the hands
             # of a player the detector missed; it just does not teach the colour.
-            isolated = where == "clear" and _isolated(changed, stats[i], ball_w)
+            inside = int(changed[by : by + bh, bx : bx + bw][blob].sum())
+            isolated = where == "clear" and _isolated(changed, stats[i], ball_w, inside)
             if colour is None and not isolated:
                 continue
-            sample = _lab(region[by : by + bh, bx : bx + bw])[blob].mean(axis=0)
+            core = blob & core_mask[by : by + bh, bx : bx + bw]
+            sample = _lab(region[by : by + bh, bx : bx + bw])[core].mean(axis=0)
             behind = _lab(self.background[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw])
-            if np.linalg.norm(sample - behind[blob].mean(axis=0)) < self.s.ball_contrast_min_lab:
+            if np.linalg.norm(sample - behind[core].mean(axis=0)) < self.s.ball_contrast_min_lab:
                 continue  # the same colour as what was there: compression shimmer on a line
             if np.hypot(sample[1] - 128, sample[2] - 128) < self.s.ball_colour_chroma_min_lab:
                 continue  # grey or white: a court line uncovered by a passing player, a shoe
             size_fit = 1.0 - min(1.0, abs(np.sqrt(area) / (0.89 * ball_w) - 1.0))
             roundness = area / (np.pi / 4 * long_side * short_side)
             score = float(np.clip(0.5 * size_fit + 0.5 * min(1.0, roundness), 0, 1))
-            if isolated:
-                flying.append((centre, sample, ball_w))
-            boxes.append((bx + x0, by + y0, bx + x0 + bw, by + y0 + bh))
-            scores.append(score * self.s.ball_motion_conf)
-        if learn:
-            self._learn_from_flights(flying, colour)
-        if not boxes:
-            return Detections.empty()
-        return Detections(np.array(boxes), np.array(scores), np.full(len(boxes), BALL))
+            box = (bx + x0, by + y0, bx + x0 + bw, by + y0 + bh)
+            out.append(_Blob(box, score, centre, sample, ball_w, isolated))
+        return out
 
     def _learn_from_flights(
         self, flying: list[tuple[np.ndarray, np.ndarray, float]], colour: np.ndarray | None
@@ -337,14 +397,22 @@ def expected_ball_width_px(players_xyxy: np.ndarray, frame_height: int) -> float
     return float(max(3.0, BALL_TO_PLAYER_HEIGHT * np.median(heights)))
 
 
-def _isolated(changed: np.ndarray, stat: np.ndarray, ball_w: float) -> bool:
-    """Whether little else changed around a blob: a ball in the air has floor around it."""
-    bx, by, bw, bh, area = stat
+def _isolated(changed: np.ndarray, stat: np.ndarray, ball_w: float, inside: int) -> bool:
+    """Whether little else changed around a blob (`inside` of its own pixels changed): a
+    ball in the air has floor around it."""
+    bx, by, bw, bh, _ = stat
     pad = round(ISOLATION_PAD_WIDTHS * ball_w)
     y0, x0 = max(0, by - pad), max(0, bx - pad)
     window = changed[y0 : by + bh + pad, x0 : bx + bw + pad]
-    others = int(window.sum()) - int(area)
+    others = int(window.sum()) - inside
     return others <= ISOLATION_SHARE_MAX * (window.size - bw * bh)
+
+
+def _grown(seeds: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    """`seeds` with the pixels of `weak` within RIM_GROW_PX of them: hysteresis as in Canny's
+    edges, but bounded, so a faint shadow or a player's edge cannot carry a blob away."""
+    near = cv2.dilate(seeds.astype(np.uint8), _RIM_KERNEL).astype(bool)
+    return seeds | (near & weak)
 
 
 def _place(centre: np.ndarray, players_xyxy: np.ndarray) -> str:

@@ -29,6 +29,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "ball_zoom_px": (0, 1024),
     "ball_motion_search_px": (0, 4096),
     "ball_motion_diff_min": (1, 255),
+    "ball_motion_grow_diff_min": (0, 255),
     "ball_motion_background_rate": (0.01, 1.0),
     "ball_motion_camera_jump_px": (1, 1000),
     "ball_motion_conf": (0.01, 0.99),
@@ -101,6 +102,13 @@ class PipelineSettings:
     ball_motion_diff_min: grey levels (0-255, largest channel) a pixel must differ from the
         running background to count as moving; lower finds a fainter, blurred ball but also
         compression noise.
+    ball_motion_grow_diff_min: grey levels a pixel within 2 px of a moving one must differ
+        by to join its blob while the ball's colour is still being learnt (the blob's colour
+        is measured on its core): a ball blurred by its flight over a floor of a like colour
+        passes ball_motion_diff_min only at its core, too small to be taken for a ball, so
+        the first flights taught no colour. Such grown blobs only teach the colour, they are
+        never candidates. Lower grows blobs into more of the floor's noise; 0 (or
+        ball_motion_diff_min and above) turns it off.
     ball_motion_background_rate: share of each keyframe folded into the running background
         (per keyframe); higher forgets a player who stood still sooner, lower keeps ghosts.
     ball_motion_camera_jump_px: camera shift between keyframes, in pixels, beyond which the
@@ -241,6 +249,7 @@ class PipelineSettings:
     ball_zoom_px: int = 256
     ball_motion_search_px: int = 320
     ball_motion_diff_min: float = 22.0
+    ball_motion_grow_diff_min: float = 11.0
     ball_motion_background_rate: float = 0.1
     ball_motion_camera_jump_px: float = 60.0
     ball_motion_conf: float = 0.12

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from backend.pipeline.ball_candidates import MotionBallCandidates
 from backend.pipeline.settings import PipelineSettings
@@ -141,3 +142,44 @@ def test_a_lone_blob_walking_with_an_unseen_player_does_not_teach_the_colour() -
         ok = finder.update_background(image, PLAYER)
         finder.find(image, PLAYER, None, ok)
     assert finder.colour_lab is None
+
+
+# A ball blurred by its flight over a floor of a like colour (the generated wide shots' yellow
+# ball on the gold floor): only a 3x3 core differs by ball_motion_diff_min, its rim by half.
+FAINT_BALL_LEVELS = 30.0
+FAINT_BALL_BLUR_PX = 2.0
+
+
+def _faint_ball_frame(ball_xy) -> np.ndarray:
+    img = _frame().astype(np.float32)
+    disc = np.zeros(SIZE, np.float32)
+    cv2.circle(disc, ball_xy, BALL_WIDTH_PX // 2, 1.0, -1)
+    disc = cv2.GaussianBlur(disc, (0, 0), FAINT_BALL_BLUR_PX)
+    img += disc[..., None] * np.array([0.0, 1.0, 1.0], np.float32) * FAINT_BALL_LEVELS
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("grow", [11.0, 0.0])
+def test_a_faint_blurred_flight_teaches_the_colour_once_blobs_grow_their_rim(grow) -> None:
+    finder = MotionBallCandidates(_settings(ball_motion_grow_diff_min=grow))
+    learnt_at = None
+    for k in range(8):
+        truth = (40 + 30 * k, 80 + 5 * k)
+        image = _faint_ball_frame(truth)
+        ok = finder.update_background(image, PLAYER)
+        finder.find(image, PLAYER, None, ok)
+        if learnt_at is None and finder.colour_lab is not None:
+            learnt_at = k
+    if grow == 0:
+        # The core alone is under half a ball wide: nothing passes for the ball.
+        assert finder.colour_lab is None
+        return
+    # The first pair of flying keyframes after the first background taught the colour ...
+    assert learnt_at is not None and learnt_at <= 3, learnt_at
+    # ... the core's colour, not the rim's blend with the floor.
+    floor = cv2.cvtColor(np.uint8([[FLOOR_BGR]]), cv2.COLOR_BGR2LAB)[0, 0].astype(float)
+    core = cv2.cvtColor(_faint_ball_frame((300, 100))[99:102, 299:302], cv2.COLOR_BGR2LAB)
+    learnt = finder.colour_lab
+    assert np.linalg.norm(learnt - core.reshape(-1, 3).mean(axis=0)) < np.linalg.norm(
+        learnt - floor
+    )

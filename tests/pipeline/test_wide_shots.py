@@ -85,8 +85,9 @@ def test_motion_settings_and_counts_are_reported(wide_run) -> None:
     _, _, result = wide_run
     summary = json.loads((result.out_dir / "summary.json").read_text())
     for name in (
-        "ball_motion_search_px", "ball_motion_diff_min", "ball_motion_background_rate",
-        "ball_motion_camera_jump_px", "ball_motion_conf", "ball_blob_fill_min",
+        "ball_motion_search_px", "ball_motion_diff_min", "ball_motion_grow_diff_min",
+        "ball_motion_background_rate", "ball_motion_camera_jump_px", "ball_motion_conf",
+        "ball_blob_fill_min",
         "ball_colour_distance_max_lab", "ball_colour_samples_min",
         "ball_colour_chroma_min_lab", "ball_contrast_min_lab", "imgsz_auto_player_px",
         "imgsz_auto_max", "ball_diameter_m",
