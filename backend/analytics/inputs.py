@@ -69,6 +69,10 @@ class AnalyticsSettings:
     release_min_s: float = 0.08
     # The ball unseen (hidden by a body) for at most this long stays with its holder.
     ball_missing_max_s: float = 0.5
+    # The holder unseen (hidden behind a nearer player) for at most this long keeps the ball
+    # while it stays within release_distance_m of their hands where last seen, instead of
+    # the nearer player, whose box covers it then, taking it. 0: the nearer player takes it.
+    holder_hidden_max_s: float = 0.5
     # Assumed standing height, turning a box height in pixels into metres when uncalibrated.
     player_height_m: float = 1.75
     # Hold beyond this is a three-second violation (netball rule: 3 s).

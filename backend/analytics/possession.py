@@ -152,8 +152,12 @@ def holder_per_frame(
     in_hands_m = min(settings.in_hands_m, hold_m)
     touch = -1
 
+    hidden_n = frames_of(settings.holder_hidden_max_s, fps, minimum=0)
     holder = np.zeros(n_frames, np.int32)
     current, missing, away, at_hands = NO_HOLDER, 0, 0, 0
+    # The holder's box when last seen, and its frame: a holder hidden behind a nearer player
+    # (no row of theirs) is judged from there for a while.
+    holder_box, holder_seen = None, -1
     candidate, candidate_since, candidate_run = NO_HOLDER, 0, 0
     tids = tracks.track_id
     for f in range(n_frames):
@@ -170,6 +174,14 @@ def holder_per_frame(
         row_d, row_t = dist[s:e], tids[s:e]
         at_current = row_d[row_t == current] if current != NO_HOLDER else row_d[:0]
         d_current = float(at_current.min()) if len(at_current) else np.inf
+        if len(at_current):
+            holder_box, holder_seen = tracks.xyxy[s + np.flatnonzero(row_t == current)[0]], f
+        elif current != NO_HOLDER and holder_box is not None and f - holder_seen <= hidden_n:
+            # Otherwise the nearer player, whose box now covers the ball in the hidden
+            # holder's hands, would take it.
+            d_current = float(
+                box_hand_distances_m(holder_box[None], ball_xy[f][None], settings, homography)[0]
+            )
         if current != NO_HOLDER:
             if d_current <= in_hands_m:
                 at_hands = f
@@ -210,6 +222,7 @@ def holder_per_frame(
                 # The hold starts when the ball reached the hands, not when it came near.
                 holder[touch if touch >= 0 else candidate_since : f] = candidate
                 current, away, candidate_run, at_hands = candidate, 0, 0, f
+                holder_box, holder_seen = None, -1
         else:
             candidate_run = 0
         holder[f] = current
