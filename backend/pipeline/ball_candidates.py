@@ -209,10 +209,13 @@ class MotionBallCandidates:
             # missed player's faint edge drew the search away from the real flight, and
             # once the colour is known, rims around floor pixels of about its colour passed
             # for balls (generated pans, seeds 3 and 9).
+            # Only blobs clear of the players can teach: the rest are not grown, which also
+            # keeps the cost down (most of what moves is players).
+            seeds = _off_players(mask, players_xyxy, (x0, y0))
             seen = [b.centre for b in blobs]
             teachers += [
                 b
-                for b in self._blobs(_grown(mask, weak), mask, *look)
+                for b in self._blobs(_grown(seeds, weak), seeds, *look)
                 if all(np.linalg.norm(b.centre - c) > b.width for c in seen)
             ]
         if learn:
@@ -259,8 +262,10 @@ class MotionBallCandidates:
         )
         fits[0] = False  # label 0 is the unchanged rest
         if mask is not core_mask:
-            # A blob its rim did not grow was looked at already, as a plain one.
-            fits &= np.bincount(labels[core_mask], minlength=len(stats)) < areas
+            # A blob its rim did not grow was looked at already, as a plain one; a piece of
+            # rim cut off from its core (by a pixel under the threshold) has no colour.
+            cores = np.bincount(labels[core_mask], minlength=len(stats))
+            fits &= (cores > 0) & (cores < areas)
         for i in np.flatnonzero(fits).tolist():
             bx, by, bw, bh, area = stats[i]
             ball_w = float(widths[i])
@@ -413,6 +418,20 @@ def _grown(seeds: np.ndarray, weak: np.ndarray) -> np.ndarray:
     edges, but bounded, so a faint shadow or a player's edge cannot carry a blob away."""
     near = cv2.dilate(seeds.astype(np.uint8), _RIM_KERNEL).astype(bool)
     return seeds | (near & weak)
+
+
+def _off_players(mask: np.ndarray, players_xyxy: np.ndarray, origin: tuple[int, int]):
+    """`mask` (whose top left is `origin` in the frame) without the players' boxes, widened
+    as `_place` widens them."""
+    out = mask.copy()
+    h, w = out.shape
+    for x1, y1, x2, y2 in players_xyxy:
+        m = CLEAR_MARGIN_FRAC * (x2 - x1)
+        a, b = max(0, int(x1 - m) - origin[0]), min(w, int(np.ceil(x2 + m)) - origin[0])
+        c, d = max(0, int(y1 - m) - origin[1]), min(h, int(np.ceil(y2 + m)) - origin[1])
+        if a < b and c < d:
+            out[c:d, a:b] = False
+    return out
 
 
 def _place(centre: np.ndarray, players_xyxy: np.ndarray) -> str:

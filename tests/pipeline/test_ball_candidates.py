@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -183,3 +185,20 @@ def test_a_faint_blurred_flight_teaches_the_colour_once_blobs_grow_their_rim(gro
     assert np.linalg.norm(learnt - core.reshape(-1, 3).mean(axis=0)) < np.linalg.norm(
         learnt - floor
     )
+
+
+def test_a_piece_of_rim_cut_off_from_its_core_is_no_blob() -> None:
+    """With a small expected ball (3 px: players 30 px tall) a strip of rim a pixel away from
+    every core pixel passes the size filter; it has no core to take a colour from."""
+    finder = MotionBallCandidates(_settings(ball_colour_chroma_min_lab=0, ball_contrast_min_lab=0))
+    image = _frame()
+    finder.update_background(image)
+    small = np.array([[500.0, 20.0, 510.0, 50.0]])
+    core = np.zeros(SIZE, bool)
+    core[100, 100:104] = True  # too thin to be a ball itself
+    grown = core.copy()
+    grown[102, 99:106] = True  # the rim two rows below, cut off by an unchanged row
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a colour from no pixels
+        blobs = finder._blobs(grown, core, image, (0, 0), grown, small, SIZE[0], None)
+    assert all(abs(b.centre[1] - 102) > 1 for b in blobs), blobs
