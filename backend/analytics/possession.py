@@ -4,7 +4,8 @@ The ball is held at the hands, not the feet: its distance is measured to a hands
 player's box (upper body, box width), then turned into metres at the player, from the court
 mapping's local scale when calibrated and from the box height (an assumed standing height)
 otherwise. A catch needs the ball at the hands for `catch_min_s`; the holder keeps it while
-it stays within the larger `release_distance_m` (hysteresis), and while it is briefly unseen.
+it stays within the larger `release_distance_m` (hysteresis), while it is briefly unseen,
+and while the holder is briefly hidden behind a nearer player (`holder_hidden_max_s`).
 The catch also needs the ball to have stopped with the catcher (`catch_max_relative_speed_ms`):
 a ball flying past a crossing player's hands on its way to the receiver is not their catch.
 """

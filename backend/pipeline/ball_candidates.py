@@ -7,9 +7,10 @@ correlation outside the players' boxes; restarted when it jumps), and the ball i
 that difference of the right size and shape. The difference tolerates a pixel of
 misalignment: a pixel changed only if it lies outside the background's range over its 3x3
 neighbourhood, so line edges a subpixel pan leaves do not. Once the ball's colour is known
-(from detector hits and from pairs of blobs flying clear of every player), only pixels of
-that colour count, which also finds the ball in a player's hands, where it joins the
-player's own difference.
+(from detector hits and from pairs of blobs flying clear of every player, each also looked
+at with its faint rim: a ball blurred over a floor of a like colour differs fully only at
+its core, which alone is too small), only pixels of that colour count, which also finds
+the ball in a player's hands, where it joins the player's own difference.
 
 What must not win, and why it does not:
 - court lines and the stands do not move, so they are part of the background;
@@ -420,7 +421,7 @@ def _grown(seeds: np.ndarray, weak: np.ndarray) -> np.ndarray:
     return seeds | (near & weak)
 
 
-def _off_players(mask: np.ndarray, players_xyxy: np.ndarray, origin: tuple[int, int]):
+def _off_players(mask: np.ndarray, players_xyxy: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
     """`mask` (whose top left is `origin` in the frame) without the players' boxes, widened
     as `_place` widens them."""
     out = mask.copy()
