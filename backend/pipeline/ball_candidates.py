@@ -421,15 +421,21 @@ def _grown(seeds: np.ndarray, weak: np.ndarray) -> np.ndarray:
     return seeds | (near & weak)
 
 
+def _clear_zone(box: np.ndarray) -> tuple[float, float, float, float]:
+    """A player's box widened by CLEAR_MARGIN_FRAC of its width: a blob in it is not clear."""
+    x1, y1, x2, y2 = box
+    m = CLEAR_MARGIN_FRAC * (x2 - x1)
+    return x1 - m, y1 - m, x2 + m, y2 + m
+
+
 def _off_players(mask: np.ndarray, players_xyxy: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
-    """`mask` (whose top left is `origin` in the frame) without the players' boxes, widened
-    as `_place` widens them."""
+    """`mask` (whose top left is `origin` in the frame) without the players' clear zones."""
     out = mask.copy()
     h, w = out.shape
-    for x1, y1, x2, y2 in players_xyxy:
-        m = CLEAR_MARGIN_FRAC * (x2 - x1)
-        a, b = max(0, int(x1 - m) - origin[0]), min(w, int(np.ceil(x2 + m)) - origin[0])
-        c, d = max(0, int(y1 - m) - origin[1]), min(h, int(np.ceil(y2 + m)) - origin[1])
+    for box in players_xyxy:
+        zx1, zy1, zx2, zy2 = _clear_zone(box)
+        a, b = max(0, int(np.floor(zx1)) - origin[0]), min(w, int(np.ceil(zx2)) - origin[0])
+        c, d = max(0, int(np.floor(zy1)) - origin[1]), min(h, int(np.ceil(zy2)) - origin[1])
         if a < b and c < d:
             out[c:d, a:b] = False
     return out
@@ -438,10 +444,11 @@ def _off_players(mask: np.ndarray, players_xyxy: np.ndarray, origin: tuple[int, 
 def _place(centre: np.ndarray, players_xyxy: np.ndarray) -> str:
     """'head', 'feet', 'body' (hands height) of the first box the point is in, else 'clear'."""
     x, y = centre
-    for x1, y1, x2, y2 in players_xyxy:
-        m = CLEAR_MARGIN_FRAC * (x2 - x1)
-        if not (x1 - m <= x <= x2 + m and y1 - m <= y <= y2 + m):
+    for box in players_xyxy:
+        zx1, zy1, zx2, zy2 = _clear_zone(box)
+        if not (zx1 <= x <= zx2 and zy1 <= y <= zy2):
             continue
+        x1, y1, x2, y2 = box
         h = y2 - y1
         if y < y1 + HEAD_BAND_FRAC * h and x1 <= x <= x2:
             return "head"
