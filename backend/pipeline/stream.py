@@ -6,7 +6,6 @@ Queues are bounded, so memory stays flat whatever the length of the video.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -197,72 +196,66 @@ class H264Writer:
             self.container.close()
 
 
-def sample_frames(
-    path: Path, times_s: list[float], forward_frames_max: int = 12
-) -> list[np.ndarray]:
-    """Frames near each time, by seeking to the keyframe before it and decoding forward a little.
+# A sample whose keyframe lies further back than this many seconds is taken where that much
+# decoding got to: a camera that writes a keyframe every few seconds costs a few seconds of
+# decoding per sample (~0.5 s of CPU at 720p), one that writes none costs no more.
+SAMPLE_FORWARD_S_MAX = 10.0
 
-    Used to learn team colours from across the whole match without decoding it twice. When
-    a seek lands on the keyframe the previous one did (keyframes far apart: the generated
-    clips have one in 10 s), the frames decoded after it then are used again instead of
-    being decoded again: the same frames come out, and a 10 s clip's team fit no longer
-    decodes the clip a second time (benchmarks/README.md).
+
+def sample_frames(
+    path: Path, times_s: list[float], forward_s_max: float = SAMPLE_FORWARD_S_MAX
+) -> list[np.ndarray]:
+    """The frames of `frames_at`, in time order."""
+    return [image for _, image in frames_at(path, times_s, forward_s_max)]
+
+
+def frames_at(
+    path: Path, times_s: list[float], forward_s_max: float = SAMPLE_FORWARD_S_MAX
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(index into `times_s`, frame) of the frame at (or first after) each time, in time
+    order, without decoding the whole video; stopping early decodes no further.
+
+    Used to learn team colours, the background and the players' sizes from across the whole
+    match. Each time is reached by seeking to the keyframe before it and decoding forward,
+    or, when it lies no more than `forward_s_max` ahead of the frame the previous time
+    reached, by decoding on from there: a short clip, or one with keyframes far apart (an
+    encoder's default is one in 250 frames), is then decoded once up to its last sample,
+    never twice. Taking the first frame after the keyframe instead (as this did before)
+    gave a 10 s clip with one keyframe 5 samples from its first and last half second, and
+    the team colours learnt from them were wrong (benchmarks/README.md). A time with no
+    frame within `forward_s_max` of its keyframe gets the frame reached there; one that
+    would repeat the previous frame is left out.
     """
     container, stream = _decoder(Path(path))
-    frames: list[np.ndarray] = []
-    seen_pts: set[int] = set()
-    # The frames decoded after the last keyframe sought to, by that keyframe's packet.
-    run_key: tuple | None = None
-    run: list[av.VideoFrame] = []
+    tb = stream.time_base
+    origin = stream.start_time or 0
+    rate = stream.average_rate or stream.guessed_rate or 25
+    budget_frames = max(1, round(forward_s_max * float(rate)))
+    budget_pts = int(forward_s_max / tb) if tb else 0
+    decoded = None  # frames after the last seek, decoded as far as `reached`
+    reached: int | None = None
     try:
-        tb = stream.time_base
-        for t in times_s:
-            target = int(t / tb) if tb else 0
+        for i in sorted(range(len(times_s)), key=times_s.__getitem__):
+            goal = origin + (int(times_s[i] / tb) if tb else 0)
+            if reached is not None and goal <= reached:
+                continue  # the frame reached already stands for this time too
             try:
-                container.seek(target + (stream.start_time or 0), stream=stream, backward=True)
+                if decoded is None or reached is None or goal - reached > budget_pts:
+                    container.seek(goal, stream=stream, backward=True)
+                    decoded = container.decode(stream)
+                chosen = None
+                for n, frame in enumerate(decoded, start=1):
+                    chosen = frame
+                    if (frame.pts is not None and frame.pts >= goal) or n >= budget_frames:
+                        break
             except av.error.FFmpegError:
+                decoded = reached = None
                 continue
-            try:
-                packets = container.demux(stream)
-                first = next(packets, None)
-                key = None if first is None else (first.pts, first.dts)
-                if key is None or key != run_key:
-                    # All the frames the choice below can look at, so that a later seek to
-                    # the same keyframe needs none decoded.
-                    run_key = key
-                    run = _decode_run(stream, first, packets, forward_frames_max + 1)
-                chosen = _pick(run, target, seen_pts, forward_frames_max)
-            except av.error.FFmpegError:
-                run_key = None
+            if chosen is None or chosen.pts is None or chosen.pts == reached:
+                decoded = None  # past the end, or a stream without timestamps: seek afresh
                 continue
-            if chosen is not None and (chosen.pts not in seen_pts):
-                seen_pts.add(chosen.pts)
-                image = chosen.to_ndarray(format="bgr24")
-                frames.append(rotate_upright(image, upright_rotation(chosen)))
+            reached = chosen.pts
+            image = chosen.to_ndarray(format="bgr24")
+            yield i, rotate_upright(image, upright_rotation(chosen))
     finally:
         container.close()
-    return frames
-
-
-def _pick(frames: list, target: int, seen_pts: set[int], forward_frames_max: int):
-    """The first frame at or after `target` not taken yet, else the last one looked at."""
-    chosen = None
-    for n, frame in enumerate(frames):
-        chosen = frame
-        pts = frame.pts if frame.pts is not None else -1
-        if (pts >= target and pts not in seen_pts) or n >= forward_frames_max:
-            break
-    return chosen
-
-
-def _decode_run(stream, first, packets, limit: int) -> list[av.VideoFrame]:
-    """Up to `limit` frames decoded from `first` and the `packets` after it."""
-    run: list[av.VideoFrame] = []
-    if first is None:
-        return run
-    for packet in itertools.chain([first], packets):
-        for frame in stream.decode(packet):
-            run.append(frame)
-            if len(run) >= limit:
-                return run
-    return run

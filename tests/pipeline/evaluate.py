@@ -115,6 +115,7 @@ def score(truth: ClipTruth, tracks_csv: Path, short_gap_frames: int = 6) -> Scor
         for a, b in itertools.pairwise(detected)
         if b - a <= short_gap_frames
         for f in range(a, b + 1)
+        if f in errors  # a frame the pipeline left without a ball (none written) has no error
     ]
     short_err = np.array(short) if short else np.array([np.inf])
     return Score(

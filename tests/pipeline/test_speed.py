@@ -1,5 +1,5 @@
 """Issue 13's speed-ups change how the work is done, not what comes out: the detector ahead
-of the tracking finds the same players, the team fit's frames are those it sampled before,
+of the tracking finds the same players, the team fit samples the frames at the times it asks for,
 the encoder gets its options, OpenVINO reuses compiled networks."""
 
 from __future__ import annotations
@@ -20,43 +20,55 @@ from tests.synthetic import make_match_clip
 FAST = dict(team_sample_frames=4)
 
 
-def _sample_frames_before(path, times_s, forward_frames_max=12):
-    """sample_frames as it was before issue 13: every seek decodes forward afresh."""
-    frames, seen = [], set()
+def _all_frames(path):
+    """Every frame of the clip with its timestamp, decoded in order."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        tb = stream.time_base
-        for t in times_s:
-            target = int(t / tb)
-            container.seek(target + (stream.start_time or 0), stream=stream, backward=True)
-            chosen = None
-            for n, frame in enumerate(container.decode(stream)):
-                chosen = frame
-                pts = frame.pts if frame.pts is not None else -1
-                if (pts >= target and pts not in seen) or n >= forward_frames_max:
-                    break
-            if chosen is not None and chosen.pts not in seen:
-                seen.add(chosen.pts)
-                image = chosen.to_ndarray(format="bgr24")
-                frames.append(rotate_upright(image, upright_rotation(chosen)))
-    return frames
+        out = [
+            (frame.pts, rotate_upright(frame.to_ndarray(format="bgr24"), upright_rotation(frame)))
+            for frame in container.decode(stream)
+        ]
+        return out, stream.time_base, stream.start_time or 0
 
 
 @pytest.mark.parametrize(
     "keyframe_interval_s, seed",
     [(None, 0), (None, 1), (0.5, 0), (0.3, 2)],  # one keyframe in the clip; several
 )
-def test_the_team_fit_samples_the_same_frames_as_before(tmp_path, keyframe_interval_s, seed):
+def test_the_team_fit_samples_the_frames_at_the_times_asked(tmp_path, keyframe_interval_s, seed):
+    """Before, a sample was taken at most 12 frames after its keyframe: a clip with one
+    keyframe gave 4 frames of its first second and the team colours learnt were wrong."""
     video = tmp_path / "clip.mp4"
     make_match_clip(
         video, seconds=3.0, fps=10, size=(320, 180), players_per_team=2, codec="h264",
         seed=seed, keyframe_interval_s=keyframe_interval_s,
     )  # fmt: skip
     times = [3.0 * (i + 0.5) / 24 for i in range(24)]
-    now, before = sample_frames(video, times), _sample_frames_before(video, times)
-    assert len(now) == len(before) >= 3
-    for a, b in zip(now, before, strict=True):
-        assert np.array_equal(a, b)
+    every, tb, origin = _all_frames(video)
+    wanted = []
+    for t in times:
+        later = [i for i, (pts, _) in enumerate(every) if pts >= origin + int(t / tb)]
+        index = later[0] if later else len(every) - 1  # past the last frame: the last one
+        if not wanted or wanted[-1] != index:
+            wanted.append(index)
+    sampled = sample_frames(video, times)
+    # 30 frames, 24 times: a few fall on the same frame; the rest are spread over the clip.
+    assert len(wanted) >= 20 and wanted[-1] >= 27
+    assert len(sampled) == len(wanted)
+    for got, index in zip(sampled, wanted, strict=True):
+        assert np.array_equal(got, every[index][1])
+
+
+def test_a_sample_far_from_its_keyframe_is_taken_where_the_decoding_budget_ends(tmp_path):
+    video = tmp_path / "clip.mp4"
+    make_match_clip(video, seconds=3.0, fps=10, size=(320, 180), codec="h264")  # one keyframe
+    every, _, _ = _all_frames(video)
+    sampled = sample_frames(video, [0.25, 2.5], forward_s_max=0.5)
+    # 0.25 s is frame 3; 2.5 s lies 2.2 s past it, so it seeks to the keyframe and gets as
+    # far as 0.5 s of frames (5) take it: frame 4, not frame 25.
+    assert len(sampled) == 2
+    assert np.array_equal(sampled[0], every[3][1])
+    assert np.array_equal(sampled[1], every[4][1])
 
 
 @pytest.mark.parametrize("seed", [0, 3])
