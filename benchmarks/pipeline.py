@@ -191,8 +191,8 @@ def markdown_rows(report: dict, tag: str) -> list[str]:
             change = ", ".join(f"{k} {v}" for k, v in change.items())
         stages = " / ".join(
             f"{t.get(k, 0):.1f}"
-            for k in ("start_up_s", "model_load_s", "team_fit_s", "main_pass_s", "finalize_s",
-                      "stage2_s")
+            for k in ("start_up_s", "model_load_s", "team_fit_s", "ball_colour_s", "main_pass_s",
+                      "finalize_s", "stage2_s")
         ) if t else "-"  # fmt: skip
         rows.append(
             f"| {tag}, load {load} | {change} | {run['realtime_factor']:.2f} | "

@@ -8,10 +8,13 @@ to back, so their ratios mean something on a busy machine.
 Variants, each with imgsz_auto_player_px 64 unless it says otherwise: `defaults`;
 `fixed_imgsz` (imgsz_auto_player_px 0: the detector input stays at imgsz); `motion_off`
 (ball_motion_search_px 0: the detector alone for the ball); `grow_off`
-(ball_motion_grow_diff_min 0: no blob's faint rim teaches the colour, as before 2026-12-04).
+(ball_motion_grow_diff_min 0: no blob's faint rim teaches the colour, as before 2026-12-04);
+`bursts_off` (ball_colour_bursts 0: the colour is learnt in the main pass only, as before
+2026-12-06).
 Each prints the share of frames with the ball within 1.5 ball widths, passes found with the
 right passer and receiver, tracks per person, player-frame coverage, the main pass's input
-size and ms per frame, and the load average before and after. Clips: `wide`
+size and ms per frame, the seconds spent learning the ball's colour before it (bursts run,
+bursts that taught), and the load average before and after. Clips: `wide`
 (tests.synthetic.make_wide_shot, fixed camera, calibrated), `pan` (the same, 40 px/s,
 uncalibrated) and `720p` (today's generated clip of benchmarks/pipeline.py --generate).
 `kind:seed` picks the wide shot's seed (default 3); `--stature-spread` how much its players
@@ -49,6 +52,7 @@ VARIANTS = {
     "fixed_imgsz": {"imgsz_auto_player_px": 0},
     "motion_off": {"ball_motion_search_px": 0},
     "grow_off": {"ball_motion_grow_diff_min": 0},
+    "bursts_off": {"ball_colour_bursts": 0},
 }
 
 
@@ -92,6 +96,12 @@ def compare(
         report[name] = {
             "imgsz": summary["model"].get("main_pass_imgsz"),
             "main_pass_ms_per_frame": round(1000 * run["timings"]["main_pass_s"] / frames, 2),
+            # Before the main pass: the bursts that learn the ball's colour (ball_prelearn.py).
+            "ball_colour_s": run["timings"].get("ball_colour_s", 0.0),
+            "ball_colour_bursts": [
+                summary["counts"].get("ball_colour_bursts_run", 0),
+                summary["counts"].get("ball_colour_bursts_taught", 0),
+            ],
             **_figures(truth, out),
         }
     base = report.get("defaults", {}).get("main_pass_ms_per_frame")

@@ -107,7 +107,13 @@ class MotionBallCandidates:
         self._colours: list[np.ndarray] = []
         # Blobs alone on the floor in the last keyframes: (keyframe, centre, CIELAB colour).
         self._alone: list[tuple[int, np.ndarray, np.ndarray]] = []
+        # Every pair that taught the colour: ((keyframe, centre, colour) before, then now),
+        # centres in the current keyframe's image (the background's coordinates).
+        self.flights: list[tuple[tuple[int, np.ndarray, np.ndarray], ...]] = []
         self.searches = 0
+        # A player's typical height in pixels, for the ball's expected size when a search is
+        # given no players (ball_prelearn.py looks without them first).
+        self.player_height_px: float | None = None
 
     @property
     def background(self) -> np.ndarray | None:
@@ -143,6 +149,21 @@ class MotionBallCandidates:
         if agree.sum() < self.s.ball_colour_samples_min:
             return None
         return samples[agree].mean(axis=0)
+
+    @property
+    def colour_samples(self) -> list[np.ndarray]:
+        """The sure sightings of the ball's colour kept so far, oldest first."""
+        return list(self._colours)
+
+    def forget_colour(self) -> None:
+        """Unlearn the colour (a flight that taught it turned out to be no ball's)."""
+        self._colours = []
+
+    def prime_colour(self, samples: list[np.ndarray]) -> None:
+        """Start with sightings made before this pass (ball_prelearn.py); later ones push
+        them out as they come."""
+        for lab in samples[-COLOUR_HISTORY:]:
+            self._add_colour(np.asarray(lab, dtype=np.float32))
 
     def learn_colour(self, image: np.ndarray, ball_xy: np.ndarray, width_px: float) -> None:
         """A sure ball (a confident detection) shows what colour the ball is."""
@@ -326,6 +347,7 @@ class MotionBallCandidates:
                     self._add_colour(sample)
                     if not any(before_sample is c for c in self._colours):
                         self._add_colour(before_sample)
+                    self.flights.append(((k, before, before_sample), (now, centre, sample)))
                     break
         self._alone = [*recent, *((now, c, lab) for c, lab, _ in flying)]
 
@@ -357,7 +379,10 @@ class MotionBallCandidates:
         """The ball's expected width at each image point: from the court scale there when
         calibrated and the point is over the floor, else from the players in view."""
         points = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
-        fallback = expected_ball_width_px(players_xyxy, frame_height)
+        if len(players_xyxy) == 0 and self.player_height_px:
+            fallback = max(3.0, BALL_TO_PLAYER_HEIGHT * self.player_height_px)
+        else:
+            fallback = expected_ball_width_px(players_xyxy, frame_height)
         if self.view is None or not len(points):
             return np.full(len(points), fallback)
         scale = court_scale_px_per_m(self.view, points)
@@ -439,6 +464,11 @@ def _off_players(mask: np.ndarray, players_xyxy: np.ndarray, origin: tuple[int, 
         if a < b and c < d:
             out[c:d, a:b] = False
     return out
+
+
+def clear_of_players(centre: np.ndarray, players_xyxy: np.ndarray) -> bool:
+    """Whether a point lies clear of every player's box (widened as for teaching)."""
+    return _place(centre, players_xyxy) == "clear"
 
 
 def _place(centre: np.ndarray, players_xyxy: np.ndarray) -> str:

@@ -15,6 +15,7 @@ from backend.analytics.court import DEFAULT_COURT
 from backend.pipeline.ahead import DetectAhead
 from backend.pipeline.annotate import Annotator
 from backend.pipeline.ball import BallPath
+from backend.pipeline.ball_prelearn import BurstColour, learn_from_video
 from backend.pipeline.camera import estimate_camera_motion, small_grey
 from backend.pipeline.consumers import (
     AnnotatedVideo,
@@ -118,6 +119,7 @@ class Engine:
         self.consumers: list[FrameConsumer] = []
         # Measured while learning the teams, for the quality warnings.
         self.camera_samples: list[np.ndarray] = []
+        self.burst_colour = BurstColour()
         self.people_together_max = 0
         self.person_heights_px = np.empty(0)
         self._last_progress = 0.0
@@ -130,6 +132,8 @@ class Engine:
         self._phase("learning_teams")
         self._fit_teams()
         t_fit = time.perf_counter() - t0
+        self._learn_ball_colour()
+        t_colour = time.perf_counter() - t0 - t_fit
         self._phase("analysing")
         self.colors = self.teams.colors_bgr()
         self._t0 = time.perf_counter()
@@ -213,6 +217,7 @@ class Engine:
         summary["timings"] = {
             "model_load_s": round(self.model_load_s, 3),
             "team_fit_s": round(t_fit, 3),
+            "ball_colour_s": round(t_colour, 3),
             "main_pass_s": round(t_main, 3),
             "finalize_s": round(time.perf_counter() - t1, 3),
             "processing_fps": round(self.frames_done / max(t_main, 1e-9), 2),
@@ -264,6 +269,31 @@ class Engine:
             self.log.info(
                 "players are small (median %.0f px tall): detector input %d px, not %d",
                 float(np.median(self.person_heights_px)), self.imgsz, self.s.imgsz,
+            )  # fmt: skip
+
+    def _learn_ball_colour(self) -> None:
+        """The ball's colour from bursts of keyframes across the video (ball_prelearn.py),
+        after the team fit has chosen the main pass's input size, so the bursts see the
+        players the main pass will."""
+        if self.ball.motion is None or self.s.ball_colour_bursts <= 0:
+            return
+
+        def players_of(image: np.ndarray) -> np.ndarray:
+            self._check_cancel()
+            dets = self._detect(image)
+            return self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER])).xyxy
+
+        heights = self.person_heights_px
+        found = learn_from_video(
+            self.info.path, self.info.duration_s, self.fps, players_of, self.s, self.view,
+            player_height_px=float(np.median(heights)) if len(heights) else None,
+        )  # fmt: skip
+        self.burst_colour = found
+        if found.learnt:
+            self.ball.motion.prime_colour(found.samples)
+            self.log.info(
+                "ball colour learnt before the main pass: %d of %d bursts taught it",
+                found.bursts_taught, found.bursts_run,
             )  # fmt: skip
 
     def _team_of_colour(self, colour: np.ndarray) -> str:
@@ -451,6 +481,9 @@ class Engine:
                 "ball_motion_camera_resets": (
                     self.ball.motion.camera_resets if self.ball.motion else 0
                 ),
+                "ball_colour_bursts_run": self.burst_colour.bursts_run,
+                "ball_colour_bursts_taught": self.burst_colour.bursts_taught,
+                "ball_colour_before_main_pass": self.burst_colour.learnt,
                 **self.tracker.reid_counts,
                 "ball_unfilled_gaps": self.ball.unfilled_gaps,
                 "ball_unfilled_gap_frames": self.ball.unfilled_gap_frames,

@@ -36,6 +36,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "ball_blob_fill_min": (0.0, 1.0),
     "ball_colour_distance_max_lab": (1, 200),
     "ball_colour_samples_min": (1, 100),
+    "ball_colour_bursts": (0, 64),
+    "ball_colour_burst_keyframes": (3, 30),
+    "ball_colour_burst_share_max": (0.0, 1.0),
     "ball_colour_chroma_min_lab": (0, 100),
     "ball_contrast_min_lab": (0, 200),
     "court_margin_m": (0.0, 10.0),
@@ -122,6 +125,22 @@ class PipelineSettings:
         or shaded ball.
     ball_colour_samples_min: sure sightings (a confident detection or a blob clear of every
         player) needed before the ball colour is used, which is what finds a held ball.
+    ball_colour_bursts: before the main pass, up to this many bursts of consecutive
+        keyframes spread over the video are searched for a flight clear of every player,
+        which teaches the ball's colour (ball_prelearn.py); once two bursts agree, the main
+        pass starts knowing it, so the ball in the hands and the first passes are found from
+        the first frame, not only after the first clear flight. They stop as soon as two
+        agree. 0 turns it off (the colour is learnt in the main pass only, as before
+        2026-12-06).
+    ball_colour_burst_keyframes: keyframes (frame_stride apart) in one burst; the first two
+        only start its background. Longer catches a flight more surely (a pass every few
+        seconds), costs more when there is none.
+    ball_colour_burst_share_max: the bursts' keyframes are at most this share of the video's.
+        A burst's keyframe is searched without the players first (a whole-frame search,
+        about a third of a main-pass keyframe's cost) and the detector runs only on the two
+        keyframes of a flight found, so they cost a short clip at most about a third of this
+        share more time; a 16 s wide shot gets 3 bursts at 0.3, a 6 s one 1, a 3 s one none,
+        a long match all ball_colour_bursts for next to nothing.
     ball_colour_chroma_min_lab: CIELAB chroma (distance from grey, 8-bit a/b units) a motion
         candidate needs; rejects court lines uncovered by a walking player and white shoes.
         Set 0 for a white ball (then those come back as candidates).
@@ -256,6 +275,9 @@ class PipelineSettings:
     ball_blob_fill_min: float = 0.35
     ball_colour_distance_max_lab: float = 18.0
     ball_colour_samples_min: int = 2
+    ball_colour_bursts: int = 8
+    ball_colour_burst_keyframes: int = 12
+    ball_colour_burst_share_max: float = 0.3
     ball_colour_chroma_min_lab: float = 20.0
     ball_contrast_min_lab: float = 20.0
     court_margin_m: float = 1.5
@@ -351,6 +373,8 @@ class PipelineSettings:
                 "ball_zoom_px",
                 "ball_motion_search_px",
                 "ball_colour_samples_min",
+                "ball_colour_bursts",
+                "ball_colour_burst_keyframes",
                 "encode_crf",
                 "imgsz_auto_max",
                 "detect_ahead_keyframes",

@@ -22,6 +22,7 @@ VIDEO_STYLE = (
 TIMING_LABELS = {
     "model_load_s": "Loading the detector",
     "team_fit_s": "Learning the team colours",
+    "ball_colour_s": "Learning the ball's colour",
     "main_pass_s": "Analysing the frames",
     "finalize_s": "Writing the outputs",
     "total_s": "Total",
@@ -44,6 +45,7 @@ COUNT_LABELS = {
     "ball_flight_frames": "Frames the ball was in flight",
     "events": "Events",
     "ball_zoom_looks": "Second looks for the ball",
+    "ball_colour_before_main_pass": "Ball colour known before the frames were analysed",
 }
 SETTING_LABELS = {
     "imgsz": "Detector input size (px)",

@@ -321,3 +321,21 @@ def test_video_pixel_charts_take_their_height_from_the_frame(width, height, expe
     figure = image_figure(width_px=width, height_px=height)
     assert figure.layout.height == expected
     assert image_figure(width_px=width, height_px=height, plot_height_px=380).layout.height == 380
+
+
+def test_details_show_the_ball_colour_learnt_before_the_frames():
+    from dashboard.components.details_view import count_rows, timing_rows
+
+    summary = {
+        "timings": {"team_fit_s": 1.04, "ball_colour_s": 0.83, "main_pass_s": 10.2},
+        "counts": {"ball_colour_before_main_pass": True, "ball_colour_bursts_run": 3},
+    }
+    timings = dict(timing_rows(summary))
+    assert timings["Learning the ball's colour"] == "0.8 s"
+    assert list(timings)[:3] == [
+        "Learning the team colours", "Learning the ball's colour", "Analysing the frames",
+    ]  # fmt: skip
+    counts = dict(count_rows(summary))
+    assert counts["Ball colour known before the frames were analysed"] is True
+    # An older summary has neither: the rows are simply not there.
+    assert "Learning the ball's colour" not in dict(timing_rows({"timings": {"main_pass_s": 1}}))
