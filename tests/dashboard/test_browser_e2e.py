@@ -325,6 +325,11 @@ def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
     expect(cell.first).to_be_attached()
     page.wait_for_timeout(500)
     shoot(page, "08c-results-details")
+    page.get_by_role("tab", name="Timings").click()
+    stage = page.get_by_role("gridcell", name="Learning the ball's colour", include_hidden=True)
+    expect(stage.first).to_be_attached()
+    page.wait_for_timeout(500)
+    shoot(page, "08d-results-timings")
 
     # The names typed before the run may sit on the wrong shirts: one click swaps them.
     page.get_by_text("Team names and shirt colours").click()
