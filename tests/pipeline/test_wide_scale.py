@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from backend.analytics.court import DEFAULT_COURT
-from backend.pipeline.ball_candidates import MotionBallCandidates, court_scale_px_per_m
+from backend.pipeline.ball_candidates import MotionBallCandidates
+from backend.pipeline.ball_scale import court_scale_px_per_m
 from backend.pipeline.input_size import detector_input_size
 from backend.pipeline.settings import PipelineSettings
 from backend.pipeline.view import ViewTransformer
