@@ -35,6 +35,7 @@ What must not win, and why it does not:
 
 from __future__ import annotations
 
+from collections import deque
 from typing import NamedTuple
 
 import cv2
@@ -76,6 +77,8 @@ RIM_GROW_PX = 2
 _RIM_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RIM_GROW_PX + 1,) * 2)
 # Ball colour: a running mean of this many recent sure samples.
 COLOUR_HISTORY = 12
+# Teaching flights remembered (one keyframe's search finds one or two at most).
+FLIGHTS_KEPT = 8
 # Size window around the expected ball width; a blurred ball is longer, so the long side may
 # reach BLOB_LONG_MAX times the expected width.
 BLOB_SHORT_MIN = 0.3
@@ -102,9 +105,13 @@ class MotionBallCandidates:
         self._colours: list[np.ndarray] = []
         # Blobs alone on the floor in the last keyframes: (keyframe, centre, CIELAB colour).
         self._alone: list[tuple[int, np.ndarray, np.ndarray]] = []
-        # Every pair that taught the colour: ((keyframe, centre, colour) before, then now),
-        # centres in the current keyframe's image (the background's coordinates).
-        self.flights: list[tuple[tuple[int, np.ndarray, np.ndarray], ...]] = []
+        # The last pairs that taught the colour, ((keyframe, centre, colour) before, then
+        # now) with centres in the current keyframe's image, and how many ever did: what
+        # ball_prelearn.py checks against the players. Bounded, so a long match keeps none.
+        self.flights: deque[tuple[tuple[int, np.ndarray, np.ndarray], ...]] = deque(
+            maxlen=FLIGHTS_KEPT
+        )
+        self.flights_taught = 0
         self.searches = 0
         # A player's typical height in pixels, for the ball's expected size when a search is
         # given no players (ball_prelearn.py looks without them first).
@@ -200,9 +207,10 @@ class MotionBallCandidates:
         grow = grow if 0 < grow < self.s.ball_motion_diff_min else None
         weak = None
         colour = self.colour_lab
-        if colour is not None:
+        if colour is not None and changed.any():
             # Only the changed pixels: converting the whole region to CIELAB cost as much as
             # the rest of the search when the path is lost and the region is the frame.
+            # (None changed: OpenCV refuses an empty image; the mask is empty already.)
             ys, xs = np.nonzero(changed)
             lab = _lab(region[ys, xs].reshape(-1, 1, 3)).reshape(-1, 3)
             mask[ys, xs] = (
@@ -343,6 +351,7 @@ class MotionBallCandidates:
                     if not any(before_sample is c for c in self._colours):
                         self._add_colour(before_sample)
                     self.flights.append(((k, before, before_sample), (now, centre, sample)))
+                    self.flights_taught += 1
                     break
         self._alone = [*recent, *((now, c, lab) for c, lab, _ in flying)]
 

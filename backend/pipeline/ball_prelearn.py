@@ -39,8 +39,9 @@ AGREEING_BURSTS_MIN = 2
 
 @dataclass
 class BurstColour:
-    """What the bursts taught: the colour samples of the bursts that agree (empty if fewer
-    than AGREEING_BURSTS_MIN did) and how many bursts were looked at."""
+    """What the bursts taught: the colour samples to start the main pass with (empty when
+    no burst found a clear flight, or their flights disagreed), how many bursts were looked
+    at and how many found a clear flight."""
 
     samples: list[np.ndarray] = field(default_factory=list)
     bursts_run: int = 0
@@ -147,9 +148,10 @@ def _first_clear_flight(
         now = finder.scene.keyframes
         seen = {k: v for k, v in seen.items() if now - k <= FLIGHT_PAIR_KEYFRAMES_MAX}
         seen[now] = (image, finder.offset.copy())
-        known = len(finder.flights)
+        known = finder.flights_taught
         finder.find(image, _NOBODY, None, background_ok)
-        for flight in finder.flights[known:]:
+        fresh = finder.flights_taught - known
+        for flight in list(finder.flights)[-fresh:] if fresh else []:
             clear = True
             for keyframe, centre, _ in flight:
                 then, offset_then = seen[keyframe]
@@ -161,7 +163,7 @@ def _first_clear_flight(
                 clear = clear and clear_of_players(at_then, boxes[keyframe])
             if clear:
                 return [sample for _, _, sample in flight]
-        if len(finder.flights) > known:
+        if fresh:
             finder.forget_colour()
     return []
 

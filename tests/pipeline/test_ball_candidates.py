@@ -202,3 +202,19 @@ def test_a_piece_of_rim_cut_off_from_its_core_is_no_blob() -> None:
         warnings.simplefilter("error", RuntimeWarning)  # a colour from no pixels
         blobs = finder._blobs(grown, core, image, (0, 0), grown, small, SIZE[0], None)
     assert all(abs(b.centre[1] - 102) > 1 for b in blobs), blobs
+
+
+def test_a_known_colour_and_nothing_that_moved_finds_nothing_and_does_not_fail() -> None:
+    """With the colour known from the start (ball_prelearn.py primes it), a keyframe where
+    nothing differs from the background must simply find nothing: OpenCV refused the empty
+    set of changed pixels (a 60 s generated clip stopped there)."""
+    finder = MotionBallCandidates(_settings())
+    finder.prime_colour([cv2.cvtColor(np.uint8([[BALL_BGR]]), cv2.COLOR_BGR2LAB)[0, 0]] * 2)
+    assert finder.colour_lab is not None
+    still = _frame()
+    for _ in range(3):
+        ok = finder.update_background(still)
+        assert len(finder.find(still, PLAYER, None, ok)) == 0
+    moved = _frame((200, 100))
+    ok = finder.update_background(moved)
+    assert len(finder.find(moved, PLAYER, None, ok)) == 1  # and the primed colour finds
