@@ -292,7 +292,9 @@ class Engine:
         if found.learnt:
             self.ball.motion.prime_colour(found.samples)
             self.log.info(
-                "ball colour learnt before the main pass: %d of %d bursts taught it",
+                "ball colour learnt before the main pass (CIELAB %s): %d of %d bursts found "
+                "a flight clear of the players",
+                np.round(np.mean(found.samples, axis=0)).astype(int).tolist(),
                 found.bursts_taught, found.bursts_run,
             )  # fmt: skip
 
