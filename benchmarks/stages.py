@@ -181,12 +181,18 @@ def profile(video: Path, settings: dict, calibration: dict | None, out: Path) ->
     instrument(counters)
     monitor = ThreadMonitor()
     state = {}
-    original_fit = Engine._fit_teams
+    original_fit, original_colour = Engine._fit_teams, Engine._learn_ball_colour
 
-    def fit_then_start(self):
+    def fit(self):
         t0 = time.process_time()
         original_fit(self)
         state["team_fit_cpu_s"] = time.process_time() - t0
+
+    def colour_then_start(self):
+        # The ball's colour bursts run after the team fit, before the main pass.
+        t0 = time.process_time()
+        original_colour(self)
+        state["ball_colour_cpu_s"] = time.process_time() - t0
         counters.tids["main"] = threading.get_native_id()
         counters.enabled = True
         monitor.start()
@@ -200,7 +206,8 @@ def profile(video: Path, settings: dict, calibration: dict | None, out: Path) ->
         state["wall_s"] = time.perf_counter() - state["t0"]
         return original_outputs(self)
 
-    Engine._fit_teams = fit_then_start
+    Engine._fit_teams = fit
+    Engine._learn_ball_colour = colour_then_start
     Engine._write_outputs = stop_then_write
     from backend.workflow import analyse_match
 
@@ -231,6 +238,7 @@ def profile(video: Path, settings: dict, calibration: dict | None, out: Path) ->
             main_pass_cpu / (frames / result.summary["video"]["fps"]), 3
         ),
         "team_fit_cpu_s": round(state["team_fit_cpu_s"], 3),
+        "ball_colour_cpu_s": round(state["ball_colour_cpu_s"], 3),
         "model_load_s": result.summary["timings"]["model_load_s"],
         "end_to_end_s": round(total_s, 3),
         "threads_cpu_ms_per_frame": threads,
