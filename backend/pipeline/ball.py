@@ -227,6 +227,14 @@ class BallPath:
         players = _boxes(state)
         from_motion = False
         if self.motion is not None:
+            if self.motion.on_trial and confident.any():
+                # The surest detector ball judges a colour learnt before this pass, whether
+                # or not the path picks it (a wrong colour's path would not).
+                best = int(np.argmax(np.where(confident, balls.confidence, -1.0)))
+                width = self.motion.expected_widths_px(
+                    balls.centers[best : best + 1], players, state.image.shape[0]
+                )[0]
+                self.motion.judge_colour(state.image, balls.centers[best], float(width))
             background_ok = self.motion.update_background(state.image, players)
             self._camera[state.index] = (self.motion.camera_resets, self.motion.offset.copy())
             while len(self._camera) > self.delay:

@@ -112,6 +112,7 @@ class MotionBallCandidates:
             maxlen=FLIGHTS_KEPT
         )
         self.flights_taught = 0
+        self._on_trial = False  # a colour from before this pass, not seen here yet
         self.searches = 0
         # A player's typical height in pixels, for the ball's expected size when a search is
         # given no players (ball_prelearn.py looks without them first).
@@ -160,20 +161,45 @@ class MotionBallCandidates:
     def forget_colour(self) -> None:
         """Unlearn the colour (a flight that taught it turned out to be no ball's)."""
         self._colours = []
+        self._on_trial = False
 
     def prime_colour(self, samples: list[np.ndarray]) -> None:
         """Start with sightings made before this pass (ball_prelearn.py); later ones push
-        them out as they come."""
+        them out as they come. Until this pass has seen the ball itself the colour is on
+        trial: see learn_colour."""
         for lab in samples[-COLOUR_HISTORY:]:
             self._add_colour(np.asarray(lab, dtype=np.float32))
+        self._on_trial = self.colour_lab is not None
+
+    @property
+    def on_trial(self) -> bool:
+        """Whether the colour came from before this pass and no sure ball has judged it."""
+        return self._on_trial
+
+    def judge_colour(self, image: np.ndarray, ball_xy: np.ndarray, width_px: float) -> None:
+        """A sure ball (a confident detection) judges a colour learnt before this pass.
+
+        That colour may be something else's (a shoe that moved like a ball in one flight);
+        the search then finds only that colour, and a path of false candidates can keep the
+        detector's real ball from being chosen, so later sightings never correct it. So the
+        first sure ball decides: one of another colour clears the colour (the search learns
+        it again, as without the bursts), one of the same colour confirms it."""
+        self._judge(_patch_colour(image, ball_xy, width_px))
+
+    def _judge(self, lab: np.ndarray | None) -> None:
+        known = self.colour_lab
+        if lab is None or not self._on_trial or known is None:
+            return
+        if np.linalg.norm(lab - known) > self.s.ball_colour_distance_max_lab:
+            self._colours = []
+        self._on_trial = False
 
     def learn_colour(self, image: np.ndarray, ball_xy: np.ndarray, width_px: float) -> None:
         """A sure ball (a confident detection) shows what colour the ball is."""
-        r = max(1, round(width_px / 4))
-        x, y = round(float(ball_xy[0])), round(float(ball_xy[1]))
-        patch = image[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1]
-        if patch.size:
-            self._add_colour(_lab(patch).reshape(-1, 3).mean(axis=0))
+        lab = _patch_colour(image, ball_xy, width_px)
+        if lab is not None:
+            self._judge(lab)
+            self._add_colour(lab)
 
     def _add_colour(self, lab: np.ndarray) -> None:
         self._colours = [*self._colours[-(COLOUR_HISTORY - 1) :], lab]
@@ -352,6 +378,7 @@ class MotionBallCandidates:
                         self._add_colour(before_sample)
                     self.flights.append(((k, before, before_sample), (now, centre, sample)))
                     self.flights_taught += 1
+                    self._on_trial = False  # a flight of this pass confirmed the colour
                     break
         self._alone = [*recent, *((now, c, lab) for c, lab, _ in flying)]
 
@@ -465,6 +492,14 @@ def _turned_sides(blob: np.ndarray) -> tuple[float, float]:
     (_, (a, b), _) = cv2.minAreaRect(points)
     # Around pixel centres: a blob one pixel wide spans one pixel, not zero.
     return max(a, b) + 1.0, min(a, b) + 1.0
+
+
+def _patch_colour(image: np.ndarray, ball_xy: np.ndarray, width_px: float) -> np.ndarray | None:
+    """Mean CIELAB colour of the middle of a ball of `width_px` at `ball_xy`."""
+    r = max(1, round(width_px / 4))
+    x, y = round(float(ball_xy[0])), round(float(ball_xy[1]))
+    patch = image[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1]
+    return _lab(patch).reshape(-1, 3).mean(axis=0) if patch.size else None
 
 
 def _lab(image: np.ndarray) -> np.ndarray:

@@ -218,3 +218,39 @@ def test_a_known_colour_and_nothing_that_moved_finds_nothing_and_does_not_fail()
     moved = _frame((200, 100))
     ok = finder.update_background(moved)
     assert len(finder.find(moved, PLAYER, None, ok)) == 1  # and the primed colour finds
+
+
+def _lab_of(bgr) -> np.ndarray:
+    return cv2.cvtColor(np.uint8([[bgr]]), cv2.COLOR_BGR2LAB)[0, 0].astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "primed_bgr, kept", [(SKIN_BGR, False), (BALL_BGR, True)], ids=["wrong", "right"]
+)
+def test_the_first_sure_ball_puts_a_colour_learnt_before_the_pass_on_trial(primed_bgr, kept):
+    finder = MotionBallCandidates(_settings())
+    finder.prime_colour([_lab_of(primed_bgr)] * 2)
+    assert np.linalg.norm(finder.colour_lab - _lab_of(primed_bgr)) < 1
+    image = _frame((200, 100))
+    assert finder.on_trial
+    finder.learn_colour(image, np.array([200.0, 100.0]), BALL_WIDTH_PX)  # a detector ball
+    assert not finder.on_trial
+    if kept:
+        assert np.linalg.norm(finder.colour_lab - _lab_of(BALL_BGR)) < 5
+    else:
+        # Cleared: one sighting is not yet a colour, the next sure ball makes it the ball's.
+        assert finder.colour_lab is None
+        finder.learn_colour(image, np.array([200.0, 100.0]), BALL_WIDTH_PX)
+        assert np.linalg.norm(finder.colour_lab - _lab_of(BALL_BGR)) < 5
+    # Decided once: a later sure "ball" of another colour (a head) clears nothing.
+    head = _frame(head_xy=(120, 60))
+    finder.learn_colour(head, np.array([120.0, 60.0]), BALL_WIDTH_PX)
+    assert finder.colour_lab is not None
+
+
+def test_a_sure_ball_the_path_did_not_choose_still_judges_the_colour() -> None:
+    finder = MotionBallCandidates(_settings())
+    finder.prime_colour([_lab_of(SKIN_BGR)] * 2)
+    finder.judge_colour(_frame((200, 100)), np.array([200.0, 100.0]), BALL_WIDTH_PX)
+    # Judged, not learnt: the wrong colour is gone and nothing took its place yet.
+    assert not finder.on_trial and finder.colour_lab is None and finder.colour_samples == []
