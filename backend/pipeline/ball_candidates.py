@@ -107,7 +107,7 @@ class MotionBallCandidates:
         self._alone: list[tuple[int, np.ndarray, np.ndarray]] = []
         # The last pairs that taught the colour, ((keyframe, centre, colour) before, then
         # now) with centres in the current keyframe's image, and how many ever did: what
-        # ball_prelearn.py checks against the players. Bounded, so a long match keeps none.
+        # ball_prelearn.py checks against the players. Bounded: a long match keeps the last few.
         self.flights: deque[tuple[tuple[int, np.ndarray, np.ndarray], ...]] = deque(
             maxlen=FLIGHTS_KEPT
         )
@@ -166,7 +166,7 @@ class MotionBallCandidates:
     def prime_colour(self, samples: list[np.ndarray]) -> None:
         """Start with sightings made before this pass (ball_prelearn.py); later ones push
         them out as they come. Until this pass has seen the ball itself the colour is on
-        trial: see learn_colour."""
+        trial: see judge_colour."""
         for lab in samples[-COLOUR_HISTORY:]:
             self._add_colour(np.asarray(lab, dtype=np.float32))
         self._on_trial = self.colour_lab is not None
@@ -198,6 +198,8 @@ class MotionBallCandidates:
         """A sure ball (a confident detection) shows what colour the ball is."""
         lab = _patch_colour(image, ball_xy, width_px)
         if lab is not None:
+            # BallPath judges with the keyframe's surest detector ball; a sure ball that the
+            # zoom look found instead comes here first.
             self._judge(lab)
             self._add_colour(lab)
 
