@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.pipeline.errors import ModelError
+from backend.pipeline.file_lock import exclusive
 from backend.pipeline.model import sha256_of
 
 BACKENDS = ("auto", "openvino", "pytorch")
@@ -271,9 +272,16 @@ class OpenVinoCache:
         """A verified export for `shape`, exported now if missing, stale or damaged; `int8`:
         the int8 one, quantised from the fp32 export (made first if need be)."""
         folder = self.folder(shape, int8)
-        problem = self.problem(folder, shape, int8)
-        if problem is None:
+        if self.problem(folder, shape, int8) is None:
             return folder
+        with exclusive(self.root / f".{folder.name}.lock"):
+            # Another worker may have built it while this one waited.
+            problem = self.problem(folder, shape, int8)
+            if problem is None:
+                return folder
+            return self._rebuild(folder, shape, int8, problem)
+
+    def _rebuild(self, folder: Path, shape: tuple[int, int], int8: bool, problem: str) -> Path:
         source = self.model_dir(shape) if int8 else None
         if folder.exists():
             self.log.warning("OpenVINO export %s is rebuilt: %s", folder.name, problem)

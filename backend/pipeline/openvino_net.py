@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from backend.pipeline.errors import ModelError
+from backend.pipeline.file_lock import exclusive
 
 # ultralytics' predict defaults (cfg/default.yaml: iou, max_det; LetterBox padding; NMS
 # class offset max_wh): the same numbers give the same boxes.
@@ -24,6 +25,8 @@ NMS_IOU_MAX = 0.7
 MAX_DETECTIONS = 300
 LETTERBOX_PAD_VALUE = 114
 CLASS_OFFSET_PX = 7680
+# Beside OpenVINO's compiled blobs in its CACHE_DIR; see OpenVinoNet.__init__.
+COMPILE_LOCK_NAME = ".compile.lock"
 
 
 class OpenVinoNet:
@@ -59,7 +62,15 @@ class OpenVinoNet:
                 f"The OpenVINO export {folder.name} is not a plain detect head "
                 f"(output {outputs}, {len(self.names)} classes)."
             )
-        self.compiled = core.compile_model(model, "CPU", config)
+        cache_dir = config.get("CACHE_DIR")
+        if cache_dir:
+            # OpenVINO writes a compiled blob in place, and a process importing a blob that
+            # another is still writing dies of SIGBUS: three worker processes starting at
+            # once lost one of them in 5 of 25 tries before this lock.
+            with exclusive(Path(cache_dir) / COMPILE_LOCK_NAME):
+                self.compiled = core.compile_model(model, "CPU", config)
+        else:
+            self.compiled = core.compile_model(model, "CPU", config)
         self._request = self.compiled.create_infer_request()
         # What the CPU really computes in ("bf16" or "f32"), for summary.json.
         hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")

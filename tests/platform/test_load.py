@@ -124,13 +124,15 @@ def test_fifty_jobs_from_several_processes_on_three_workers(start_worker, tmp_pa
         outputs = session.exec(select(JobFile).where(JobFile.role == "output")).all()
     assert len(jobs) == LOAD_JOBS
     assert {j.status for j in jobs} == {"completed"}, [j.error for j in jobs if j.error]
-    assert {(j.attempts, j.crash_count) for j in jobs} == {(1, 0)}, "a job ran more than once"
+    log = Path(worker.log_path).read_text(errors="replace")
+    # Why a job ran twice is in the worker's log: a worker process that died, and recovery.
+    recovered = [line for line in log.splitlines() if "died" in line or "requeued" in line]
+    assert {(j.attempts, j.crash_count) for j in jobs} == {(1, 0)}, recovered
     per_job = defaultdict(list)
     for row in outputs:
         per_job[row.job_id].append(row.relpath)
     assert all(len(v) == len(set(v)) and "outputs/summary.json" in v for v in per_job.values())
     assert set(per_job) == set(ids)
-    log = Path(worker.log_path).read_text(errors="replace")
     starts = re.findall(r"job (\w+) started \(attempt", log)
     assert sorted(starts) == sorted(ids), "each job must be started exactly once"
     assert "database is locked" not in log and "DatabaseBusy" not in log
