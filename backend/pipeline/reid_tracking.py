@@ -7,7 +7,9 @@ Each keyframe, in this order:
    lost from where it last stood clear in its own look, so its player can take it back;
 3. new ByteTrack tracks and boxes let go are matched to lost IDs, one owner per ID, and
    provisional IDs (given afresh a moment ago) now standing clear to IDs let go since their
-   birth; a provisional ID matched so was that player all along and is retired.
+   birth; a provisional ID matched so was that player all along and is retired;
+4. an ID that vanished beside others is hidden behind them: their statures learn nothing
+   until it is back, and then the pair is decided like one out of an encounter (step 1).
 
 Every such decision is also kept in `renames` (what the IDs should have been since some
 keyframe), which the engine applies to the frames it still holds (about a second, the ball
@@ -54,6 +56,7 @@ class ReidTracking:
                 del self._alias[raw]
         ids: list[int | None] = [self._alias.get(r) for r in raws]
         views = [self._view(frame, boxes[i], tid, apart[i]) for i, tid in enumerate(ids)]
+        before = {t: box for t, (kf, box) in self._last.items() if kf == self._keyframe - 1}
         self._swap_back(ids, raws, boxes, views)
         released: dict[int, tuple[int, int]] = {}  # box index -> (ID let go, since keyframe)
         for i, tid in enumerate(ids):
@@ -72,6 +75,7 @@ class ReidTracking:
             self.renames.append((MOVE, old, ids[i], since))
         for i in fresh | {i for i, tid in enumerate(ids) if views[i][3] != tid}:
             views[i] = self._view(frame, boxes[i], ids[i], apart[i])
+        frozen = self._hide_and_seek(before, ids)
         for i, tid in enumerate(ids):
             full, clean, look, _ = views[i]
             self._remember(tid, full)
@@ -79,7 +83,7 @@ class ReidTracking:
             reid.observe(
                 tid, now, reid.position(feet_of(full)), float(full[3] - full[1]), look, clean,
                 team, provisional=i in fresh,
-                stature=reid.scale.stature(full) if clean else None,
+                stature=reid.scale.stature(full) if clean and tid not in frozen else None,
             )  # fmt: skip
         # After this keyframe's statures: a box does not move the line it is measured by.
         reid.scale.learn(np.array([v[0] for v in views if v[1]]), now)
@@ -91,6 +95,42 @@ class ReidTracking:
         reid.forget(lambda t, _: t in self._last)
         tracked.tracker_id = np.array(ids, dtype=np.int64)
         return tracked
+
+    def _hide_and_seek(self, before: dict[int, np.ndarray], ids: list[int | None]) -> set[int]:
+        """The IDs whose statures must not learn now: their boxes may be someone else's.
+
+        An ID that vanished beside others (its last box near theirs) is hidden behind them,
+        and their box may be either player until it reappears. Such a box standing clear
+        passes for clean, and folding a team-mate's stature into the nearer player's made
+        the two IDs alike: neither the misfit test nor the swap back could then tell them
+        apart when the hidden one came out (wide shot seed 4: a player behind a team-mate
+        4 % shorter for 2 s, the nearer one's ID moving to them). So the covers' statures
+        stay as they were while the hidden player is away, and once it is back the pair is
+        decided by them as soon as the two stand clear (`_swap_back`), however long that
+        took. Looks and motion still learn: freezing them too let the misfit test release
+        IDs on odd boxes (three wide shots lost more identities than it saved).
+        """
+        kf, keep = self._keyframe, self.reid.cfg.lost_max_s * self.keyframes_per_s
+        present = {t for t in ids if t is not None}
+        for tid in before.keys() - present:
+            covers = {
+                t for t in before.keys() & present if t != tid and _near(before[tid], before[t])
+            }
+            if covers:
+                self._hidden[tid] = (covers, kf)
+        for tid in list(self._hidden):
+            covers, since = self._hidden[tid]
+            if tid in present:
+                del self._hidden[tid]
+                for cover in covers & present:
+                    pair = (min(tid, cover), max(tid, cover))
+                    self._close[pair] = kf
+                    self._pending[pair] = kf
+            elif kf - since > keep:
+                del self._hidden[tid]
+        self._pending = {p: k for p, k in self._pending.items() if kf - k <= keep}
+        frozen = {t for covers, _ in self._hidden.values() for t in covers}
+        return frozen | {t for pair in self._pending for t in pair}
 
     def _view(self, frame: np.ndarray, box: np.ndarray, tid: int | None, apart: bool):
         """(box as tall as its player, clean?, look or None, tid) of one box.
@@ -159,7 +199,9 @@ class ReidTracking:
         near = [(i, j) for i, j in _near_pairs(boxes) if ids[i] is not None and ids[j] is not None]
         for i, j in near:
             self._close[tuple(sorted((ids[i], ids[j])))] = kf
-        self._close = {p: k for p, k in self._close.items() if kf - k <= window}
+        self._close = {
+            p: k for p, k in self._close.items() if kf - k <= window or p in self._pending
+        }
         index = {tid: i for i, tid in enumerate(ids) if tid is not None}
         now_near = {tuple(sorted((ids[i], ids[j]))) for i, j in near}
         ready = [
@@ -185,6 +227,7 @@ class ReidTracking:
             self.reid_counts["reid_swaps"] += 1
         for pair in ready:
             self._close.pop(pair, None)  # decided: look again only after the next encounter
+            self._pending.pop(pair, None)
 
 
 def relabel(frames, last_seen: dict, rename: tuple[str, int, int, int], first_index: int):
@@ -212,16 +255,19 @@ def relabel(frames, last_seen: dict, rename: tuple[str, int, int, int], first_in
             last_seen[b] = seen
 
 
+def _near(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two boxes overlap or their feet are within half a box height."""
+    overlap = min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+    fa = np.array([(a[0] + a[2]) / 2, a[3]])
+    fb = np.array([(b[0] + b[2]) / 2, b[3]])
+    return bool(overlap or np.linalg.norm(fa - fb) < 0.5 * max(a[3] - a[1], b[3] - b[1]))
+
+
 def _near_pairs(boxes: np.ndarray) -> list[tuple[int, int]]:
-    """Index pairs of boxes that overlap or whose feet are within a box height."""
-    out = []
-    for i in range(len(boxes)):
-        for j in range(i + 1, len(boxes)):
-            a, b = boxes[i], boxes[j]
-            overlap = min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
-            fa = np.array([(a[0] + a[2]) / 2, a[3]])
-            fb = np.array([(b[0] + b[2]) / 2, b[3]])
-            height = max(a[3] - a[1], b[3] - b[1])
-            if overlap or np.linalg.norm(fa - fb) < 0.5 * height:
-                out.append((i, j))
-    return out
+    """Index pairs of boxes that are `_near`."""
+    return [
+        (i, j)
+        for i in range(len(boxes))
+        for j in range(i + 1, len(boxes))
+        if _near(boxes[i], boxes[j])
+    ]

@@ -76,6 +76,10 @@ class PlayerTracker(ReidTracking):
         self._team_of, self._team_of_colour = team_of, team_of_colour
         # (ID, ID) -> keyframe they were last close: a tracker may swap two people there.
         self._close: dict[tuple[int, int], int] = {}
+        # ID -> (IDs it vanished beside, keyframe): hidden behind them (reid_tracking.py).
+        self._hidden: dict[int, tuple[set[int], int]] = {}
+        # (ID, ID) -> keyframe: a hidden ID back beside its cover, to be decided apart.
+        self._pending: dict[tuple[int, int], int] = {}
         self.reid_counts = dict.fromkeys(REID_COUNTS, 0)
         self.renames: list[tuple[str, int, int, int]] = []  # reid_tracking.py
 
@@ -190,6 +194,8 @@ class PlayerTracker(ReidTracking):
         self._colors.clear()
         self._keyframe = 0
         self._close.clear()
+        self._hidden.clear()
+        self._pending.clear()
         self.renames = []
         if self.reid is not None:
             self.reid.forget(lambda t, s: False)

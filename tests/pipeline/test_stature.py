@@ -120,3 +120,38 @@ def test_team_mates_swapped_in_an_encounter_are_swapped_back_by_their_statures()
     assert reid.swaps([(1, 2)], looks, {1: 0.95, 2: 1.05}) == []
     # One stature unknown (a box not clean enough to measure): the looks alone, a tie.
     assert reid.swaps([(1, 2)], looks, {1: 1.05, 2: None}) == []
+
+
+def _team_mate_hidden_behind_then_in_front(tracker: PlayerTracker) -> list[list[int]]:
+    """Two team-mates in one kit, 100 and 96 px tall at one distance (4 % apart, under
+    reid_stature_misfit): the taller (ID 1) stands, the shorter (ID 2) walks up behind and is
+    hidden; then the shorter steps in front while the taller is hidden, so the box in that
+    spot (ID 1 in the tracker) is the shorter one's for a while, and the taller reappears a
+    step away."""
+    tall_at, short_at = 300, 500
+    frames = [[_box(tall_at, 300, 100), _box(short_at, 300, 96)] for _ in range(8)]
+    frames += [[_box(tall_at, 300, 100), _box(short_at - 17 * k, 300, 96)] for k in range(1, 12)]
+    frames += [[_box(tall_at, 300, 100)] for _ in range(4)]
+    frames += [[_box(tall_at, 300, 96)] for _ in range(6)]
+    frames += [[_box(tall_at, 300, 96), _box(230, 300, 100)] for _ in range(4)]
+    return _run(tracker, frames)
+
+
+def test_a_team_mate_hidden_behind_an_id_does_not_teach_it_their_stature():
+    """Before this, the box's looks taught ID 1 the shorter one's stature while ID 2 was
+    away, so neither the misfit test (4 % is within the jitter) nor the swap back could
+    tell the two apart, and the taller one came back as ID 2."""
+    tracker = PlayerTracker(0.3, 2, 10.0, reid=ReidConfig())
+    ids = _team_mate_hidden_behind_then_in_front(tracker)
+    assert ids[0] == [1, 2]
+    assert ids[-1] == [2, 1], ids
+    assert tracker.reid_counts["reid_swaps"] == 1
+    swaps = [r for r in tracker.take_renames() if r[0] == "swap"]
+    assert len(swaps) == 1 and set(swaps[0][1:3]) == {1, 2}
+
+
+def test_without_the_stature_cue_the_hidden_team_mate_comes_back_with_the_wrong_id():
+    tracker = PlayerTracker(0.3, 2, 10.0, reid=ReidConfig(stature_tolerance=0.0))
+    ids = _team_mate_hidden_behind_then_in_front(tracker)
+    assert ids[0] == [1, 2]
+    assert ids[-1] == [1, 2], ids
