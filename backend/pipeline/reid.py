@@ -377,26 +377,33 @@ class Reidentifier:
         looks: dict[int, np.ndarray],
         statures: dict[int, float | None] | None = None,
     ) -> list[tuple[int, int]]:
-        """The pairs (of IDs just out of a close encounter, both clean now) to swap back.
+        """The pairs (of IDs just out of a close encounter, both clean now) to swap back."""
+        costs = {pair: self.pair_costs(*pair, looks, statures or {}) for pair in pairs}
+        return [pair for pair, c in costs.items() if c is not None and self.crossed(*c)]
 
-        Each pair is kept or crossed by the total distance of the two boxes' looks (and,
-        when both IDs have shown their stature, their statures) to the two IDs' models."""
-        statures = statures or {}
-        out = []
-        for a, b in pairs:
-            sa, sb = self.states[a], self.states[b]
-            if sa.model is None or sb.model is None or a not in looks or b not in looks:
-                continue
-            look = appearance_distance
-            kept = look(sa.model, looks[a]) + look(sb.model, looks[b])
-            crossed = look(sa.model, looks[b]) + look(sb.model, looks[a])
-            now_a, now_b = statures.get(a), statures.get(b)
-            if None not in (now_a, now_b, self._stature(sa), self._stature(sb)):
-                kept += self.stature_distance(sa, now_a) + self.stature_distance(sb, now_b)
-                crossed += self.stature_distance(sa, now_b) + self.stature_distance(sb, now_a)
-            if crossed + 2 * self.cfg.swap_margin < kept:
-                out.append((a, b))
-        return out
+    def pair_costs(
+        self, a: int, b: int, looks: dict[int, np.ndarray], statures: dict[int, float | None]
+    ) -> tuple[float, float] | None:
+        """(kept, crossed): how unlike the two boxes are to the two IDs' models as labelled
+        and swapped, by the looks and (when both IDs have shown their stature) statures;
+        None while either model or look is missing."""
+        sa, sb = self.states[a], self.states[b]
+        if sa.model is None or sb.model is None or looks.get(a) is None or looks.get(b) is None:
+            return None
+        look = appearance_distance
+        kept = look(sa.model, looks[a]) + look(sb.model, looks[b])
+        crossed = look(sa.model, looks[b]) + look(sb.model, looks[a])
+        now_a, now_b = statures.get(a), statures.get(b)
+        if None not in (now_a, now_b, self._stature(sa), self._stature(sb)):
+            kept += self.stature_distance(sa, now_a) + self.stature_distance(sb, now_b)
+            crossed += self.stature_distance(sa, now_b) + self.stature_distance(sb, now_a)
+        return kept, crossed
+
+    def crossed(self, kept: float, crossed: float, keyframes: int = 1) -> bool:
+        """Whether a pair's boxes fit the IDs swapped better, by the margin, than as labelled;
+        `kept` and `crossed` may be means over `keyframes` keyframes, whose jitter (what the
+        margin guards against) shrinks with the square root of their number."""
+        return crossed + 2 * self.cfg.swap_margin / np.sqrt(max(1, keyframes)) < kept
 
     def _stature(self, st: TrackState) -> float | None:
         if self.cfg.stature_tolerance <= 0 or st.stature_looks < STATURE_LOOKS_MIN:

@@ -80,6 +80,8 @@ class PlayerTracker(ReidTracking):
         self._hidden: dict[int, tuple[set[int], int]] = {}
         # (ID, ID) -> keyframe: a hidden ID back beside its cover, to be decided apart.
         self._pending: dict[tuple[int, int], int] = {}
+        # Pending pair -> summed (kept, crossed, keyframes) costs so far (reid_tracking.py).
+        self._evidence: dict[tuple[int, int], np.ndarray] = {}
         self.reid_counts = dict.fromkeys(REID_COUNTS, 0)
         self.renames: list[tuple[str, int, int, int]] = []  # reid_tracking.py
 
@@ -196,6 +198,7 @@ class PlayerTracker(ReidTracking):
         self._close.clear()
         self._hidden.clear()
         self._pending.clear()
+        self._evidence.clear()
         self.renames = []
         if self.reid is not None:
             self.reid.forget(lambda t, s: False)
