@@ -227,14 +227,14 @@ class BallPath:
         players = _boxes(state)
         from_motion = False
         if self.motion is not None:
-            if self.motion.on_trial and confident.any():
+            if self.motion.colour.on_trial and confident.any():
                 # The surest detector ball judges a colour learnt before this pass, whether
                 # or not the path picks it (a wrong colour's path would not).
                 best = int(np.argmax(np.where(confident, balls.confidence, -1.0)))
                 width = self.motion.expected_widths_px(
                     balls.centers[best : best + 1], players, state.image.shape[0]
                 )[0]
-                self.motion.judge_colour(state.image, balls.centers[best], float(width))
+                self.motion.colour.judge(state.image, balls.centers[best], float(width))
             background_ok = self.motion.update_background(state.image, players)
             self._camera[state.index] = (self.motion.camera_resets, self.motion.offset.copy())
             while len(self._camera) > self.delay:
@@ -255,7 +255,7 @@ class BallPath:
             self.motion_points += 1
         elif self.motion is not None and point.confidence >= self.s.ball_conf_min:
             width = self.motion.expected_widths_px(point.xy, players, state.image.shape[0])[0]
-            self.motion.learn_colour(state.image, point.xy, float(width))
+            self.motion.colour.learn(state.image, point.xy, float(width))
         state.ball = (point.xy, point.confidence, True)
         if self.motion is not None:
             self._look_back(state, buffer)
@@ -284,7 +284,7 @@ class BallPath:
         not left empty. Stops at a keyframe that has a ball, or after LOOK_BACK_MISSES_MAX
         keyframes in a row without one; fills the frames between what it found."""
         motion = self.motion
-        if motion is None or motion.colour_lab is None or state.ball is None:
+        if motion is None or motion.colour.lab is None or state.ball is None:
             return
         keys = [st for st in buffer if (st.keyframe or st is state) and st.index <= state.index]
         if not keys:

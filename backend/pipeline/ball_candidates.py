@@ -7,9 +7,9 @@ correlation outside the players' boxes; restarted when it jumps), and the ball i
 that difference of the right size and shape. The difference tolerates a pixel of
 misalignment: a pixel changed only if it lies outside the background's range over its 3x3
 neighbourhood, so line edges a subpixel pan leaves do not. Once the ball's colour is known
-(from detector hits and from pairs of blobs flying clear of every player, each also looked
-at with its faint rim: a ball blurred over a floor of a like colour differs fully only at
-its core, which alone is too small), only pixels of that colour count, which also finds
+(ball_colour.py: from detector hits and from pairs of blobs flying clear of every player, each
+also looked at with its faint rim: a ball blurred over a floor of a like colour differs fully
+only at its core, which alone is too small), only pixels of that colour count, which also finds
 the ball in a player's hands, where it joins the player's own difference.
 
 What must not win, and why it does not:
@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from backend.pipeline.ball_background import RunningBackground, shifted, tolerant_difference
+from backend.pipeline.ball_colour import BallColour, lab_of
 from backend.pipeline.ball_scale import (
     BALL_TO_PLAYER_HEIGHT,
     court_scale_px_per_m,
@@ -75,8 +76,6 @@ CLEAR_MARGIN_FRAC = 0.3
 # blur spreads a 5-12 px ball by a pixel or two.
 RIM_GROW_PX = 2
 _RIM_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RIM_GROW_PX + 1,) * 2)
-# Ball colour: a running mean of this many recent sure samples.
-COLOUR_HISTORY = 12
 # Teaching flights remembered (one keyframe's search finds one or two at most).
 FLIGHTS_KEPT = 8
 # Size window around the expected ball width; a blurred ball is longer, so the long side may
@@ -102,7 +101,7 @@ class MotionBallCandidates:
         self.s = settings
         self.view = view
         self.scene = RunningBackground(settings)
-        self._colours: list[np.ndarray] = []
+        self.colour = BallColour(settings)
         # Blobs alone on the floor in the last keyframes: (keyframe, centre, CIELAB colour).
         self._alone: list[tuple[int, np.ndarray, np.ndarray]] = []
         # The last pairs that taught the colour, ((keyframe, centre, colour) before, then
@@ -112,7 +111,6 @@ class MotionBallCandidates:
             maxlen=FLIGHTS_KEPT
         )
         self.flights_taught = 0
-        self._on_trial = False  # a colour from before this pass, not seen here yet
         self.searches = 0
         # A player's typical height in pixels, for the ball's expected size when a search is
         # given no players (ball_prelearn.py looks without them first).
@@ -140,71 +138,6 @@ class MotionBallCandidates:
         elif self.scene.step != (0, 0):
             self._alone = [(k, c + self.scene.step, lab) for k, c, lab in self._alone]
         return ok
-
-    @property
-    def colour_lab(self) -> np.ndarray | None:
-        """The ball's colour once enough recent sightings agree on it, else None."""
-        if len(self._colours) < self.s.ball_colour_samples_min:
-            return None
-        samples = np.array(self._colours)
-        median = np.median(samples, axis=0)
-        agree = np.linalg.norm(samples - median, axis=1) <= self.s.ball_colour_distance_max_lab
-        if agree.sum() < self.s.ball_colour_samples_min:
-            return None
-        return samples[agree].mean(axis=0)
-
-    @property
-    def colour_samples(self) -> list[np.ndarray]:
-        """The sure sightings of the ball's colour kept so far, oldest first."""
-        return list(self._colours)
-
-    def forget_colour(self) -> None:
-        """Unlearn the colour (a flight that taught it turned out to be no ball's)."""
-        self._colours = []
-        self._on_trial = False
-
-    def prime_colour(self, samples: list[np.ndarray]) -> None:
-        """Start with sightings made before this pass (ball_prelearn.py); later ones push
-        them out as they come. Until this pass has seen the ball itself the colour is on
-        trial: see judge_colour."""
-        for lab in samples[-COLOUR_HISTORY:]:
-            self._add_colour(np.asarray(lab, dtype=np.float32))
-        self._on_trial = self.colour_lab is not None
-
-    @property
-    def on_trial(self) -> bool:
-        """Whether the colour came from before this pass and no sure ball has judged it."""
-        return self._on_trial
-
-    def judge_colour(self, image: np.ndarray, ball_xy: np.ndarray, width_px: float) -> None:
-        """A sure ball (a confident detection) judges a colour learnt before this pass.
-
-        That colour may be something else's (a shoe that moved like a ball in one flight);
-        the search then finds only that colour, and a path of false candidates can keep the
-        detector's real ball from being chosen, so later sightings never correct it. So the
-        first sure ball decides: one of another colour clears the colour (the search learns
-        it again, as without the bursts), one of the same colour confirms it."""
-        self._judge(_patch_colour(image, ball_xy, width_px))
-
-    def _judge(self, lab: np.ndarray | None) -> None:
-        known = self.colour_lab
-        if lab is None or not self._on_trial or known is None:
-            return
-        if np.linalg.norm(lab - known) > self.s.ball_colour_distance_max_lab:
-            self._colours = []
-        self._on_trial = False
-
-    def learn_colour(self, image: np.ndarray, ball_xy: np.ndarray, width_px: float) -> None:
-        """A sure ball (a confident detection) shows what colour the ball is."""
-        lab = _patch_colour(image, ball_xy, width_px)
-        if lab is not None:
-            # BallPath judges with the keyframe's surest detector ball; a sure ball that the
-            # zoom look found instead comes here first.
-            self._judge(lab)
-            self._add_colour(lab)
-
-    def _add_colour(self, lab: np.ndarray) -> None:
-        self._colours = [*self._colours[-(COLOUR_HISTORY - 1) :], lab]
 
     def find(
         self,
@@ -234,13 +167,13 @@ class MotionBallCandidates:
         grow = self.s.ball_motion_grow_diff_min
         grow = grow if 0 < grow < self.s.ball_motion_diff_min else None
         weak = None
-        colour = self.colour_lab
+        colour = self.colour.lab
         if colour is not None and changed.any():
             # Only the changed pixels: converting the whole region to CIELAB cost as much as
             # the rest of the search when the path is lost and the region is the frame.
             # (None changed: OpenCV refuses an empty image; the mask is empty already.)
             ys, xs = np.nonzero(changed)
-            lab = _lab(region[ys, xs].reshape(-1, 1, 3)).reshape(-1, 3)
+            lab = lab_of(region[ys, xs].reshape(-1, 1, 3)).reshape(-1, 3)
             mask[ys, xs] = (
                 np.linalg.norm(lab - colour, axis=1) <= self.s.ball_colour_distance_max_lab
             )
@@ -342,8 +275,8 @@ class MotionBallCandidates:
             if colour is None and not isolated:
                 continue
             core = blob & core_mask[by : by + bh, bx : bx + bw]
-            sample = _lab(region[by : by + bh, bx : bx + bw])[core].mean(axis=0)
-            behind = _lab(self.background[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw])
+            sample = lab_of(region[by : by + bh, bx : bx + bw])[core].mean(axis=0)
+            behind = lab_of(self.background[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw])
             if np.linalg.norm(sample - behind[core].mean(axis=0)) < self.s.ball_contrast_min_lab:
                 continue  # the same colour as what was there: compression shimmer on a line
             if np.hypot(sample[1] - 128, sample[2] - 128) < self.s.ball_colour_chroma_min_lab:
@@ -375,12 +308,12 @@ class MotionBallCandidates:
                     FLIGHT_STEP_MIN_WIDTHS * width <= step <= FLIGHT_STEP_MAX_WIDTHS * width
                     and np.linalg.norm(sample - before_sample) <= close
                 ):
-                    self._add_colour(sample)
-                    if not any(before_sample is c for c in self._colours):
-                        self._add_colour(before_sample)
+                    self.colour.add(sample)
+                    if not self.colour.holds(before_sample):
+                        self.colour.add(before_sample)
                     self.flights.append(((k, before, before_sample), (now, centre, sample)))
                     self.flights_taught += 1
-                    self._on_trial = False  # a flight of this pass confirmed the colour
+                    self.colour.confirm()
                     break
         self._alone = [*recent, *((now, c, lab) for c, lab, _ in flying)]
 
@@ -394,7 +327,7 @@ class MotionBallCandidates:
         """Ball candidates of an earlier, buffered keyframe of the ball's known colour, near
         `predicted`; `offset_then` is what `offset` was at that keyframe (the background has
         followed the camera since, by whole pixels). Positions are in that keyframe's image."""
-        if self.background is None or self.colour_lab is None:
+        if self.background is None or self.colour.lab is None:
             return Detections.empty()
         dx, dy = (int(v) for v in self.offset - offset_then)
         move = np.array([dx, dy, dx, dy], dtype=np.float64)
@@ -494,15 +427,3 @@ def _turned_sides(blob: np.ndarray) -> tuple[float, float]:
     (_, (a, b), _) = cv2.minAreaRect(points)
     # Around pixel centres: a blob one pixel wide spans one pixel, not zero.
     return max(a, b) + 1.0, min(a, b) + 1.0
-
-
-def _patch_colour(image: np.ndarray, ball_xy: np.ndarray, width_px: float) -> np.ndarray | None:
-    """Mean CIELAB colour of the middle of a ball of `width_px` at `ball_xy`."""
-    r = max(1, round(width_px / 4))
-    x, y = round(float(ball_xy[0])), round(float(ball_xy[1]))
-    patch = image[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1]
-    return _lab(patch).reshape(-1, 3).mean(axis=0) if patch.size else None
-
-
-def _lab(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float32)

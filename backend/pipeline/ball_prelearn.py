@@ -164,7 +164,7 @@ def _first_clear_flight(
             if clear:
                 return [sample for _, _, sample in flight]
         if fresh:
-            finder.forget_colour()
+            finder.colour.forget()
     return []
 
 

@@ -90,7 +90,7 @@ class BeforeMainPass:
         )  # fmt: skip
         self.burst_colour = found
         if found.learnt:
-            self.ball.motion.prime_colour(found.samples)
+            self.ball.motion.colour.prime(found.samples)
             self.log.info(
                 "ball colour learnt before the main pass (CIELAB %s): %d of %d bursts found "
                 "a flight clear of the players",

@@ -108,9 +108,10 @@ class ReidTracking:
         apart when the hidden one came out (wide shot seed 4: a player behind a team-mate
         4 % shorter for 2 s, the nearer one's ID moving to them). So the covers' statures
         stay as they were while the hidden player is away, and once it is back the pair is
-        decided by them as soon as the two stand clear (`_swap_back`), however long that
-        took. Looks and motion still learn: freezing them too let the misfit test release
-        IDs on odd boxes (three wide shots lost more identities than it saved).
+        compared by them over the first clean keyframes the two stand apart (`_swap_back`),
+        however long the encounter took. Looks and motion still learn: freezing them too
+        let the misfit test release IDs on odd boxes (three wide shots lost more identities
+        than it saved).
         """
         kf, keep = self._keyframe, self.reid.cfg.lost_max_s * self.keyframes_per_s
         present = {t for t in ids if t is not None}

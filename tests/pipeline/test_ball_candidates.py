@@ -50,7 +50,7 @@ def test_a_flying_ball_is_found_and_the_court_line_is_not() -> None:
             found.append(np.linalg.norm(cands.centers[0] - truth))
             assert abs(cands.centers[0][1] - 300) > 20  # never the line
     assert max(found) <= 1.5 * BALL_WIDTH_PX
-    assert finder.colour_lab is not None  # flights clear of players taught the colour
+    assert finder.colour.lab is not None  # flights clear of players taught the colour
 
 
 def test_a_moving_head_is_rejected_but_a_held_ball_of_the_known_colour_wins() -> None:
@@ -66,7 +66,7 @@ def test_a_moving_head_is_rejected_but_a_held_ball_of_the_known_colour_wins() ->
     for k in range(4):
         image = _frame((60 + 40 * k, 60), player_x=316, head_xy=(328, 146))
         finder.find(image, PLAYER, None, finder.update_background(image))
-    assert finder.colour_lab is not None
+    assert finder.colour.lab is not None
     # ... after which the ball in the player's hands is found, and the head still is not.
     x = 320
     box = np.array([[x, 150.0, x + 24, 214.0]])
@@ -129,7 +129,7 @@ def test_behind_a_slow_pan_the_lines_stay_background_and_the_flying_ball_is_foun
     assert finder.camera_resets == 0
     assert sum(found) >= 0.8 * len(found), found
     assert false == 0  # no line edge, however far the pan has gone
-    assert finder.colour_lab is not None  # flights clear of players taught the colour
+    assert finder.colour.lab is not None  # flights clear of players taught the colour
     # The background followed the camera by whole pixels, about as far as it went.
     assert abs(finder.offset[0] + 2.7 * 13) <= 2
 
@@ -143,7 +143,7 @@ def test_a_lone_blob_walking_with_an_unseen_player_does_not_teach_the_colour() -
         cv2.circle(image, (100 + k, 100), BALL_WIDTH_PX // 2, BALL_BGR, -1)
         ok = finder.update_background(image, PLAYER)
         finder.find(image, PLAYER, None, ok)
-    assert finder.colour_lab is None
+    assert finder.colour.lab is None
 
 
 # A ball blurred by its flight over a floor of a like colour (the generated wide shots' yellow
@@ -170,18 +170,18 @@ def test_a_faint_blurred_flight_teaches_the_colour_once_blobs_grow_their_rim(gro
         image = _faint_ball_frame(truth)
         ok = finder.update_background(image, PLAYER)
         finder.find(image, PLAYER, None, ok)
-        if learnt_at is None and finder.colour_lab is not None:
+        if learnt_at is None and finder.colour.lab is not None:
             learnt_at = k
     if grow == 0:
         # The core alone is under half a ball wide: nothing passes for the ball.
-        assert finder.colour_lab is None
+        assert finder.colour.lab is None
         return
     # The first pair of flying keyframes after the first background taught the colour ...
     assert learnt_at is not None and learnt_at <= 3, learnt_at
     # ... the core's colour, not the rim's blend with the floor.
     floor = cv2.cvtColor(np.uint8([[FLOOR_BGR]]), cv2.COLOR_BGR2LAB)[0, 0].astype(float)
     core = cv2.cvtColor(_faint_ball_frame((300, 100))[99:102, 299:302], cv2.COLOR_BGR2LAB)
-    learnt = finder.colour_lab
+    learnt = finder.colour.lab
     assert np.linalg.norm(learnt - core.reshape(-1, 3).mean(axis=0)) < np.linalg.norm(
         learnt - floor
     )
@@ -209,8 +209,8 @@ def test_a_known_colour_and_nothing_that_moved_finds_nothing_and_does_not_fail()
     nothing differs from the background must simply find nothing: OpenCV refused the empty
     set of changed pixels (a 60 s generated clip stopped there)."""
     finder = MotionBallCandidates(_settings())
-    finder.prime_colour([cv2.cvtColor(np.uint8([[BALL_BGR]]), cv2.COLOR_BGR2LAB)[0, 0]] * 2)
-    assert finder.colour_lab is not None
+    finder.colour.prime([cv2.cvtColor(np.uint8([[BALL_BGR]]), cv2.COLOR_BGR2LAB)[0, 0]] * 2)
+    assert finder.colour.lab is not None
     still = _frame()
     for _ in range(3):
         ok = finder.update_background(still)
@@ -229,28 +229,28 @@ def _lab_of(bgr) -> np.ndarray:
 )
 def test_the_first_sure_ball_puts_a_colour_learnt_before_the_pass_on_trial(primed_bgr, kept):
     finder = MotionBallCandidates(_settings())
-    finder.prime_colour([_lab_of(primed_bgr)] * 2)
-    assert np.linalg.norm(finder.colour_lab - _lab_of(primed_bgr)) < 1
+    finder.colour.prime([_lab_of(primed_bgr)] * 2)
+    assert np.linalg.norm(finder.colour.lab - _lab_of(primed_bgr)) < 1
     image = _frame((200, 100))
-    assert finder.on_trial
-    finder.learn_colour(image, np.array([200.0, 100.0]), BALL_WIDTH_PX)  # a detector ball
-    assert not finder.on_trial
+    assert finder.colour.on_trial
+    finder.colour.learn(image, np.array([200.0, 100.0]), BALL_WIDTH_PX)  # a detector ball
+    assert not finder.colour.on_trial
     if kept:
-        assert np.linalg.norm(finder.colour_lab - _lab_of(BALL_BGR)) < 5
+        assert np.linalg.norm(finder.colour.lab - _lab_of(BALL_BGR)) < 5
     else:
         # Cleared: one sighting is not yet a colour, the next sure ball makes it the ball's.
-        assert finder.colour_lab is None
-        finder.learn_colour(image, np.array([200.0, 100.0]), BALL_WIDTH_PX)
-        assert np.linalg.norm(finder.colour_lab - _lab_of(BALL_BGR)) < 5
+        assert finder.colour.lab is None
+        finder.colour.learn(image, np.array([200.0, 100.0]), BALL_WIDTH_PX)
+        assert np.linalg.norm(finder.colour.lab - _lab_of(BALL_BGR)) < 5
     # Decided once: a later sure "ball" of another colour (a head) clears nothing.
     head = _frame(head_xy=(120, 60))
-    finder.learn_colour(head, np.array([120.0, 60.0]), BALL_WIDTH_PX)
-    assert finder.colour_lab is not None
+    finder.colour.learn(head, np.array([120.0, 60.0]), BALL_WIDTH_PX)
+    assert finder.colour.lab is not None
 
 
 def test_a_sure_ball_the_path_did_not_choose_still_judges_the_colour() -> None:
     finder = MotionBallCandidates(_settings())
-    finder.prime_colour([_lab_of(SKIN_BGR)] * 2)
-    finder.judge_colour(_frame((200, 100)), np.array([200.0, 100.0]), BALL_WIDTH_PX)
+    finder.colour.prime([_lab_of(SKIN_BGR)] * 2)
+    finder.colour.judge(_frame((200, 100)), np.array([200.0, 100.0]), BALL_WIDTH_PX)
     # Judged, not learnt: the wrong colour is gone and nothing took its place yet.
-    assert not finder.on_trial and finder.colour_lab is None and finder.colour_samples == []
+    assert not finder.colour.on_trial and finder.colour.lab is None and finder.colour.samples == []
