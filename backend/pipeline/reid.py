@@ -10,7 +10,7 @@ Two decisions use them (both pure functions of the state, numpy/OpenCV only):
 - `assign`: new tracks against lost ones, by a combined cost (appearance distance, distance
   from where the lost player would be by now, gated by elapsed time x max speed), one owner
   per ID (Hungarian from scipy when installed, else greedy on the cheapest pairs).
-- `swaps`: two tracks that were close and now stand clear, whose appearances fit the other's
+- `should_swap`: two tracks that were close and now stand clear, whose appearances fit the other's
   model better than their own: the tracker swapped them in the crossing. Team-mates share a
   kit, so there each ID's stature (stature.py: how tall the player stands against everyone
   at that distance) tells them apart when their heights differ.
@@ -225,7 +225,7 @@ def feet_of(box: np.ndarray) -> np.ndarray:
 
 
 class Reidentifier:
-    """Keeps every published ID's state; `assign` and `swaps` decide, the tracker applies."""
+    """Keeps every published ID's state; `assign` and `should_swap` decide, the tracker applies."""
 
     def __init__(
         self, config: ReidConfig, to_court: Callable[[np.ndarray], np.ndarray] | None = None
@@ -371,15 +371,17 @@ class Reidentifier:
             candidates[i].key: lost[j] for i, j in self.assigner(cost) if cost[i, j] < INFEASIBLE
         }
 
-    def swaps(
+    def should_swap(
         self,
-        pairs: list[tuple[int, int]],
+        a: int,
+        b: int,
         looks: dict[int, np.ndarray],
         statures: dict[int, float | None] | None = None,
-    ) -> list[tuple[int, int]]:
-        """The pairs (of IDs just out of a close encounter, both clean now) to swap back."""
-        costs = {pair: self.pair_costs(*pair, looks, statures or {}) for pair in pairs}
-        return [pair for pair, c in costs.items() if c is not None and self.crossed(*c)]
+    ) -> bool:
+        """Whether two IDs just out of a close encounter (both clean now) swap back, from
+        this keyframe's looks and statures alone."""
+        costs = self.pair_costs(a, b, looks, statures or {})
+        return costs is not None and self.crossed(*costs)
 
     def pair_costs(
         self, a: int, b: int, looks: dict[int, np.ndarray], statures: dict[int, float | None]

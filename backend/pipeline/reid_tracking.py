@@ -220,7 +220,6 @@ class ReidTracking:
         statures = {t: reid.scale.stature(views[index[t]][0]) for t in seen}
         decided = []
         for a, b in ready:
-            costs = reid.pair_costs(a, b, seen, statures)
             if (a, b) in self._pending:
                 # A hidden ID back beside its cover: one keyframe's statures jitter by about
                 # 2 %, as much as team-mates differ (wide shot seed 4: 1.2 % apart at the
@@ -228,6 +227,7 @@ class ReidTracking:
                 # decides. A clear swap (a rival's kit) is not kept waiting: the misfit test
                 # would let both boxes go first, and each would start a fresh ID.
                 total = self._evidence.setdefault((a, b), np.zeros(3))
+                costs = reid.pair_costs(a, b, seen, statures)
                 if costs is not None:
                     total += (*costs, 1.0)
                 n = int(total[2])
@@ -238,7 +238,7 @@ class ReidTracking:
                 # keyframe it came back on (a rename applies after the keyframe it names).
                 since = self._pending[(a, b)] - 1
             else:
-                swap = costs is not None and reid.crossed(*costs)
+                swap = reid.should_swap(a, b, seen, statures)
                 # Both were themselves when they last stood clear, before the encounter.
                 since = self._keyframe_of(
                     max(reid.states[a].clean_time_s, reid.states[b].clean_time_s)

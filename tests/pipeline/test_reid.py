@@ -119,8 +119,8 @@ def test_a_crossing_swap_is_found_from_the_looks_and_only_then():
     _lost(reid, 2, "blue", 300)
     red = appearance(_frame([(_box(200, 250), "red")]), _box(200, 250))
     blue = appearance(_frame([(_box(200, 250), "blue")]), _box(200, 250))
-    assert reid.swaps([(1, 2)], {1: blue, 2: red}) == [(1, 2)]
-    assert reid.swaps([(1, 2)], {1: red, 2: blue}) == []
+    assert reid.should_swap(1, 2, {1: blue, 2: red})
+    assert not reid.should_swap(1, 2, {1: red, 2: blue})
 
 
 def _detections(boxes: list[np.ndarray]) -> Detections:

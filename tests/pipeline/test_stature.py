@@ -117,10 +117,10 @@ def test_team_mates_swapped_in_an_encounter_are_swapped_back_by_their_statures()
         reid.states[tid].model = np.full((2, 26), 1 / 26)
     look = np.full((2, 26), 1 / 26)
     looks = {1: look, 2: look}
-    assert reid.swaps([(1, 2)], looks, {1: 1.05, 2: 0.95}) == [(1, 2)]
-    assert reid.swaps([(1, 2)], looks, {1: 0.95, 2: 1.05}) == []
+    assert reid.should_swap(1, 2, looks, {1: 1.05, 2: 0.95})
+    assert not reid.should_swap(1, 2, looks, {1: 0.95, 2: 1.05})
     # One stature unknown (a box not clean enough to measure): the looks alone, a tie.
-    assert reid.swaps([(1, 2)], looks, {1: 1.05, 2: None}) == []
+    assert not reid.should_swap(1, 2, looks, {1: 1.05, 2: None})
 
 
 def _team_mate_hidden_behind_then_in_front(tracker: PlayerTracker) -> list[list[int]]:
