@@ -268,10 +268,12 @@ class Engine(BeforeMainPass):
         players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
         players.data["color"] = torso_features(state.image, players.xyxy)
         players = self.tracker.update_with_detections(players, state.image)
-        for rename in self.tracker.take_renames():
-            # Re-identification found an ID wrong since an earlier keyframe (K, at frame
-            # (K - 1) x stride): the frames still held are written with the right one.
-            relabel(self.buffer, self.last_seen, rename, (rename[3] - 1) * self.s.frame_stride + 1)
+        # Re-identification found IDs wrong since an earlier keyframe (K, at frame
+        # (K - 1) x stride): the frames still held are written with the right ones.
+        stride = self.s.frame_stride
+        relabel(
+            self.buffer, self.last_seen, self.tracker.take_renames(), lambda k: (k - 1) * stride + 1
+        )
         if self.teams.fitted and len(players):
             # A part box does not vote: its "torso" crop is not the shirt (PersonHeights).
             whole = self.heights.whole(players.xyxy)[:, None]

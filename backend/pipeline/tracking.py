@@ -29,7 +29,7 @@ COLOR_EMA = 0.2
 
 
 # What re-identification did, reported in summary.json's counts (reid_tracking.py says when).
-REID_COUNTS = ("reid_matches", "reid_swaps", "reid_releases", "reid_merges")
+REID_COUNTS = ("reid_matches", "reid_swaps", "reid_releases", "reid_merges", "reid_refusals")
 
 
 class PlayerTracker(ReidTracking):

@@ -21,7 +21,8 @@ WIDE_SETTINGS = {"ball_motion_search_px": 320, "imgsz_auto_player_px": 64}
 # (seed, pan px/s) -> most identities per player with re-identification (the goal is
 # 1.3; measured 1.1 fixed and 1.2 on the pan, 1.3 and 1.4 without the stature cue). Seed 4
 # fixed: 1.2, 1.4 before an ID's stature stopped learning while a team-mate hid behind it.
-CEILING = {(3, 0.0): 1.2, (3, 40.0): 1.3, (4, 0.0): 1.3}
+# Seed 5 on the pan: 1.3, 1.4 while a track found again on a rival's box kept its ID.
+CEILING = {(3, 0.0): 1.2, (3, 40.0): 1.3, (4, 0.0): 1.3, (5, 40.0): 1.3}
 RUNS = {
     "stitching": {"reid_lost_max_s": 0.0},
     "reid": {"reid_lost_max_s": 6.0},
@@ -30,7 +31,9 @@ RUNS = {
 
 
 @pytest.fixture(
-    scope="module", params=list(CEILING), ids=["fixed-seed3", "pan-seed3", "fixed-seed4"]
+    scope="module",
+    params=list(CEILING),
+    ids=["fixed-seed3", "pan-seed3", "fixed-seed4", "pan-seed5"],
 )
 def wide_runs(request, tmp_path_factory):
     seed, pan = request.param
