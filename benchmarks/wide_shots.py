@@ -10,7 +10,8 @@ Variants, each with imgsz_auto_player_px 64 unless it says otherwise: `defaults`
 (ball_motion_search_px 0: the detector alone for the ball); `grow_off`
 (ball_motion_grow_diff_min 0: no blob's faint rim teaches the colour, as before 2026-12-04);
 `bursts_off` (ball_colour_bursts 0: the colour is learnt in the main pass only, as before
-2026-12-06).
+2026-12-06); `issue15_off` (all three of issue 15's additions off: motion candidates, colour
+bursts, re-identification; what its extra time per frame is measured against).
 Each prints the share of frames with the ball within 1.5 ball widths, passes found with the
 right passer and receiver, tracks per person, player-frame coverage, the main pass's input
 size and ms per frame, the seconds spent learning the ball's colour before it (bursts run,
@@ -53,6 +54,9 @@ VARIANTS = {
     "motion_off": {"ball_motion_search_px": 0},
     "grow_off": {"ball_motion_grow_diff_min": 0},
     "bursts_off": {"ball_colour_bursts": 0},
+    # Issue 15's extra time per frame is measured against this: the detector alone for the
+    # ball, no colour bursts, the older feet-and-shirt stitching for identities.
+    "issue15_off": {"ball_motion_search_px": 0, "ball_colour_bursts": 0, "reid_lost_max_s": 0.0},
 }
 
 
