@@ -83,6 +83,11 @@ FLIGHTS_KEPT = 8
 BLOB_SHORT_MIN = 0.3
 BLOB_LONG_MIN = 0.4
 BLOB_LONG_MAX = 2.6
+# Labelling the changed pixels is the search's dearest step when the ball is lost and the
+# whole frame is searched (compression noise makes hundreds of blobs). With its statistics,
+# OpenCV's default (Spaghetti) took 6 ms a 720p mask on one thread here, BBDT 2.5-3.2 ms for
+# the same labels and statistics (benchmarks/README.md, issue 13's third round).
+COMPONENTS_ALGORITHM = cv2.CCL_BBDT
 
 
 class _Blob(NamedTuple):
@@ -230,8 +235,8 @@ class MotionBallCandidates:
         """The blobs of `mask` (over `region`, whose top left is `origin` in the frame) that
         pass for the ball; their colour is measured on `core_mask`'s pixels alone."""
         x0, y0 = origin
-        _, labels, stats, centroids = cv2.connectedComponentsWithStats(
-            mask.astype(np.uint8), connectivity=8
+        _, labels, stats, centroids = cv2.connectedComponentsWithStatsWithAlgorithm(
+            mask.astype(np.uint8), 8, cv2.CV_32S, COMPONENTS_ALGORITHM
         )
         out: list[_Blob] = []
         # Size and fill first, for all blobs at once: compression noise makes thousands.

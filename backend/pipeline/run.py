@@ -67,13 +67,23 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import cv2
 
 from backend.pipeline.errors import OutputError, PipelineCancelled
 from backend.pipeline.settings import AnalysisResult, PipelineSettings, Progress
 from backend.pipeline.video import probe_video
 from backend.pipeline.view import ViewTransformer
+
+# OpenCV splits each call over every core by default. In the main pass the detector's
+# thread, the tracking and ball search, the encoder and the decoder already keep both cores
+# of a small machine busy, so the split only adds hand-overs, and OpenCV's parallel
+# labelling of connected components (the ball search's dearest call) ran at 5-6 ms a 720p
+# mask against 2.5-3 ms on one thread (benchmarks/README.md, issue 13's third round).
+OPENCV_THREADS = 1
 
 
 def analyze_video(
@@ -111,7 +121,8 @@ def analyze_video(
             info, settings, view=view, work_dir=partial, logger=log,
             on_progress=on_progress, should_cancel=should_cancel,
         )  # fmt: skip
-        summary = engine.run()
+        with _opencv_threads(OPENCV_THREADS):
+            summary = engine.run()
         if calibration is not None:
             summary["calibration"] = {
                 "image_points": calibration["image_points"],
@@ -136,6 +147,17 @@ def analyze_video(
         shutil.rmtree(partial, ignore_errors=True)
     log.info("analysis finished in %.1f s: %s", total, ", ".join(p.name for p in files))
     return AnalysisResult(out_dir=out, files=files, summary=summary)
+
+
+@contextmanager
+def _opencv_threads(threads: int) -> Iterator[None]:
+    """OpenCV's own thread pool at `threads` while the analysis runs, as it was after."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 def _folder_bytes(folder: Path) -> int:

@@ -130,3 +130,50 @@ def test_openvino_keeps_the_compiled_networks_beside_the_export(tmp_path):
     again = Detector(settings, frame_size=(640, 360))
     assert again.exports_built == []
     assert again.describe()["openvino_threads"] == again.openvino_threads
+
+
+def test_the_analysis_runs_opencv_on_one_thread_and_gives_the_callers_back(tmp_path, monkeypatch):
+    """OpenCV's pool split every call over both cores that the main pass's own threads
+    already fill: ~2 CPU-ms a frame of hand-overs, and its parallel labelling was half as fast."""
+    import cv2
+
+    from backend.pipeline import run as run_module
+    from backend.pipeline.engine import Engine
+
+    seen = []
+    real_run = Engine.run
+
+    def run(self):
+        seen.append(cv2.getNumThreads())
+        return real_run(self)
+
+    monkeypatch.setattr(Engine, "run", run)
+    video = tmp_path / "clip.mp4"
+    make_match_clip(video, seconds=1.0, fps=10, size=(320, 180), players_per_team=2, seed=0)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        analyze_video(video, tmp_path / "out", PipelineSettings(**FAST))
+        assert seen == [run_module.OPENCV_THREADS] == [1]
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)
+
+
+@pytest.mark.parametrize("share, seed", [(0.02, 0), (0.08, 2), (0.15, 1)])
+def test_the_ball_search_labels_blobs_as_opencvs_default_does(share, seed):
+    """The faster labelling must give the very labels and statistics of the default one."""
+    import cv2
+
+    from backend.pipeline.ball_candidates import COMPONENTS_ALGORITHM
+
+    rng = np.random.default_rng(seed)
+    mask = (rng.random((720, 1280)) < share).astype(np.uint8)
+    mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))  # blobs of several pixels, not dust
+    default = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    faster = cv2.connectedComponentsWithStatsWithAlgorithm(
+        mask, 8, cv2.CV_32S, COMPONENTS_ALGORITHM
+    )
+    assert default[0] == faster[0] > 100
+    for a, b in zip(default[1:], faster[1:], strict=True):
+        np.testing.assert_array_equal(a, b)
