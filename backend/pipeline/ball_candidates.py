@@ -236,12 +236,13 @@ class MotionBallCandidates:
         pass for the ball; their colour is measured on `core_mask`'s pixels alone."""
         x0, y0 = origin
         _, labels, stats, centroids = cv2.connectedComponentsWithStatsWithAlgorithm(
-            mask.astype(np.uint8), 8, cv2.CV_32S, COMPONENTS_ALGORITHM
+            mask.view(np.uint8), 8, cv2.CV_32S, COMPONENTS_ALGORITHM
         )
         out: list[_Blob] = []
         # Size and fill first, for all blobs at once: compression noise makes thousands.
         bws, bhs, areas = stats[:, 2], stats[:, 3], stats[:, 4]
-        widths = self.expected_widths_px(centroids + np.array([x0, y0]), players_xyxy, frame_height)
+        centres = centroids + np.array([x0, y0])  # in the frame
+        widths = self.expected_widths_px(centres, players_xyxy, frame_height)
         longs, shorts = np.maximum(bws, bhs), np.minimum(bws, bhs)
         # Loose enough for a streak at any angle (its upright box is up to twice as long and
         # as wide as the streak's own); the exact test on the turned box follows.
@@ -257,6 +258,17 @@ class MotionBallCandidates:
             # rim cut off from its core (by a pixel under the threshold) has no colour.
             cores = np.bincount(labels[core_mask], minlength=len(stats))
             fits &= (cores > 0) & (cores < areas)
+        if colour is None:
+            # Before the colour is known only blobs clear of the players count (see below);
+            # ruled out here for all at once, before the dear test of each blob's shape: on
+            # a noisy 720p frame most blobs that fit in size are on a player.
+            fits &= _clear_of_all(centres, players_xyxy)
+            # Nor does a blob with more changed around it. Its own changed pixels: all of
+            # them, but for the faint rim a grown blob adds.
+            own_changed = areas
+            if mask is not core_mask:
+                own_changed = areas - np.bincount(labels[mask & ~changed], minlength=len(stats))
+            fits[fits] &= _isolated_many(changed, stats[fits], widths[fits], own_changed[fits])
         for i in np.flatnonzero(fits).tolist():
             bx, by, bw, bh, area = stats[i]
             ball_w = float(widths[i])
@@ -268,7 +280,7 @@ class MotionBallCandidates:
                 and area >= self.s.ball_blob_fill_min * long_side * short_side
             ):
                 continue
-            centre = centroids[i] + (x0, y0)
+            centre = centres[i]
             where = _place(centre, players_xyxy)
             if colour is None and where != "clear":
                 continue  # before the colour is known, a blob on a player may be any part
@@ -376,6 +388,24 @@ def _isolated(changed: np.ndarray, stat: np.ndarray, ball_w: float, inside: int)
     return others <= ISOLATION_SHARE_MAX * (window.size - bw * bh)
 
 
+def _isolated_many(
+    changed: np.ndarray, stats: np.ndarray, widths: np.ndarray, inside: np.ndarray
+) -> np.ndarray:
+    """`_isolated` of many blobs at once (`inside` of each one's own pixels changed): the
+    sums over their windows from one integral image instead of one window at a time."""
+    if not len(stats):
+        return np.zeros(0, bool)
+    h, w = changed.shape
+    total = cv2.integral(changed.view(np.uint8))
+    bx, by, bw, bh, _ = stats.T
+    pad = np.round(ISOLATION_PAD_WIDTHS * widths).astype(np.int64)
+    y0, x0 = np.maximum(0, by - pad), np.maximum(0, bx - pad)
+    y1, x1 = np.minimum(h, by + bh + pad), np.minimum(w, bx + bw + pad)
+    window = total[y1, x1] - total[y0, x1] - total[y1, x0] + total[y0, x0]
+    others = window - inside
+    return others <= ISOLATION_SHARE_MAX * ((y1 - y0) * (x1 - x0) - bw * bh)
+
+
 def _grown(seeds: np.ndarray, weak: np.ndarray) -> np.ndarray:
     """`seeds` with the pixels of `weak` within RIM_GROW_PX of them: hysteresis as in Canny's
     edges, but bounded, so a faint shadow or a player's edge cannot carry a blob away."""
@@ -406,6 +436,16 @@ def _off_players(mask: np.ndarray, players_xyxy: np.ndarray, origin: tuple[int, 
 def clear_of_players(centre: np.ndarray, players_xyxy: np.ndarray) -> bool:
     """Whether a point lies clear of every player's box (widened as for teaching)."""
     return _place(centre, players_xyxy) == "clear"
+
+
+def _clear_of_all(centres: np.ndarray, players_xyxy: np.ndarray) -> np.ndarray:
+    """(N,) True where a point lies in no player's clear zone: `_place` says "clear"."""
+    x, y = centres[:, :1], centres[:, 1:]
+    boxes = np.asarray(players_xyxy).reshape(-1, 4)
+    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    m = CLEAR_MARGIN_FRAC * (x2 - x1)
+    inside = (x1 - m <= x) & (x <= x2 + m) & (y1 - m <= y) & (y <= y2 + m)
+    return ~inside.any(axis=1)
 
 
 def _place(centre: np.ndarray, players_xyxy: np.ndarray) -> str:

@@ -254,3 +254,32 @@ def test_a_sure_ball_the_path_did_not_choose_still_judges_the_colour() -> None:
     finder.colour.judge(_frame((200, 100)), np.array([200.0, 100.0]), BALL_WIDTH_PX)
     # Judged, not learnt: the wrong colour is gone and nothing took its place yet.
     assert not finder.colour.on_trial and finder.colour.lab is None and finder.colour.samples == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_tests_for_all_blobs_at_once_agree_with_the_ones_blob_by_blob(seed) -> None:
+    """Before the colour is known, blobs on a player or with more changed around them are
+    ruled out at once (issue 13); the one-blob tests still decide the rest, so both must
+    say the same of every blob: clear of the players, alone on the floor."""
+    from backend.pipeline.ball_candidates import (
+        _clear_of_all,
+        _isolated,
+        _isolated_many,
+        _place,
+    )
+
+    rng = np.random.default_rng(seed)
+    changed = cv2.dilate((rng.random(SIZE) < 0.03).astype(np.uint8), np.ones((3, 3), np.uint8))
+    changed = changed.astype(bool)
+    _, _, stats, centroids = cv2.connectedComponentsWithStats(changed.view(np.uint8))
+    stats, centroids = stats[1:], centroids[1:]
+    widths = rng.uniform(3.0, 14.0, len(stats))
+    # Blobs cut by the frame's edges, a rim of unchanged pixels (a grown blob), players.
+    inside = stats[:, 4] - rng.integers(0, 3, len(stats))
+    players = rng.uniform(0, 600, (6, 2)).repeat(2, axis=1)[:, [0, 2, 1, 3]] + [0, 0, 24, 64]
+    clear = _clear_of_all(centroids, players)
+    alone = _isolated_many(changed, stats, widths, inside)
+    assert len(stats) > 100 and 0 < clear.sum() < len(stats) and 0 < alone.sum() < len(stats)
+    for i in range(len(stats)):
+        assert clear[i] == (_place(centroids[i], players) == "clear")
+        assert alone[i] == _isolated(changed, stats[i], float(widths[i]), int(inside[i]))
