@@ -30,7 +30,7 @@ from backend.pipeline.ball_candidates import (
     clear_of_players,
 )
 from backend.pipeline.settings import PipelineSettings
-from backend.pipeline.stream import frames_at
+from backend.pipeline.stream import frames_at, prefetched
 from backend.pipeline.view import ViewTransformer
 
 # Bursts that must agree on the colour before the main pass trusts it.
@@ -85,7 +85,7 @@ def learn_from_video(
         return BurstColour()  # too short a clip: the main pass learns the colour alone
     bursts = burst_times(duration_s, fps, settings.frame_stride, count, keyframes)
     times = [t for burst in bursts for t in burst]
-    with contextlib.closing(frames_at(path, times)) as frames:
+    with contextlib.closing(prefetched(frames_at(path, times))) as frames:
         images = grouped(frames, [len(burst) for burst in bursts])
         return learn_ball_colour(images, players_of, settings, view, player_height_px)
 

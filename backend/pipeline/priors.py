@@ -7,13 +7,15 @@ Split from engine.py (a mixin of Engine, whose attributes these methods fill in)
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from backend.pipeline.ball_prelearn import learn_from_video
 from backend.pipeline.camera import small_grey
 from backend.pipeline.detection import BALL, PLAYER, drop_part_boxes
 from backend.pipeline.input_size import detector_input_size
-from backend.pipeline.stream import sample_frames
+from backend.pipeline.stream import frames_at, prefetched
 from backend.pipeline.teams import bgr_to_hex, torso_features
 
 # Sampled frames whose median becomes background.jpg (players moving about disappear).
@@ -31,18 +33,19 @@ class BeforeMainPass:
         feats, boxes = [np.empty((0, 3))], [np.empty((0, 4))]
         ball_samples = []
         every = max(1, n // BACKGROUND_SAMPLE_FRAMES)
-        for i, frame in enumerate(sample_frames(self.info.path, times)):
-            self._check_cancel()
-            if i % every == 0 and len(self.background_samples) < BACKGROUND_SAMPLE_FRAMES:
-                self.background_samples.append(frame)
-            self.camera_samples.append(small_grey(frame))
-            # Faint "balls" count here: scenery often scores just under the threshold and
-            # then now and again just over it.
-            dets = self.detector.detect(frame, ball_conf_min=STATIC_LEARN_BALL_CONF_MIN)
-            ball_samples.append(dets[dets.class_id == BALL].centers)
-            players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
-            feats.append(torso_features(frame, players.xyxy))
-            boxes.append(players.xyxy)
+        with contextlib.closing(prefetched(frames_at(self.info.path, times))) as samples:
+            for i, (_, frame) in enumerate(samples):
+                self._check_cancel()
+                if i % every == 0 and len(self.background_samples) < BACKGROUND_SAMPLE_FRAMES:
+                    self.background_samples.append(frame)
+                self.camera_samples.append(small_grey(frame))
+                # Faint "balls" count here: scenery often scores just under the threshold and
+                # then now and again just over it.
+                dets = self.detector.detect(frame, ball_conf_min=STATIC_LEARN_BALL_CONF_MIN)
+                ball_samples.append(dets[dets.class_id == BALL].centers)
+                players = self._on_court(drop_part_boxes(dets[dets.class_id == PLAYER]))
+                feats.append(torso_features(frame, players.xyxy))
+                boxes.append(players.xyxy)
         spots = self.ball.selector.learn_static_spots(ball_samples)
         if spots:
             self.log.info("ignoring %d spot(s) where a 'ball' never moves (court markings)", spots)

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import cv2
@@ -21,6 +22,7 @@ from backend.pipeline.video import rotate_upright, upright_rotation
 
 _END = object()
 QUEUE_FRAMES = 8
+T = TypeVar("T")
 
 
 def _decoder(path: Path) -> tuple[av.container.InputContainer, av.video.VideoStream]:
@@ -200,6 +202,55 @@ class H264Writer:
 # decoding got to: a camera that writes a keyframe every few seconds costs a few seconds of
 # decoding per sample (~0.5 s of CPU at 720p), one that writes none costs no more.
 SAMPLE_FORWARD_S_MAX = 10.0
+
+
+# Frames `prefetched` decodes ahead of their consumer: a 720p frame is 2.7 MB.
+PREFETCH_ITEMS = 4
+
+
+def prefetched(items: Iterator[T], depth: int = PREFETCH_ITEMS) -> Iterator[T]:
+    """`items`, produced in a thread of their own up to `depth` ahead of the consumer.
+
+    Before the main pass, the team fit and the ball's colour bursts decoded a frame, then ran
+    the detector on it, on one core of two (decoding and OpenVINO both release the GIL).
+    Closing the returned generator, or leaving a loop over it, stops the producer and closes
+    `items`; an error raised while producing is raised here, after the items before it.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            failure.append(exc)
+        put(_END)
+
+    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not _END:
+            yield item
+        if failure:
+            raise failure[0]
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        close = getattr(items, "close", None)
+        if close is not None and not thread.is_alive():
+            close()  # a generator's own clean-up (frames_at closes its file)
 
 
 def sample_frames(

@@ -177,3 +177,54 @@ def test_the_ball_search_labels_blobs_as_opencvs_default_does(share, seed):
     assert default[0] == faster[0] > 100
     for a, b in zip(default[1:], faster[1:], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_prefetched_frames_come_in_order_errors_follow_and_closing_stops_the_decoding():
+    """The team fit and the colour bursts decode in a thread ahead of the detector."""
+    import threading
+
+    from backend.pipeline.stream import prefetched
+
+    assert list(prefetched(iter(range(50)), depth=3)) == list(range(50))
+
+    def failing():
+        yield from range(5)
+        raise ValueError("frame 5 is damaged")
+
+    got = []
+    with pytest.raises(ValueError, match="frame 5 is damaged"):
+        for item in prefetched(failing(), depth=2):
+            got.append(item)
+    assert got == [0, 1, 2, 3, 4]
+
+    made, closed = [], threading.Event()
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                made.append(n)
+                yield n
+                n += 1
+        finally:
+            closed.set()
+
+    items = prefetched(endless(), depth=2)
+    assert [next(items) for _ in range(3)] == [0, 1, 2]
+    items.close()
+    assert closed.is_set()
+    # Two queued and one being put when the consumer stopped, at most: no decoding on.
+    assert len(made) <= 3 + 2 + 1
+    assert not any(t.name == "prefetch" and t.is_alive() for t in threading.enumerate())
+
+
+def test_the_team_fit_takes_the_sampled_frames_through_the_prefetch(tmp_path):
+    video = tmp_path / "clip.mp4"
+    make_match_clip(video, seconds=2.0, fps=10, size=(320, 180), players_per_team=2, seed=1)
+    times = [0.1 * i + 0.05 for i in range(20)]
+    from backend.pipeline.stream import frames_at, prefetched
+
+    direct = sample_frames(video, times)
+    through = [image for _, image in prefetched(frames_at(video, times))]
+    assert len(direct) == len(through) >= 18  # a time landing on the last frame again is left out
+    assert all(np.array_equal(a, b) for a, b in zip(direct, through, strict=True))
