@@ -86,7 +86,7 @@ BLOB_LONG_MAX = 2.6
 # Labelling the changed pixels is the search's dearest step when the ball is lost and the
 # whole frame is searched (compression noise makes hundreds of blobs). With its statistics,
 # OpenCV's default (Spaghetti) took 6 ms a 720p mask on one thread here, BBDT 2.5-3.2 ms for
-# the same labels and statistics (benchmarks/README.md, issue 13's third round).
+# the same labels and statistics (benchmarks/README.md, issue 13's seventh round).
 COMPONENTS_ALGORITHM = cv2.CCL_BBDT
 
 

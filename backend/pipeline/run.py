@@ -82,7 +82,7 @@ from backend.pipeline.view import ViewTransformer
 # thread, the tracking and ball search, the encoder and the decoder already keep both cores
 # of a small machine busy, so the split only adds hand-overs, and OpenCV's parallel
 # labelling of connected components (the ball search's dearest call) ran at 5-6 ms a 720p
-# mask against 2.5-3 ms on one thread (benchmarks/README.md, issue 13's third round).
+# mask against 2.5-3 ms on one thread (benchmarks/README.md, issue 13's seventh round).
 OPENCV_THREADS = 1
 
 

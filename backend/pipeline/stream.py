@@ -213,8 +213,9 @@ def prefetched(items: Iterator[T], depth: int = PREFETCH_ITEMS) -> Iterator[T]:
 
     Before the main pass, the team fit and the ball's colour bursts decoded a frame, then ran
     the detector on it, on one core of two (decoding and OpenVINO both release the GIL).
-    Closing the returned generator, or leaving a loop over it, stops the producer and closes
-    `items`; an error raised while producing is raised here, after the items before it.
+    Closing the returned generator (`contextlib.closing` around the loop) stops the producer
+    and closes `items`; an error raised while producing is raised here, after the items
+    before it.
     """
     ready: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()

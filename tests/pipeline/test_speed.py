@@ -218,12 +218,12 @@ def test_prefetched_frames_come_in_order_errors_follow_and_closing_stops_the_dec
     assert not any(t.name == "prefetch" and t.is_alive() for t in threading.enumerate())
 
 
-def test_the_team_fit_takes_the_sampled_frames_through_the_prefetch(tmp_path):
+def test_frames_decoded_ahead_are_the_frames_sampled_in_line(tmp_path):
+    from backend.pipeline.stream import frames_at, prefetched
+
     video = tmp_path / "clip.mp4"
     make_match_clip(video, seconds=2.0, fps=10, size=(320, 180), players_per_team=2, seed=1)
     times = [0.1 * i + 0.05 for i in range(20)]
-    from backend.pipeline.stream import frames_at, prefetched
-
     direct = sample_frames(video, times)
     through = [image for _, image in prefetched(frames_at(video, times))]
     assert len(direct) == len(through) >= 18  # a time landing on the last frame again is left out
