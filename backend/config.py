@@ -174,10 +174,10 @@ def _database_url(raw: str | None, data_dir: Path) -> str:
 
 
 # One worker process per core, each with one detector thread (huey_worker.py splits the
-# cores): a job spends much of its time in single-threaded Python (tracking, the team fit's
-# seeks, stage 2), so a second job fills the gaps. Measured (benchmarks/README.md, 3 queued
-# clips on 2 cores): 2 workers analysed 2.4x the video-seconds per second of 1 worker with
-# 2 threads, and 3 workers little more than 2 while each job took longer.
+# cores). On a busy machine 2 workers analysed 2.4x the video-seconds per second of 1 worker
+# with 2 threads; on an idle one, where a single job already fills both cores, 3 % more
+# (benchmarks/README.md, 3 queued clips on 2 cores). Either way a second worker keeps a
+# long match from holding every clip queued behind it.
 CORES_PER_WORKER = 1
 
 
