@@ -19,7 +19,14 @@ from backend.db import session_scope
 from backend.services.jobs import get_job
 from tests.analytics.scenes import court_to_px
 from tests.dashboard.apptest import PROJECT_ROOT
-from tests.dashboard.test_browser_e2e import CHROMIUM_ARGS, free_port, shoot, stop, wait_for_health
+from tests.dashboard.test_browser_e2e import (
+    CHROMIUM_ARGS,
+    free_port,
+    open_tab,
+    shoot,
+    stop,
+    wait_for_health,
+)
 from tests.dashboard.test_page_calibrate import SCENE_FRAME_SIZE, _job_with_frame
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -60,9 +67,7 @@ def test_four_clicks_on_the_frame_put_the_results_in_metres(dashboard):
         page.set_default_timeout(30_000)
         try:
             page.goto(f"{dashboard}/results?job={job_id}")
-            page.get_by_role("tab", name="Heatmaps").click()
-            heatmaps = page.get_by_role("tabpanel", name="Heatmaps")
-            expect(heatmaps.get_by_text("positions are in video pixels")).to_be_visible()
+            heatmaps = open_tab(page, "Heatmaps", "positions are in video pixels")
             expect(heatmaps.get_by_text("image x (px)").first).to_be_visible()
             page.get_by_text("Calibrate the court on the video").click()
             expect(page.get_by_text("0 of at least 4 landmarks clicked")).to_be_visible()
@@ -86,9 +91,7 @@ def test_four_clicks_on_the_frame_put_the_results_in_metres(dashboard):
             page.get_by_role("button", name="Save calibration and reanalyse").click()
             expect(page.get_by_text("metres, zones and speeds now follow it")).to_be_visible()
             page.get_by_text("Back to the results").click()
-            page.get_by_role("tab", name="Heatmaps").click()
-            heatmaps = page.get_by_role("tabpanel", name="Heatmaps")
-            expect(heatmaps.get_by_text("Positions in metres on the court.")).to_be_visible()
+            heatmaps = open_tab(page, "Heatmaps", "Positions in metres on the court.")
             expect(heatmaps.get_by_text("length (m)").first).to_be_visible()
             shoot(page, "calibrate-results-in-metres")
         except BaseException:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from tests.dashboard.apptest import PROJECT_ROOT
 from tests.synthetic import ClipTruth, make_corrupt_file, make_match_clip
@@ -140,6 +140,42 @@ def shoot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_for_app_idle(page: Page) -> None:
+    """Until Streamlit has finished the script run the page is showing."""
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
+
+
+def open_tab(
+    page: Page, name: str, showing: str | re.Pattern | None = None, *, attempts: int = 3
+) -> Locator:
+    """Click a tab and return its panel, once the panel shows `showing` (if given).
+
+    A click that lands while the page is still being built can be undone when the frontend
+    rebuilds the tabs: once in CI the Video tab was still the selected one 30 s after a click
+    on Heatmaps. So the click waits for the run to finish, and is made again (at most
+    `attempts` times, each said in the log) if the tab did not stay open.
+    """
+    tab = page.get_by_role("tab", name=name, exact=True)
+    panel = page.get_by_role("tabpanel", name=name, exact=True)
+    for attempt in range(1, attempts):
+        try:
+            _click_tab(page, tab, panel, showing)
+            return panel
+        except AssertionError:
+            print(f"tab {name!r} did not stay open after click {attempt}; clicking again")
+    _click_tab(page, tab, panel, showing)
+    return panel
+
+
+def _click_tab(page: Page, tab: Locator, panel: Locator, showing: str | re.Pattern | None) -> None:
+    wait_for_app_idle(page)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true", timeout=10_000)
+    if showing is not None:
+        expect(panel.get_by_text(showing).first).to_be_visible(timeout=20_000)
 
 
 def save_readme_screenshot(source: Path) -> None:
@@ -278,33 +314,29 @@ def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
     assert playback["currentTime"] > 0, playback
     assert playback["width"] == 640, playback
 
-    page.get_by_role("tab", name="Heatmaps").click()
-    expect(page.locator(".js-plotly-plot").first).to_be_visible()
-    expect(page.get_by_text("Positions in metres on the court.").first).to_be_visible()
+    heatmaps = open_tab(page, "Heatmaps", "Positions in metres on the court.")
+    expect(heatmaps.locator(".js-plotly-plot").first).to_be_visible()
     page.wait_for_timeout(500)
     heatmaps_shot = shoot(page, "05-results-heatmaps")
     if os.environ.get("COURTSIDE_UPDATE_SCREENSHOT") == "1":
         save_readme_screenshot(heatmaps_shot)
-    page.get_by_role("tab", name="Tracks & ball").click()
-    expect(page.get_by_text("Player tracks").first).to_be_visible()
+    open_tab(page, "Tracks & ball", "Player tracks")
     shoot(page, "05b-results-tracks")
-    page.get_by_role("tab", name="Possession").click()
+    possession = open_tab(page, "Possession")
+    expect(possession.locator(".js-plotly-plot").first).to_be_visible()
     assert page.locator(".js-plotly-plot").count() >= 3
     shoot(page, "06-results-possession")
 
-    page.get_by_role("tab", name="Statistics").click()
-    expect(page.get_by_text("Teams · Whole match")).to_be_visible()
+    open_tab(page, "Statistics", "Teams · Whole match")
     shoot(page, "06a-results-statistics")
-    page.get_by_role("tab", name="Passes").click()
+    open_tab(page, "Passes")
     shoot(page, "06c-results-passes")
-    page.get_by_role("tab", name="Events", exact=True).click()
-    expect(page.get_by_text(re.compile(r"\d+ of \d+ events"))).to_be_visible()
+    open_tab(page, "Events", re.compile(r"\d+ of \d+ events"))
     shoot(page, "06b-results-events")
-    page.get_by_role("tab", name="Match set-up").click()
-    expect(page.get_by_text("Quarters", exact=False).first).to_be_visible()
+    open_tab(page, "Match set-up", "Quarters")
     shoot(page, "06d-results-setup")
 
-    page.get_by_role("tab", name="Downloads").click()
+    open_tab(page, "Downloads")
     with page.expect_download(timeout=60_000) as download_info:
         page.get_by_role("button", name=re.compile(r"Download all \(ZIP")).click()
     archive = tmp_path / "download.zip"
@@ -315,7 +347,7 @@ def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
     assert names >= EXPECTED_IN_ZIP, names
     shoot(page, "07-results-downloads")
 
-    page.get_by_role("tab", name="Video").click()
+    open_tab(page, "Video")
     page.evaluate("document.querySelector('video').pause()")
     shoot(page, "08-results-video")
 
@@ -325,7 +357,7 @@ def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
     expect(cell.first).to_be_attached()
     page.wait_for_timeout(500)
     shoot(page, "08c-results-details")
-    page.get_by_role("tab", name="Timings").click()
+    open_tab(page, "Timings")
     stage = page.get_by_role("gridcell", name="Learning the ball's colour", include_hidden=True)
     expect(stage.first).to_be_attached()
     page.wait_for_timeout(500)
@@ -344,8 +376,7 @@ def admin_and_overview_step(page: Page, product: str) -> None:
     expect(page.get_by_text("Workers alive")).to_be_visible()
     expect(page.get_by_text("1 of 1 registered")).to_be_visible()  # the test's one worker
     shoot(page, "09-admin")
-    page.get_by_role("tab", name="Storage").click()
-    expect(page.get_by_text("By kind of file")).to_be_visible()
+    open_tab(page, "Storage", "By kind of file")
     shoot(page, "09b-admin-storage")
 
     page.goto(product)
