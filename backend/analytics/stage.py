@@ -153,7 +153,11 @@ def run_analytics(
         if first is not None:
             directions, direction_source = periods.directions_for(plist, first), "inferred"
         else:
-            warnings.append("attacking direction unknown: no circle play seen; set it")
+            warnings.append(
+                "attacking direction unknown: no play in a goal circle to infer it from, so "
+                "no position suggestions or offsides; set the end Team A attacks in the first "
+                "quarter (Results, Match set-up tab)"
+            )
 
     area_index = None
     if directions is not None and calibrated:

@@ -173,6 +173,19 @@ def test_homography_recomputes_court_columns(tmp_path: Path) -> None:
     assert not list(folder.glob(".*"))  # no temporary files left
 
 
+def test_no_circle_play_says_where_to_set_the_attacking_end(tmp_path: Path) -> None:
+    scene = Scene(n_frames=100)
+    scene.add(1, "A", (12.0, 5.0)).add(2, "A", (18.0, 10.0)).add(3, "B", (15.0, 7.0))
+    folder = scene.hold(0.2, 1.6, 1).hold(2.0, 3.6, 2).write(tmp_path / "out")
+    unknown = run_analytics(folder, AnalyticsInputs())
+    assert unknown.analytics["direction_source"] == "unknown"
+    (warning,) = [w for w in unknown.analytics["warnings"] if "attacking direction" in w]
+    assert "Match set-up" in warning and "Team A attacks in the first quarter" in warning
+    chosen = run_analytics(folder, AnalyticsInputs(team_a_attacks="left"))
+    assert chosen.analytics["direction_source"] == "analyst"
+    assert not any("attacking direction" in w for w in chosen.analytics["warnings"])
+
+
 def test_timeline_and_mot_parse_and_round_trip(folder: Path) -> None:
     run_analytics(folder, AnalyticsInputs(team_a_attacks="right"))
     text = (folder / "timeline.xml").read_text()
