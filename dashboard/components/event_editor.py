@@ -9,6 +9,7 @@ import streamlit as st
 
 from backend.db import session_scope
 from backend.services import analysis as analysis_service
+from dashboard.components import stat_tables
 from dashboard.components.analytics_view import rerun_notice
 from dashboard.components.charts import TeamStyle
 from dashboard.components.feedback import shown_errors
@@ -77,7 +78,9 @@ def events_editor_ui(job_id: str, outputs: JobOutputs, styles: dict[str, TeamSty
                 "Team", options=TEAMS, help=", ".join(f"{k}: {v}" for k, v in team_names.items())
             ),
             "track_id": st.column_config.NumberColumn("Player", step=1),
-            "to_track_id": st.column_config.NumberColumn("To player", step=1),
+            "to_track_id": st.column_config.NumberColumn(
+                "Other player", step=1, help=stat_tables.OTHER_PLAYER_HELP
+            ),
             "outcome": st.column_config.SelectboxColumn("Shot outcome", options=OUTCOMES),
             "source": st.column_config.TextColumn("Source", disabled=True),
         },

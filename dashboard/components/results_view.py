@@ -222,7 +222,13 @@ def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None
     left, right = st.columns(2)
     if type_column:
         kinds = sorted(events[type_column].dropna().astype(str).unique())
-        picked = left.multiselect("Event types", kinds, default=kinds, key="results_event_types")
+        picked = left.multiselect(
+            "Event types",
+            kinds,
+            default=kinds,
+            format_func=lambda kind: stat_tables.EVENT_NAMES.get(kind, kind),
+            key="results_event_types",
+        )
         shown = shown[shown[type_column].astype(str).isin(picked)]
     if "team" in events.columns:
         labels = sorted(events["team"].dropna().astype(str).unique())
@@ -234,7 +240,16 @@ def events_ui(events: pd.DataFrame | None, styles: dict[str, TeamStyle]) -> None
             key="results_event_teams",
         )
         shown = shown[shown["team"].astype(str).isin(picked_teams)]
-    st.dataframe(stat_tables.event_sheet(shown, styles), hide_index=True)
+    st.dataframe(
+        stat_tables.event_sheet(shown, styles),
+        hide_index=True,
+        column_config={
+            # Text or numbers, depending on blanks (for_display): any column type.
+            stat_tables.EVENT_LABELS["to_track_id"]: st.column_config.Column(
+                help=stat_tables.OTHER_PLAYER_HELP
+            )
+        },
+    )
     st.caption(f"{len(shown)} of {len(events)} events")
     if type_column and charts.has_court_positions(shown):
         st.plotly_chart(

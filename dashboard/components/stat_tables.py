@@ -60,12 +60,17 @@ EVENT_LABELS = {
     "type": "Event",
     "team": "Team",
     "track_id": "Player",
-    "to_track_id": "To player",
+    "to_track_id": "Other player",
     "outcome": "Outcome",
     "court_x": "Court x (m)",
     "court_y": "Court y (m)",
     "source": "Source",
 }
+# to_track_id changes meaning with the event, so the column says it where it is shown.
+OTHER_PLAYER_HELP = (
+    "Pass and centre pass: who caught it (blank when the other team did). Turnover: who won "
+    "the ball. Gain and intercept: who lost it."
+)
 EVENT_NAMES = {
     "possession_start": "possession start",
     "pass": "pass",

@@ -89,7 +89,9 @@ def test_results_events_filter_and_player_heatmap(data_dir, tmp_path):
     app.multiselect(key="results_event_types").set_value(["pass"]).run()
     assert len(events_table(app)) == 3
     app.multiselect(key="results_event_teams").set_value(["B"]).run()
-    assert list(events_table(app)["Time (s)"]) == [1.2, 1.6]
+    shown = events_table(app)
+    assert list(shown["Time (s)"]) == [1.2, 1.6]
+    assert list(shown["Other player"]) == [4, 2]  # each pass's catcher
     assert "2 of 4 events" in texts(app, "caption")
     player = app.selectbox(key=player_key(job_id))
     assert player.options == [
