@@ -373,8 +373,10 @@ def results_step(page: Page, product: str, job_id: str, tmp_path: Path) -> None:
 def admin_and_overview_step(page: Page, product: str) -> None:
     page.goto(f"{product}/admin")
     expect(page.get_by_role("tab", name="Storage")).to_be_visible()
-    expect(page.get_by_text("Workers alive")).to_be_visible()
-    expect(page.get_by_text("1 of 1 registered")).to_be_visible()  # the test's one worker
+    alive = page.get_by_test_id("stMetric").filter(has_text="Workers alive")
+    expect(alive.get_by_test_id("stMetricValue")).to_have_text("1")  # the test's one worker
+    expect(alive.get_by_text("of 1 registered")).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()  # the throughput chart
     shoot(page, "09-admin")
     open_tab(page, "Storage", "By kind of file")
     shoot(page, "09b-admin-storage")

@@ -33,7 +33,9 @@ def test_admin_open_without_password_shows_processing_and_storage(data_dir, tmp_
     app = open_page("admin.py")
     assert not app.exception
     metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["Workers alive"] == "0 of 0 registered"
+    assert metrics["Workers alive"] == "0"
+    registered = {metric.label: metric.delta for metric in app.metric}["Workers alive"]
+    assert registered == "of 0 registered"
     assert metrics["Jobs"] == "1"
     assert any("No worker is processing the queue" in text for text in texts(app, "warning"))
 
@@ -53,7 +55,9 @@ def test_admin_lists_every_registered_worker_with_its_host(data_dir, monkeypatch
     app = open_page("admin.py")
     assert not app.exception
     metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["Workers alive"] == "1 of 2 registered"
+    assert metrics["Workers alive"] == "1"
+    registered = {metric.label: metric.delta for metric in app.metric}["Workers alive"]
+    assert registered == "of 2 registered"
     assert metrics["Worker processes"] == "2"
     table = app.dataframe[0].value
     assert dict(zip(table["Host"], table["State"], strict=True)) == {
