@@ -7,7 +7,7 @@ rendered from an ORM object whose session has closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -115,6 +115,19 @@ class JobView:
         return (self.finished_at - self.started_at).total_seconds()
 
     @property
+    def running_for_s(self) -> float | None:
+        """How long a running job has been at it so far (the live tables tick it on)."""
+        if self.status != "running" or self.started_at is None:
+            return None
+        return max(0.0, (datetime.now(UTC) - as_utc(self.started_at)).total_seconds())
+
+    @property
+    def run_time_text(self) -> str:
+        if self.running_for_s is not None:
+            return f"{human_duration(self.running_for_s)} so far"
+        return human_duration(self.run_time_s)
+
+    @property
     def wait_s(self) -> float | None:
         if self.queued_at is None or self.started_at is None:
             return None
@@ -186,7 +199,7 @@ def jobs_table(jobs: list[JobView]) -> pd.DataFrame:
                 else None,
                 "Priority": job.priority,
                 "Created": human_time(job.created_at),
-                "Run time": human_duration(job.run_time_s),
+                "Run time": job.run_time_text,
                 "Job ID": job.id,
             }
             for job in jobs

@@ -76,10 +76,17 @@ def test_jobs_are_paginated(data_dir, tmp_path):
 def test_jobs_shows_live_progress_of_a_running_job(data_dir, tmp_path):
     job_id = submit_clip(tmp_path, "live.mp4")
     start(job_id, frames_done=250, frames_total=1000, fps=12.5)
+    with session_scope() as session:
+        job = job_service.get_job(session=session, job_id=job_id)
+        job.started_at = datetime.now(UTC) - timedelta(seconds=75)
+        session.add(job)
+        session.commit()
     app = open_page("jobs.py")
     [bar] = app.get("progress")
     assert bar.value == 25  # percent
     assert "250 / 1,000 frames · 12.5 fps · about 12 s left" in bar.proto.text
+    [run_time] = app.dataframe[0].value["Run time"]
+    assert run_time in {"1 min 15 s so far", "1 min 16 s so far"}  # the page took a second
 
 
 def test_a_starting_job_says_what_it_waits_for_instead_of_zero_frames(data_dir, tmp_path):
