@@ -226,6 +226,7 @@ def pass_network_ui(outputs: JobOutputs, styles: dict[str, TeamStyle]) -> None:
         return
     calibrated = bool((outputs.summary.get("analytics") or {}).get("calibrated"))
     columns = st.columns(2)
+    drawn = False
     for column, team in zip(columns, ("A", "B"), strict=True):
         data = network.get(team) or {}
         with column:
@@ -235,7 +236,11 @@ def pass_network_ui(outputs: JobOutputs, styles: dict[str, TeamStyle]) -> None:
             st.plotly_chart(
                 pass_network_figure(data, styles[team], calibrated), key=f"{PREFIX}_net_{team}"
             )
-    st.caption("Each dot is a player at their mean position; line width is passes between them.")
+            drawn = True
+    if drawn:
+        st.caption(
+            "Each dot is a player at their mean position; line width is passes between them."
+        )
 
 
 # -------------------------------------------------------------------------------- shots

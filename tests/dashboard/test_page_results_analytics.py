@@ -119,3 +119,22 @@ def test_pass_network_figure_draws_each_link_and_player(data_dir, tmp_path):
     lines = [t for t in figure.data if t.mode == "lines"]
     markers = [t for t in figure.data if t.mode == "markers+text"]
     assert len(lines) == 1 and len(markers[0].x) == len(network["nodes"])
+
+
+def test_the_pass_network_legend_shows_only_with_a_network(data_dir, tmp_path):
+    legend = "Each dot is a player at their mean position"
+    job_id = submit_clip(tmp_path, "final.mp4")
+    outputs = complete_analysed(job_id)
+    app = open_page("results.py", job=job_id)
+    captions = texts(app, "caption")
+    assert any(legend in text for text in captions)
+    assert not any("Team A: no completed passes" in text for text in captions)
+    path = outputs / "pass_network.json"
+    network = json.loads(path.read_text())
+    for team in ("A", "B"):
+        network[team]["edges"] = []
+    path.write_text(json.dumps(network))
+    app = open_page("results.py", job=job_id)
+    captions = texts(app, "caption")
+    assert not any(legend in text for text in captions)
+    assert any("Team A: no completed passes" in text for text in captions)
