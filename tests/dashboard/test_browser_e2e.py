@@ -137,6 +137,7 @@ def product(tmp_path: Path) -> Iterator[str]:
 
 def shoot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(300)  # a new tab's underline slides across: let it arrive
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
