@@ -413,33 +413,61 @@ def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) ->
 
 
 # --- parser -------------------------------------------------------------------------------
+JOB_HELP = "the job's ID, as submit and jobs print it"
+
+
+class _DescribedCommands(argparse._SubParsersAction):  # argparse's documented extension point
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if "help" in kwargs:
+            kwargs.setdefault("description", kwargs["help"])
+        return super().add_parser(name, **kwargs)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A command's own --help opens with the line the command list shows for it. Its
+    subcommands are parsers of this class too (add_subparsers takes the parent's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _DescribedCommands)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON"
     )
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m backend", parents=[common], description="Courtside: netball video analysis."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("init", parents=[common], help="create data folders and the database")
     p = sub.add_parser("analyze", parents=[common], help="run the pipeline now, no queue")
-    p.add_argument("video")
+    p.add_argument("video", help="the video file, read where it is")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--stride", type=int, help="run the detector on every Nth frame")
     p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p = sub.add_parser("submit", parents=[common], help="copy a video into storage and queue it")
-    p.add_argument("video")
-    p.add_argument("--priority", default="normal", choices=["low", "normal", "high"])
+    p.add_argument("video", help="the video file; the copy is analysed, the original may move")
+    p.add_argument(
+        "--priority",
+        default="normal",
+        choices=["low", "normal", "high"],
+        help="place in the queue (default normal)",
+    )
     p.add_argument("--stride", type=int, help="run the detector on every Nth frame")
     p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p = sub.add_parser("jobs", parents=[common], help="list jobs")
-    p.add_argument("--status", choices=["queued", "running", "completed", "failed", "cancelled"])
+    p.add_argument(
+        "--status",
+        choices=["queued", "running", "completed", "failed", "cancelled"],
+        help="only the jobs in this status",
+    )
     p.add_argument("--search", help="part of a file name or job id")
-    p.add_argument("--page", type=int, default=1)
-    p.add_argument("--page-size", type=int, default=20)
+    p.add_argument("--page", type=int, default=1, help="which page, newest first (default 1)")
+    p.add_argument("--page-size", type=int, default=20, help="jobs a page (default 20)")
     for name, text in (
         ("status", "status, progress, fps, ETA, error"),
         ("cancel", "cancel a queued or running job"),
@@ -449,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("archive", "build the ZIP of the outputs, print its path"),
         ("reanalyse", "rerun the netball analytics alone on a completed job (no detection)"),
     ):
-        sub.add_parser(name, parents=[common], help=text).add_argument("job")
+        sub.add_parser(name, parents=[common], help=text).add_argument("job", help=JOB_HELP)
     p = sub.add_parser("storage", parents=[common], help="disk use and clean-up")
     storage = p.add_subparsers(dest="storage_command", required=True, metavar="stats|cleanup")
     storage.add_parser("stats", parents=[common], help="bytes and files per kind and job")

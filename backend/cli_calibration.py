@@ -68,7 +68,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "calibrate", parents=[common], help="fit, check and save the court calibration"
     )
-    p.add_argument("job")
+    p.add_argument("job", help="the job's ID, as submit and jobs print it")
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument(
         "--points",

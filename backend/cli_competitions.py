@@ -180,13 +180,16 @@ def render(command: str, args: argparse.Namespace, result: dict[str, Any], out: 
 
 
 # --- parser -------------------------------------------------------------------------------
+NAME_HELP = "the competition's name"
+
+
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("competition", parents=[common], help="competitions, matches, adjustments")
     commands = p.add_subparsers(
         dest="competition_command", required=True, metavar="create|import|adjust|list|show"
     )
     c = commands.add_parser("create", parents=[common], help="a competition and its points rule")
-    c.add_argument("name")
+    c.add_argument("name", help=NAME_HELP)
     c.add_argument("--win-points", type=int, default=2, help="points for a win (default 2)")
     c.add_argument("--draw-points", type=int, default=1, help="points for a draw (default 1)")
     c.add_argument("--loss-points", type=int, default=0, help="points for a loss (default 0)")
@@ -197,23 +200,23 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         help="bonus points for each quarter won (default 0; extra time gives none)",
     )
     c = commands.add_parser("import", parents=[common], help="add or update matches from a CSV")
-    c.add_argument("name")
+    c.add_argument("name", help=NAME_HELP)
     c.add_argument(
         "matches",
         metavar="MATCHES.csv",
         help="round,date,home,away,home_q1..home_q4,away_q1..away_q4[,home_et,away_et]",
     )
     c = commands.add_parser("adjust", parents=[common], help="add or deduct a team's points")
-    c.add_argument("name")
-    c.add_argument("--team", required=True)
+    c.add_argument("name", help=NAME_HELP)
+    c.add_argument("--team", required=True, help="a team of the competition, named as its matches")
     c.add_argument("--points", type=int, required=True, help="negative to deduct")
-    c.add_argument("--reason", required=True)
+    c.add_argument("--reason", required=True, help="the league's reason, shown with the ladder")
     commands.add_parser("list", parents=[common], help="every competition")
     commands.add_parser(
         "show", parents=[common], help="rule, teams, matches, adjustments"
-    ).add_argument("name")
+    ).add_argument("name", help=NAME_HELP)
     p = sub.add_parser("standings", parents=[common], help="the ladder of a competition")
-    p.add_argument("name")
+    p.add_argument("name", help=NAME_HELP)
 
 
 COMMANDS = {"competition": cmd_competition, "standings": cmd_standings}

@@ -219,3 +219,20 @@ def test_piping_into_a_reader_that_stops_early_ends_quietly(session, reader):
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
     assert stderr == ""
     assert code == EXIT_OK
+
+
+@pytest.mark.parametrize(
+    ("argv", "description", "argument"),
+    [
+        (["status"], "status, progress, fps, ETA, error", "the job's ID"),
+        (["submit"], "copy a video into storage and queue it", "the copy is analysed"),
+        (["storage", "cleanup"], "remove old finished jobs", "--dry-run"),
+        (["competition", "adjust"], "add or deduct a team's points", "the league's reason"),
+        (["calibrate"], "fit, check and save the court calibration", "the job's ID"),
+    ],
+)
+def test_each_command_help_says_what_it_does_and_what_it_takes(capsys, argv, description, argument):
+    assert main([*argv, "--help"]) == EXIT_OK
+    paragraphs = [" ".join(p.split()) for p in capsys.readouterr().out.split("\n\n")]
+    assert paragraphs[1] == description  # right under the usage line
+    assert any(argument in p for p in paragraphs[2:])
