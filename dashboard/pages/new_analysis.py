@@ -20,7 +20,8 @@ settings = get_settings()
 st.title("New analysis")
 st.caption(
     "Each video becomes one job: players and ball are detected and tracked, teams are told "
-    "apart by shirt colour, and you get an annotated video, heatmaps and CSV data."
+    "apart by shirt colour, and you get an annotated video, the netball statistics "
+    "(possession, passes, turnovers, shots), heatmaps, and every output as files."
 )
 
 with st.container(border=True):
