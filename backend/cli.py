@@ -416,7 +416,9 @@ def _render(command: str, args: argparse.Namespace, result: Any, out: TextIO) ->
 JOB_HELP = "the job's ID, as submit and jobs print it"
 
 
-class _DescribedCommands(argparse._SubParsersAction):  # argparse's documented extension point
+# argparse builds subcommands through the action registered as 'parsers'; its add_parser is
+# the one place that sees both a command's help line and its parser.
+class _DescribedCommands(argparse._SubParsersAction):
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
         if "help" in kwargs:
             kwargs.setdefault("description", kwargs["help"])
