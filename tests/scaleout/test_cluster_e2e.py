@@ -109,6 +109,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "short": make_match_clip(folder / "short.mp4", seconds=1.2, size=(320, 180)).path,
         "long": make_match_clip(folder / "long.mp4", seconds=6, size=(480, 270)).path,
+        # Cancelled mid-way, so its length costs nothing; the 6 s clip's main pass (3 s here)
+        # once ended before the cancel, sent after two submits, reached it.
+        "to_cancel": make_match_clip(folder / "to_cancel.mp4", seconds=30, size=(480, 270)).path,
     }
 
 
@@ -179,7 +182,7 @@ def test_two_hosts_share_the_queue_and_one_survives_the_others_kill(start_host, 
 
 def test_cancel_a_job_running_on_another_host_and_priority_order(start_host, clips):
     a = start_host("analysis-a")
-    blocker = submit(clips["long"], settings=SLOW)
+    blocker = submit(clips["to_cancel"], settings=SLOW)
     wait_for(
         lambda: job_now(blocker.id).frames_done > 0, JOB_TIMEOUT_S, f"progress\n{a.log_tail()}"
     )
