@@ -192,7 +192,9 @@ def test_submit_progress_complete_files_zip_and_cleanup(start_worker, clips, cap
 
 def test_priority_order_with_one_worker(start_worker, clips, capsys):
     worker = start_worker(1)
-    blocker = submit(clips["medium"], settings=SLOW)
+    # The long clip: the three jobs must all be queued before the blocker ends, and the medium
+    # one's main pass takes under 2 s now.
+    blocker = submit(clips["long"], settings=SLOW)
     wait_status(blocker.id, {"running"}, worker)
     low = submit(clips["short"], priority="low")
     normal = submit(clips["short"], priority="normal")
