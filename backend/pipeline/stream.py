@@ -254,13 +254,6 @@ def prefetched(items: Iterator[T], depth: int = PREFETCH_ITEMS) -> Iterator[T]:
             close()  # a generator's own clean-up (frames_at closes its file)
 
 
-def sample_frames(
-    path: Path, times_s: list[float], forward_s_max: float = SAMPLE_FORWARD_S_MAX
-) -> list[np.ndarray]:
-    """The frames of `frames_at`, in time order."""
-    return [image for _, image in frames_at(path, times_s, forward_s_max)]
-
-
 def frames_at(
     path: Path, times_s: list[float], forward_s_max: float = SAMPLE_FORWARD_S_MAX
 ) -> Iterator[tuple[int, np.ndarray]]:

@@ -14,7 +14,7 @@ from backend.pipeline.camera import CameraMotion, estimate_camera_motion, small_
 from backend.pipeline.detection import BALL, Detections
 from backend.pipeline.engine import FrameState
 from backend.pipeline.quality import QualityInputs, quality_warnings
-from backend.pipeline.stream import sample_frames
+from backend.pipeline.stream import frames_at
 from tests.synthetic import draw_court, make_match_clip
 
 HEALTHY_COUNTS = {
@@ -148,7 +148,8 @@ def test_camera_motion_tells_a_fixed_camera_from_a_pan(tmp_path):
         tmp_path / "tall.mp4", seconds=3, size=(360, 640), players_per_team=1,
         person_height_frac=0.2,
     )  # fmt: skip
-    frames = sample_frames(truth.path, [3 * (i + 0.5) / 24 for i in range(24)])
+    times = [3 * (i + 0.5) / 24 for i in range(24)]
+    frames = [image for _, image in frames_at(truth.path, times)]
     still = estimate_camera_motion([small_grey(frame) for frame in frames])
     assert not still.moving and still.median_shift_frac < 0.015
     assert estimate_camera_motion(panning[:2]) is None

@@ -13,11 +13,16 @@ import pytest
 from backend.pipeline import PipelineSettings, analyze_video
 from backend.pipeline.detection import Detector, clear_model_cache
 from backend.pipeline.inference import COMPILE_CACHE_DIR_NAME, openvino_threads
-from backend.pipeline.stream import H264Writer, sample_frames
+from backend.pipeline.stream import H264Writer, frames_at
 from backend.pipeline.video import rotate_upright, upright_rotation
 from tests.synthetic import make_match_clip
 
 FAST = dict(team_sample_frames=4)
+
+
+def sample_frames(video, times, **kwargs) -> list[np.ndarray]:
+    """The frames `frames_at` gives, in time order."""
+    return [image for _, image in frames_at(video, times, **kwargs)]
 
 
 def _all_frames(path):
@@ -219,7 +224,7 @@ def test_prefetched_frames_come_in_order_errors_follow_and_closing_stops_the_dec
 
 
 def test_frames_decoded_ahead_are_the_frames_sampled_in_line(tmp_path):
-    from backend.pipeline.stream import frames_at, prefetched
+    from backend.pipeline.stream import prefetched
 
     video = tmp_path / "clip.mp4"
     make_match_clip(video, seconds=2.0, fps=10, size=(320, 180), players_per_team=2, seed=1)
